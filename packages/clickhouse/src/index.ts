@@ -1,0 +1,12 @@
+export { type ClickHouse, type ClickHouseSettings, createClickHouse } from './client.ts'
+export { ClickHouseAdapterError, toClickHouseError } from './errors.ts'
+export {
+  loadMigrations,
+  type Migration,
+  type MigrationReport,
+  migrate,
+  migrateToLatest,
+  parseMigration,
+  splitStatements,
+} from './migrations.ts'
+export { countEvents, type EventCounts, insertEvents, type RawEventRow } from './tables/events.ts'

@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto'
+import { readdir, readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { clickhouseMigrationsDir } from '@cpi/schemas'
+import type { ClickHouse } from './client.ts'
+import { ClickHouseAdapterError, toClickHouseError } from './errors.ts'
+
+export interface Migration {
+  version: number
+  name: string
+  /** Statements with `${database}` already replaced. */
+  statements: string[]
+  checksum: string
+}
+
+const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/**
+ * Splits a migration file into statements: `;` at the end of a line ends one; `--` comment
+ * lines are dropped. Migrations are our own files, so this need not be a full SQL lexer, but
+ * a `;` inside a string literal at a line end would break it: don't write one.
+ */
+export function splitStatements(sql: string): string[] {
+  const withoutComments = sql
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('--'))
+    .join('\n')
+  return withoutComments
+    .split(/;[ \t]*(?:\n|$)/)
+    .map((statement) => statement.trim())
+    .filter((statement) => statement.length > 0)
+}
+
+/** Parses one migration file's name and text; `${database}` becomes the target database. */
+export function parseMigration(fileName: string, text: string, database: string): Migration {
+  const match = FILE_NAME.exec(fileName)
+  if (!match?.[1] || !match[2]) {
+    throw new ClickHouseAdapterError(
+      `migration file ${fileName}: expected a name like 0001_create_events.sql`,
+      {
+        retriable: false,
+      },
+    )
+  }
+  if (!IDENTIFIER.test(database)) {
+    throw new ClickHouseAdapterError(`database name ${JSON.stringify(database)} is not an identifier`, {
+      retriable: false,
+    })
+  }
+  const statements = splitStatements(text).map((statement) =>
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal placeholder migration files use
+    statement.replaceAll('${database}', database),
+  )
+  return {
+    version: Number(match[1]),
+    name: match[2],
+    statements,
+    // The checksum covers the file as written, so it is the same for every database.
+    checksum: createHash('sha256').update(text).digest('hex').slice(0, 16),
+  }
+}
+
+/** Reads every `NNNN_name.sql` in a folder, in version order; refuses two files with one version. */
+export async function loadMigrations(directory: string, database: string): Promise<Migration[]> {
+  const files = (await readdir(directory)).filter((file) => file.endsWith('.sql')).sort()
+  const migrations = await Promise.all(
+    files.map(async (file) =>
+      parseMigration(file, await readFile(path.join(directory, file), 'utf8'), database),
+    ),
+  )
+  const seen = new Set<number>()
+  for (const migration of migrations) {
+    if (seen.has(migration.version)) {
+      throw new ClickHouseAdapterError(`two migrations share version ${migration.version}`, {
+        retriable: false,
+      })
+    }
+    seen.add(migration.version)
+  }
+  return migrations
+}
+
+export interface MigrationReport {
+  applied: string[]
+  alreadyApplied: number
+}
+
+/**
+ * Applies the migrations not yet recorded in `schema_migrations`, in order, and records each.
+ * Safe to run at every start and from several processes: statements are written to be
+ * idempotent (`IF NOT EXISTS`), and an applied migration whose file changed is refused.
+ */
+export async function migrate(clickhouse: ClickHouse, migrations: Migration[]): Promise<MigrationReport> {
+  const { writer, database } = clickhouse
+  const run = async (query: string, what: string) => {
+    try {
+      await writer.command({ query })
+    } catch (error) {
+      throw toClickHouseError(error, what)
+    }
+  }
+  await run(`CREATE DATABASE IF NOT EXISTS ${database}`, `creating database ${database}`)
+  await run(
+    `CREATE TABLE IF NOT EXISTS ${database}.schema_migrations (
+       version UInt32, name String, checksum String,
+       applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+     ) ENGINE = ReplacingMergeTree ORDER BY version`,
+    'creating schema_migrations',
+  )
+  let recorded: { version: number; name: string; checksum: string }[]
+  try {
+    const result = await writer.query({
+      query: `SELECT version, name, checksum FROM ${database}.schema_migrations FINAL ORDER BY version`,
+      format: 'JSONEachRow',
+    })
+    recorded = await result.json()
+  } catch (error) {
+    throw toClickHouseError(error, 'reading schema_migrations')
+  }
+  const byVersion = new Map(recorded.map((row) => [Number(row.version), row]))
+  const report: MigrationReport = { applied: [], alreadyApplied: 0 }
+  for (const migration of migrations) {
+    const label = `${String(migration.version).padStart(4, '0')}_${migration.name}`
+    const existing = byVersion.get(migration.version)
+    if (existing) {
+      if (existing.checksum !== migration.checksum) {
+        throw new ClickHouseAdapterError(
+          `migration ${label} was applied with checksum ${existing.checksum} but the file now has ${migration.checksum}: add a new migration instead of editing an applied one`,
+          { retriable: false },
+        )
+      }
+      report.alreadyApplied++
+      continue
+    }
+    for (const [index, statement] of migration.statements.entries()) {
+      await run(statement, `migration ${label}, statement ${index + 1}`)
+    }
+    try {
+      await writer.insert({
+        table: `${database}.schema_migrations`,
+        values: [{ version: migration.version, name: migration.name, checksum: migration.checksum }],
+        format: 'JSONEachRow',
+      })
+    } catch (error) {
+      throw toClickHouseError(error, `recording migration ${label}`)
+    }
+    report.applied.push(label)
+  }
+  return report
+}
+
+/** Applies the project's own migrations (schemas/clickhouse/migrations) to the client's database. */
+export async function migrateToLatest(clickhouse: ClickHouse): Promise<MigrationReport> {
+  return migrate(clickhouse, await loadMigrations(clickhouseMigrationsDir, clickhouse.database))
+}

@@ -1,0 +1,58 @@
+import type { ClickHouse } from '../client.ts'
+import { toClickHouseError } from '../errors.ts'
+
+// Table `events`, created by schemas/clickhouse/migrations/0001_create_events.sql.
+
+export interface RawEventRow {
+  id: string
+  type: string
+  source: string
+  subject: string
+  /** Event time, RFC 3339. */
+  time: string
+  /** The event exactly as it arrived (JSON text). */
+  payload: string
+  kafka_topic: string
+  kafka_partition: number
+  kafka_offset: number | string
+}
+
+/** Inserts raw events through the write path. Idempotent: a replayed row merges away. */
+export async function insertEvents(clickhouse: ClickHouse, rows: readonly RawEventRow[]): Promise<void> {
+  if (rows.length === 0) return
+  try {
+    await clickhouse.writer.insert({
+      table: `${clickhouse.database}.events`,
+      values: rows as RawEventRow[],
+      format: 'JSONEachRow',
+    })
+  } catch (error) {
+    throw toClickHouseError(error, `inserting ${rows.length} rows into events`)
+  }
+}
+
+export interface EventCounts {
+  /** Rows after deduplication by id. */
+  distinct: number
+  /** Rows as stored, duplicates not yet merged included. */
+  stored: number
+}
+
+/** Counts events, optionally of one Kafka topic, through the query path. */
+export async function countEvents(
+  clickhouse: ClickHouse,
+  filter: { kafkaTopic?: string } = {},
+): Promise<EventCounts> {
+  try {
+    const result = await clickhouse.reader.query({
+      query: `SELECT uniqExact(id) AS distinct, count() AS stored FROM ${clickhouse.database}.events
+              WHERE {topic:String} = '' OR kafka_topic = {topic:String}`,
+      query_params: { topic: filter.kafkaTopic ?? '' },
+      format: 'JSONEachRow',
+    })
+    const [row] = await result.json<{ distinct: string; stored: string }>()
+    return { distinct: Number(row?.distinct ?? 0), stored: Number(row?.stored ?? 0) }
+  } catch (error) {
+    throw toClickHouseError(error, 'counting events')
+  }
+}

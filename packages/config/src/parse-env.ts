@@ -1,0 +1,42 @@
+import type { z } from 'zod'
+
+/** Thrown when the environment does not satisfy a schema; the message names every bad variable. */
+export class ConfigError extends Error {
+  readonly issues: readonly { variable: string; message: string }[]
+
+  constructor(issues: readonly { variable: string; message: string }[]) {
+    super(
+      `invalid configuration:\n${issues.map((issue) => `  ${issue.variable}: ${issue.message}`).join('\n')}`,
+    )
+    this.name = 'ConfigError'
+    this.issues = issues
+  }
+}
+
+/**
+ * Parses environment variables with a zod object schema whose keys are the variable names.
+ * Empty strings count as unset, so `FOO=` falls back to the default like an absent `FOO`.
+ */
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): z.infer<S> {
+  const cleaned: Record<string, string> = {}
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value.trim() !== '') cleaned[key] = value.trim()
+  }
+  const result = schema.safeParse(cleaned)
+  if (result.success) return result.data
+  throw new ConfigError(
+    result.error.issues.map((issue) => ({
+      variable: issue.path.map(String).join('.') || '(environment)',
+      message: describeIssue(issue, cleaned),
+    })),
+  )
+}
+
+function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string>): string {
+  const variable = issue.path[0]
+  const got = typeof variable === 'string' && variable in env ? ` (got ${JSON.stringify(env[variable])})` : ''
+  return `${issue.message}${got}`
+}

@@ -1,0 +1,91 @@
+import type { Logger } from '@cpi/logger'
+import { Kafka, type LogEntry, logLevel } from 'kafkajs'
+import { toKafkaError } from './errors.ts'
+
+export interface KafkaSettings {
+  brokers: string[]
+  clientId: string
+  connectionTimeoutMs?: number
+  logger: Logger
+}
+
+// kafkajs logs at ERROR what it then retries itself (a coordinator still loading, a leader
+// moving); the adapter raises what really failed as errors of its own, so these are warnings.
+const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'warn',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+}
+
+/** A kafkajs client whose log lines go through our pino logger (quietly: warnings and up). */
+export function createKafka(settings: KafkaSettings): Kafka {
+  const log = settings.logger.child({ component: 'kafkajs' })
+  return new Kafka({
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    connectionTimeout: settings.connectionTimeoutMs ?? 3000,
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ namespace, level, log: entry }: LogEntry) => {
+        const { message, timestamp: _timestamp, logger: _logger, ...extra } = entry
+        log[levelNames[level] ?? 'info']({ namespace, ...extra }, message)
+      },
+  })
+}
+
+export interface TopicSpec {
+  topic: string
+  numPartitions?: number
+  replicationFactor?: number
+  configEntries?: { name: string; value: string }[]
+}
+
+/** Creates the topics that do not exist yet; existing ones are left as they are. */
+export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): Promise<void> {
+  const admin = kafka.admin()
+  try {
+    await admin.connect()
+    const existing = new Set(await admin.listTopics())
+    const missing = topics.filter((spec) => !existing.has(spec.topic))
+    if (missing.length === 0) return
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((spec) => ({
+        topic: spec.topic,
+        numPartitions: spec.numPartitions ?? 3,
+        replicationFactor: spec.replicationFactor ?? -1,
+        ...(spec.configEntries ? { configEntries: spec.configEntries } : {}),
+      })),
+    })
+  } catch (error) {
+    // Another process may have created the same topic between list and create.
+    if ((error as { type?: string }).type === 'TOPIC_ALREADY_EXISTS') return
+    throw toKafkaError(error, `creating topics ${topics.map((spec) => spec.topic).join(', ')}`)
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** Answers whether the cluster responds to a metadata request within the timeout. */
+export async function kafkaReachable(kafka: Kafka, timeoutMs: number): Promise<boolean> {
+  const admin = kafka.admin({ retry: { retries: 0 } })
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs)
+    })
+    const check = (async () => {
+      await admin.connect()
+      const cluster = await admin.describeCluster()
+      return cluster.brokers.length > 0
+    })().catch(() => false)
+    return await Promise.race([check, timeout])
+  } catch {
+    return false
+  } finally {
+    clearTimeout(timer)
+    admin.disconnect().catch(() => undefined)
+  }
+}

@@ -1,0 +1,138 @@
+import type { Logger } from '@cpi/logger'
+import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs'
+import { CompressionTypes, Partitioners } from 'kafkajs'
+import { toKafkaError } from './errors.ts'
+
+export interface BatchingProducerOptions {
+  /** How long a message may wait for others to share its request. */
+  lingerMs?: number
+  /** Flush as soon as this many messages wait. */
+  maxBatchMessages?: number
+  logger: Logger
+}
+
+interface Waiting {
+  topic: string
+  messages: Message[]
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * An idempotent producer (acks from all in-sync replicas, broker-side deduplication of
+ * retries) that coalesces concurrent `send` calls into one request. `send` resolves only
+ * when Kafka has acknowledged the messages, so a caller that answers its own client after
+ * `await send(...)` never acknowledges something Kafka could lose.
+ *
+ * One request is in flight at a time (what kafkajs's idempotent mode needs to keep sequence
+ * numbers in order); calls made meanwhile form the next batch.
+ */
+export class BatchingProducer {
+  private readonly producer: Producer
+  private readonly lingerMs: number
+  private readonly maxBatchMessages: number
+  private readonly logger: Logger
+  private waiting: Waiting[] = []
+  private waitingCount = 0
+  private timer: NodeJS.Timeout | undefined
+  private inFlight: Promise<void> | undefined
+  private connected = false
+
+  constructor(kafka: Kafka, options: BatchingProducerOptions) {
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    })
+    this.lingerMs = options.lingerMs ?? 2
+    this.maxBatchMessages = options.maxBatchMessages ?? 5000
+    this.logger = options.logger
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.producer.connect()
+      this.connected = true
+    } catch (error) {
+      throw toKafkaError(error, 'connecting the producer')
+    }
+  }
+
+  get isConnected(): boolean {
+    return this.connected
+  }
+
+  /** Resolves when every message is acknowledged by Kafka; rejects with a KafkaAdapterError. */
+  send(topic: string, messages: Message[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ topic, messages, resolve, reject })
+      this.waitingCount += messages.length
+      if (this.waitingCount >= this.maxBatchMessages) this.flushSoon(0)
+      else this.flushSoon(this.lingerMs)
+    })
+  }
+
+  /** Sends everything waiting now and waits for it, then for the request in flight. */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    while (this.inFlight || this.waiting.length > 0) {
+      if (this.inFlight) await this.inFlight
+      else this.startRequest()
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    await this.flush()
+    this.connected = false
+    await this.producer.disconnect()
+  }
+
+  private flushSoon(delayMs: number): void {
+    if (this.inFlight) return // the request in flight starts the next one when it ends
+    if (delayMs === 0) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+      this.startRequest()
+      return
+    }
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined
+      this.startRequest()
+    }, delayMs)
+  }
+
+  private startRequest(): void {
+    if (this.inFlight || this.waiting.length === 0) return
+    const batch = this.waiting
+    this.waiting = []
+    this.waitingCount = 0
+    this.inFlight = this.sendBatch(batch).finally(() => {
+      this.inFlight = undefined
+      if (this.waiting.length > 0)
+        this.flushSoon(this.waitingCount >= this.maxBatchMessages ? 0 : this.lingerMs)
+    })
+  }
+
+  private async sendBatch(batch: Waiting[]): Promise<void> {
+    const byTopic = new Map<string, Message[]>()
+    for (const entry of batch) {
+      const list = byTopic.get(entry.topic)
+      if (list) list.push(...entry.messages)
+      else byTopic.set(entry.topic, [...entry.messages])
+    }
+    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }))
+    try {
+      await this.producer.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None })
+      for (const entry of batch) entry.resolve()
+    } catch (error) {
+      const mapped = toKafkaError(
+        error,
+        `producing ${batch.length} requests to ${[...byTopic.keys()].join(', ')}`,
+      )
+      this.logger.warn({ err: mapped }, 'produce failed')
+      for (const entry of batch) entry.reject(mapped)
+    }
+  }
+}

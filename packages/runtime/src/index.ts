@@ -1,0 +1,3 @@
+export { type CheckResult, type ReadinessCheck, registerHealthRoutes, runChecks } from './health.ts'
+export { createHttpServer } from './http-server.ts'
+export { createShutdown, type ShutdownStep } from './shutdown.ts'

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Entry point behind `npm start` and `npm test`: installs what is missing, then runs.
+#
+#   scripts/cpi.sh start   local Kafka broker + the all-in-one process (Ctrl-C stops both)
+#   scripts/cpi.sh test    lint, type check, boundaries, unit and integration tests
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/bootstrap.sh
+source "$root/scripts/bootstrap.sh"
+cd "$root"
+
+cmd=${1:-}
+shift || true
+
+case "$cmd" in
+  start)
+    bootstrap
+    started_broker=no
+    if [[ -z "${KAFKA_BROKERS:-}" ]]; then
+      bash infra/kafka/kafka.sh status >/dev/null 2>&1 || started_broker=yes
+      bash infra/kafka/kafka.sh start
+    fi
+    stop_broker() { [[ $started_broker == yes ]] && bash infra/kafka/kafka.sh stop || true; }
+    trap stop_broker EXIT
+    trap 'exit 130' INT TERM
+    node services/all-in-one/src/main.ts "$@"
+    ;;
+  test)
+    bootstrap
+    echo "== node $(node --version), pnpm $(pnpm --version)"
+    echo "== lint (biome)"
+    pnpm run -s lint
+    echo "== type check (tsc)"
+    pnpm run -s typecheck
+    echo "== dependency boundaries"
+    pnpm run -s check:boundaries
+    echo "== unit and integration tests (vitest)"
+    pnpm exec vitest run "$@"
+    ;;
+  *)
+    echo "usage: scripts/cpi.sh start|test" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,32 @@
+import { ConfigError, loadConfig } from '@cpi/config'
+import { createLogger } from '@cpi/logger'
+import { startAllInOne } from './app.ts'
+
+let config: ReturnType<typeof loadConfig>
+try {
+  config = loadConfig()
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message)
+    process.exit(2)
+  }
+  throw error
+}
+
+const logger = createLogger({ service: 'all-in-one', level: config.log.level })
+const app = await startAllInOne(config, logger)
+app.installSignalHandlers()
+
+process.stdout.write(
+  [
+    '',
+    '  CPI pipeline is running (all-in-one)',
+    `    HTTP        ${app.url}`,
+    `    health      ${app.url}/healthz   readiness ${app.url}/readyz`,
+    `    Kafka       ${config.kafka.brokers.join(', ')}`,
+    `    ClickHouse  ${config.clickhouse.kind === 'embedded' ? `embedded engine at ${config.clickhouse.path}` : config.clickhouse.url} (database ${config.clickhouse.database})`,
+    '  Ctrl-C stops it.',
+    '',
+    '',
+  ].join('\n'),
+)

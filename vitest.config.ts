@@ -1,0 +1,30 @@
+import { defineConfig } from 'vitest/config'
+
+// Unit tests live beside the code; integration and end-to-end tests under test/ run against
+// the real Kafka broker and ClickHouse engine that test/setup/global-setup.ts provides.
+export default defineConfig({
+  test: {
+    reporters: ['default'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'schemas/src/**/*.test.ts'],
+          pool: 'threads',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/**/*.int.test.ts', 'test/**/*.e2e.test.ts'],
+          globalSetup: ['test/setup/global-setup.ts'],
+          // One process per test file: the embedded engine allows one data directory per process.
+          pool: 'forks',
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+})
