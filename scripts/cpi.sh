@@ -35,7 +35,16 @@ case "$cmd" in
     echo "== dependency boundaries"
     pnpm run -s check:boundaries
     echo "== unit and integration tests (vitest)"
-    pnpm exec vitest run "$@"
+    mkdir -p test-results
+    status=0
+    pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=$?
+    # One plain closing line any CI can read: "vitest: N passed, N failed, N skipped".
+    node -e '
+      const r = JSON.parse(require("node:fs").readFileSync("test-results/vitest.json", "utf8"));
+      const skipped = r.numPendingTests + r.numTodoTests;
+      console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+    ' 2>/dev/null || echo "vitest: no results file (the run did not get as far as the tests)"
+    exit "$status"
     ;;
   *)
     echo "usage: scripts/cpi.sh start|test" >&2

@@ -1,4 +1,4 @@
-import { type ClickHouseClient, createClient } from '@clickhouse/client'
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import { toClickHouseError } from './errors.ts'
 
@@ -28,6 +28,9 @@ export interface ClickHouse {
 }
 
 const clientOptions = {
+  // The adapter turns every failure into a ClickHouseAdapterError that its caller logs once;
+  // the client's own console logging would print each a second time.
+  log: { level: ClickHouseLogLevel.OFF },
   clickhouse_settings: {
     // Inserts are acknowledged only once written; consumers commit offsets after that.
     async_insert: 0,

@@ -7,10 +7,10 @@ import { ClickHouseError } from '@clickhouse/client'
  */
 export class ClickHouseAdapterError extends Error {
   readonly retriable: boolean
-  /** ClickHouse's error name (`UNKNOWN_TABLE`) or a system code (`ECONNREFUSED`), when known. */
+  /** ClickHouse's numeric error code (`60`), or a system code (`ECONNREFUSED`), when known. */
   readonly code: string | undefined
 
-  constructor(message: string, options: { retriable: boolean; code?: string; cause?: unknown }) {
+  constructor(message: string, options: { retriable: boolean; code?: string | undefined; cause?: unknown }) {
     super(message, { cause: options.cause })
     this.name = 'ClickHouseAdapterError'
     this.retriable = options.retriable
@@ -18,21 +18,22 @@ export class ClickHouseAdapterError extends Error {
   }
 }
 
-// Server error names that mean "try again later", not "your request is wrong".
-const RETRIABLE_SERVER_ERRORS = new Set([
-  'TIMEOUT_EXCEEDED',
-  'SOCKET_TIMEOUT',
-  'NETWORK_ERROR',
-  'TOO_MANY_SIMULTANEOUS_QUERIES',
-  'TOO_MANY_PARTS',
-  'MEMORY_LIMIT_EXCEEDED',
-  'TABLE_IS_READ_ONLY',
-  'ALL_CONNECTION_TRIES_FAILED',
-  'KEEPER_EXCEPTION',
-  'ABORTED',
-  'QUERY_WAS_CANCELLED',
-  'UNEXPECTED_PACKET_FROM_SERVER',
-  'CANNOT_SCHEDULE_TASK',
+// ClickHouse error codes that mean "try again later", not "your request is wrong". By
+// number: the HTTP server sends the name too, the embedded engine only the number.
+const RETRIABLE_SERVER_ERRORS = new Map([
+  ['102', 'UNEXPECTED_PACKET_FROM_SERVER'],
+  ['159', 'TIMEOUT_EXCEEDED'],
+  ['202', 'TOO_MANY_SIMULTANEOUS_QUERIES'],
+  ['209', 'SOCKET_TIMEOUT'],
+  ['210', 'NETWORK_ERROR'],
+  ['236', 'ABORTED'],
+  ['241', 'MEMORY_LIMIT_EXCEEDED'],
+  ['242', 'TABLE_IS_READ_ONLY'],
+  ['252', 'TOO_MANY_PARTS'],
+  ['279', 'ALL_CONNECTION_TRIES_FAILED'],
+  ['394', 'QUERY_WAS_CANCELLED'],
+  ['439', 'CANNOT_SCHEDULE_TASK'],
+  ['999', 'KEEPER_EXCEPTION'],
 ])
 
 const RETRIABLE_SYSTEM_ERRORS = new Set([
@@ -51,8 +52,8 @@ export function toClickHouseError(error: unknown, what: string): ClickHouseAdapt
   if (error instanceof ClickHouseAdapterError) return error
   if (error instanceof ClickHouseError) {
     return new ClickHouseAdapterError(`${what}: ${error.message}`, {
-      retriable: RETRIABLE_SERVER_ERRORS.has(error.type ?? ''),
-      code: error.type ?? error.code,
+      retriable: RETRIABLE_SERVER_ERRORS.has(error.code),
+      code: error.code,
       cause: error,
     })
   }

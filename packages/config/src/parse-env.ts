@@ -29,7 +29,7 @@ export function parseEnv<S extends z.ZodType>(
   if (result.success) return result.data
   throw new ConfigError(
     result.error.issues.map((issue) => ({
-      variable: issue.path.map(String).join('.') || '(environment)',
+      variable: issue.path[0] === undefined ? '(environment)' : String(issue.path[0]),
       message: describeIssue(issue, cleaned),
     })),
   )
@@ -38,5 +38,7 @@ export function parseEnv<S extends z.ZodType>(
 function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string>): string {
   const variable = issue.path[0]
   const got = typeof variable === 'string' && variable in env ? ` (got ${JSON.stringify(env[variable])})` : ''
-  return `${issue.message}${got}`
+  // A list variable (KAFKA_BROKERS) names the entry that is wrong, counting from 1.
+  const entry = typeof issue.path[1] === 'number' ? `entry ${issue.path[1] + 1}: ` : ''
+  return `${entry}${issue.message}${got}`
 }

@@ -37,12 +37,16 @@ export class BatchingProducer {
   private timer: NodeJS.Timeout | undefined
   private inFlight: Promise<void> | undefined
   private connected = false
+  private requests = 0
+  private acknowledged = 0
 
   constructor(kafka: Kafka, options: BatchingProducerOptions) {
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      // murmur2 on the key, as the Java client does: one subject, one partition, whoever produces.
+      createPartitioner: Partitioners.DefaultPartitioner,
     })
     this.lingerMs = options.lingerMs ?? 2
     this.maxBatchMessages = options.maxBatchMessages ?? 5000
@@ -60,6 +64,11 @@ export class BatchingProducer {
 
   get isConnected(): boolean {
     return this.connected
+  }
+
+  /** Produce requests made and messages acknowledged since construction. */
+  stats(): { requests: number; messages: number } {
+    return { requests: this.requests, messages: this.acknowledged }
   }
 
   /** Resolves when every message is acknowledged by Kafka; rejects with a KafkaAdapterError. */
@@ -123,9 +132,13 @@ export class BatchingProducer {
       else byTopic.set(entry.topic, [...entry.messages])
     }
     const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }))
+    this.requests++
     try {
       await this.producer.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None })
-      for (const entry of batch) entry.resolve()
+      for (const entry of batch) {
+        this.acknowledged += entry.messages.length
+        entry.resolve()
+      }
     } catch (error) {
       const mapped = toKafkaError(
         error,

@@ -1,0 +1,122 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { testEnvironment, uniqueName } from './support/environment.ts'
+
+const main = path.resolve(import.meta.dirname, '../services/all-in-one/src/main.ts')
+const running: ChildProcess[] = []
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address()
+  server.close()
+  if (typeof address !== 'object' || !address) throw new Error('no port')
+  return address.port
+}
+
+function environmentFor(port: number, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const { clickhouse, kafkaBrokers } = testEnvironment()
+  return {
+    ...process.env,
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    KAFKA_BROKERS: kafkaBrokers.join(','),
+    CLICKHOUSE_DATABASE: uniqueName('aio'),
+    ...(clickhouse.kind === 'http'
+      ? {
+          CLICKHOUSE_URL: clickhouse.url,
+          CLICKHOUSE_USER: clickhouse.username,
+          CLICKHOUSE_PASSWORD: clickhouse.password,
+        }
+      : { CLICKHOUSE_PATH: path.join(clickhouse.dataRoot, uniqueName('aio')) }),
+    ...overrides,
+  }
+}
+
+function start(env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  running.push(child)
+  let output = ''
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString()
+  })
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString()
+  })
+  return { child, output: () => output }
+}
+
+async function get(port: number, route: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`http://127.0.0.1:${port}${route}`)
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+}
+
+afterEach(() => {
+  for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL')
+})
+
+describe('the all-in-one process', () => {
+  it('serves /healthz and /readyz on one port, ready when Kafka and ClickHouse answer; SIGTERM exits 0', async () => {
+    const port = await freePort()
+    const app = start(environmentFor(port))
+    await expect
+      .poll(
+        () =>
+          get(port, '/healthz')
+            .then((r) => r.status)
+            .catch(() => 0),
+        { timeout: 30_000 },
+      )
+      .toBe(200)
+    const ready = await get(port, '/readyz')
+    expect(ready).toEqual({
+      status: 200,
+      body: {
+        status: 'ready',
+        checks: [
+          { name: 'kafka', ok: true, ms: expect.any(Number) },
+          { name: 'clickhouse', ok: true, ms: expect.any(Number) },
+        ],
+      },
+    })
+    expect(app.output()).toContain(`http://127.0.0.1:${port}/readyz`)
+    app.child.kill('SIGTERM')
+    const [code] = await once(app.child, 'exit')
+    expect(code).toBe(0)
+  })
+
+  it('is alive but not ready when Kafka cannot be reached, and says which dependency is down', async () => {
+    const port = await freePort()
+    start(
+      environmentFor(port, {
+        KAFKA_BROKERS: `127.0.0.1:${await freePort()}`,
+        CPI_READY_CHECK_TIMEOUT_MS: '1000',
+      }),
+    )
+    await expect
+      .poll(
+        () =>
+          get(port, '/healthz')
+            .then((r) => r.status)
+            .catch(() => 0),
+        { timeout: 30_000 },
+      )
+      .toBe(200)
+    const ready = await get(port, '/readyz')
+    expect(ready.status).toBe(503)
+    expect(ready.body.checks).toEqual([
+      { name: 'kafka', ok: false, ms: expect.any(Number) },
+      { name: 'clickhouse', ok: true, ms: expect.any(Number) },
+    ])
+  })
+
+  it('refuses to start on bad configuration, naming the variable, with exit code 2', async () => {
+    const app = start(environmentFor(await freePort(), { PORT: 'eighty' }))
+    const [code] = await once(app.child, 'exit')
+    expect(code).toBe(2)
+    expect(app.output()).toMatch(/PORT: .*\(got "eighty"\)/)
+  })
+})
