@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { loadConfig } from './config.ts'
+import { environmentVariableNames, loadConfig } from './config.ts'
 import { ConfigError } from './parse-env.ts'
 
 function configError(env: Record<string, string>): ConfigError {
@@ -57,5 +58,13 @@ describe('loadConfig', () => {
 
   it('refuses a database name that is not an identifier', () => {
     expect(configError({ CLICKHOUSE_DATABASE: 'cpi; DROP' }).issues[0]?.variable).toBe('CLICKHOUSE_DATABASE')
+  })
+})
+
+describe('docs/configuration.md', () => {
+  it('documents every variable the schema reads', () => {
+    const reference = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8')
+    const undocumented = environmentVariableNames.filter((name) => !reference.includes(`| \`${name}\` |`))
+    expect(undocumented).toEqual([])
   })
 })

@@ -12,26 +12,29 @@ const brokerList = z
   .pipe(z.array(z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port')).min(1))
 
 /**
- * Every environment variable the system reads, with its default. README's configuration
- * reference is generated from the same list (docs/configuration.md); keep them together.
+ * Every environment variable the services read, with its default. docs/configuration.md
+ * documents each; a test there keeps the two lists equal.
  */
-export const configSchema = z
-  .object({
-    PORT: port.default(8080),
-    HOST: z.string().default('127.0.0.1'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    KAFKA_BROKERS: brokerList.default(['127.0.0.1:9092']),
-    KAFKA_CLIENT_ID: z.string().default('cpi-pipeline'),
-    KAFKA_CONNECTION_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
-    CLICKHOUSE_URL: z.url({ protocol: /^https?$/ }).optional(),
-    CLICKHOUSE_USER: z.string().default('default'),
-    CLICKHOUSE_PASSWORD: z.string().default(''),
-    CLICKHOUSE_DATABASE: identifier.default('cpi'),
-    CLICKHOUSE_PATH: z.string().default('.data/clickhouse'),
-    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
-    CPI_DATA_DIR: z.string().default('.data'),
-    CPI_READY_CHECK_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
-  })
+const environmentShape = z.object({
+  PORT: port.default(8080),
+  HOST: z.string().default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KAFKA_BROKERS: brokerList.default(['127.0.0.1:9092']),
+  KAFKA_CLIENT_ID: z.string().default('cpi-pipeline'),
+  KAFKA_CONNECTION_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
+  CLICKHOUSE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: identifier.default('cpi'),
+  CLICKHOUSE_PATH: z.string().default('.data/clickhouse'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  CPI_READY_CHECK_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
+})
+
+/** The names of every variable in the schema, for the documentation check. */
+export const environmentVariableNames: readonly string[] = Object.keys(environmentShape.shape)
+
+export const configSchema = environmentShape
   .superRefine((env, context) => {
     if (
       env.CLICKHOUSE_URL &&
@@ -66,7 +69,6 @@ export const configSchema = z
           path: path.resolve(env.CLICKHOUSE_PATH),
           database: env.CLICKHOUSE_DATABASE,
         },
-    dataDir: path.resolve(env.CPI_DATA_DIR),
     readyCheckTimeoutMs: env.CPI_READY_CHECK_TIMEOUT_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   }))

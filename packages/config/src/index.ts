@@ -1,2 +1,2 @@
-export { type Config, configSchema, loadConfig } from './config.ts'
+export { type Config, configSchema, environmentVariableNames, loadConfig } from './config.ts'
 export { ConfigError, parseEnv } from './parse-env.ts'
