@@ -54,6 +54,14 @@ async function get(port: number, route: string): Promise<{ status: number; body:
   return { status: response.status, body: (await response.json()) as Record<string, unknown> }
 }
 
+async function waitUntilAlive(port: number): Promise<void> {
+  const status = () =>
+    get(port, '/healthz')
+      .then((response) => response.status)
+      .catch(() => 0)
+  await expect.poll(status, { timeout: 30_000 }).toBe(200)
+}
+
 afterEach(() => {
   for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL')
 })
@@ -62,15 +70,7 @@ describe('the all-in-one process', () => {
   it('serves /healthz and /readyz on one port, ready when Kafka and ClickHouse answer; SIGTERM exits 0', async () => {
     const port = await freePort()
     const app = start(environmentFor(port))
-    await expect
-      .poll(
-        () =>
-          get(port, '/healthz')
-            .then((r) => r.status)
-            .catch(() => 0),
-        { timeout: 30_000 },
-      )
-      .toBe(200)
+    await waitUntilAlive(port)
     const ready = await get(port, '/readyz')
     expect(ready).toEqual({
       status: 200,
@@ -96,15 +96,7 @@ describe('the all-in-one process', () => {
         CPI_READY_CHECK_TIMEOUT_MS: '1000',
       }),
     )
-    await expect
-      .poll(
-        () =>
-          get(port, '/healthz')
-            .then((r) => r.status)
-            .catch(() => 0),
-        { timeout: 30_000 },
-      )
-      .toBe(200)
+    await waitUntilAlive(port)
     const ready = await get(port, '/readyz')
     expect(ready.status).toBe(503)
     expect(ready.body.checks).toEqual([
