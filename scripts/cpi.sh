@@ -34,6 +34,8 @@ case "$cmd" in
     pnpm run -s typecheck
     echo "== dependency boundaries"
     pnpm run -s check:boundaries
+    echo "== JSON Schema export matches the zod source"
+    node schemas/scripts/export-json-schema.ts --check
     echo "== unit and integration tests (vitest)"
     mkdir -p test-results
     status=0

@@ -2,3 +2,22 @@ import { fileURLToPath } from 'node:url'
 
 /** The numbered ClickHouse DDL migrations (`NNNN_name.sql`), applied in order by @cpi/clickhouse. */
 export const clickhouseMigrationsDir = fileURLToPath(new URL('../clickhouse/migrations/', import.meta.url))
+
+export { dataSchemas, type EventType, eventTypes, quoteChannels, ticketChannels } from './events/data.ts'
+export { type CloudEvent, cloudEventSchema, type EventOf, schemaFor } from './events/envelope.ts'
+export { exampleEvents } from './events/examples.ts'
+export { jsonErrorOffset } from './events/json-error-position.ts'
+export {
+  defaultLimits,
+  describe,
+  type FieldError,
+  formatPath,
+  parseAndValidate,
+  parseJson,
+  type RejectReason,
+  rejectReasons,
+  type ValidateOptions,
+  type Validation,
+  type ValidationLimits,
+  validateEvent,
+} from './events/validate.ts'
