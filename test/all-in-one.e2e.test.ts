@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { testEnvironment, uniqueName } from './support/environment.ts'
@@ -23,6 +24,11 @@ function environmentFor(port: number, overrides: Record<string, string> = {}): N
     ...process.env,
     PORT: String(port),
     LOG_LEVEL: 'warn',
+    CPI_SIMULATOR: 'off',
+    CPI_DATA_DIR: path.join(tmpdir(), uniqueName('cpi-data')),
+    CPI_EVENTS_TOPIC: uniqueName('events'),
+    CPI_DEAD_LETTER_TOPIC: uniqueName('dlq'),
+    CPI_PROCESSOR_GROUP: uniqueName('processor'),
     KAFKA_BROKERS: kafkaBrokers.join(','),
     CLICKHOUSE_DATABASE: uniqueName('aio'),
     ...(clickhouse.kind === 'http'
@@ -71,6 +77,8 @@ describe('the all-in-one process', () => {
     const port = await freePort()
     const app = start(environmentFor(port))
     await waitUntilAlive(port)
+    // Consumers join their groups shortly after the port opens.
+    await expect.poll(() => get(port, '/readyz').then((r) => r.status), { timeout: 30_000 }).toBe(200)
     const ready = await get(port, '/readyz')
     expect(ready).toEqual({
       status: 200,
@@ -79,6 +87,7 @@ describe('the all-in-one process', () => {
         checks: [
           { name: 'kafka', ok: true, ms: expect.any(Number) },
           { name: 'clickhouse', ok: true, ms: expect.any(Number) },
+          { name: 'consumers', ok: true, ms: expect.any(Number) },
         ],
       },
     })
@@ -102,6 +111,7 @@ describe('the all-in-one process', () => {
     expect(ready.body.checks).toEqual([
       { name: 'kafka', ok: false, ms: expect.any(Number) },
       { name: 'clickhouse', ok: true, ms: expect.any(Number) },
+      { name: 'consumers', ok: false, ms: expect.any(Number) },
     ])
   })
 

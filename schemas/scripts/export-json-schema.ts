@@ -10,7 +10,13 @@ import { cloudEventSchema, eventTypes, schemaFor } from '../src/index.ts'
 const outputDir = path.resolve(import.meta.dirname, '../json/v1')
 const check = process.argv.includes('--check')
 
-function render(schema: z.ZodType, id: string, title: string, description: string, examples: unknown[]): string {
+function render(
+  schema: z.ZodType,
+  id: string,
+  title: string,
+  description: string,
+  examples: unknown[],
+): string {
   const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' })
   return `${JSON.stringify({ $id: `urn:cpi-pipeline:schemas:v1:${id}`, title, description, ...json, examples }, null, 2)}\n`
 }
@@ -56,5 +62,7 @@ if (check) {
 } else {
   await mkdir(outputDir, { recursive: true })
   for (const [name, content] of files) await writeFile(path.join(outputDir, name), content)
-  process.stdout.write(`wrote ${files.size} JSON Schema files to ${path.relative(process.cwd(), outputDir)}\n`)
+  process.stdout.write(
+    `wrote ${files.size} JSON Schema files to ${path.relative(process.cwd(), outputDir)}\n`,
+  )
 }

@@ -3,6 +3,13 @@ import { fileURLToPath } from 'node:url'
 /** The numbered ClickHouse DDL migrations (`NNNN_name.sql`), applied in order by @cpi/clickhouse. */
 export const clickhouseMigrationsDir = fileURLToPath(new URL('../clickhouse/migrations/', import.meta.url))
 
+export {
+  type DeadLetter,
+  deadLetterHeaders,
+  decodeDeadLetterHeaders,
+  encodeDeadLetterHeaders,
+  type RejectOrigin,
+} from './dead-letter.ts'
 export { dataSchemas, type EventType, eventTypes, quoteChannels, ticketChannels } from './events/data.ts'
 export { type CloudEvent, cloudEventSchema, type EventOf, schemaFor } from './events/envelope.ts'
 export { exampleEvents } from './events/examples.ts'

@@ -10,3 +10,10 @@ export {
   splitStatements,
 } from './migrations.ts'
 export { countEvents, type EventCounts, insertEvents, type RawEventRow } from './tables/events.ts'
+export {
+  countRejectedEvents,
+  insertRejectedEvents,
+  listRejectedEvents,
+  type RejectedEventRow,
+  type RejectedEventView,
+} from './tables/rejected-events.ts'

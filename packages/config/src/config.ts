@@ -6,6 +6,20 @@ const port = z.coerce.number().int().min(1).max(65_535)
 const identifier = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier (letters, digits, underscore)')
+const positiveInt = () => z.coerce.number().int().positive()
+const onOff = z.enum(['on', 'off'])
+const topicName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name (letters, digits, . _ -)')
+const keyList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((key) => key.trim())
+      .filter((key) => key !== ''),
+  )
+  .pipe(z.array(z.string().min(16, 'expected keys of at least 16 characters')).min(1))
 const brokerList = z
   .string()
   .transform((value) => value.split(',').map((broker) => broker.trim()))
@@ -28,7 +42,24 @@ const environmentShape = z.object({
   CLICKHOUSE_DATABASE: identifier.default('cpi'),
   CLICKHOUSE_PATH: z.string().default('.data/clickhouse'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
-  CPI_READY_CHECK_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
+  CPI_READY_CHECK_TIMEOUT_MS: positiveInt().default(2000),
+  CPI_MODE: z.enum(['local', 'production']).default('local'),
+  CPI_DATA_DIR: z.string().default('.data'),
+  CPI_EVENTS_TOPIC: topicName.default('cpi.events'),
+  CPI_EVENTS_PARTITIONS: positiveInt().max(1000).default(6),
+  CPI_DEAD_LETTER_TOPIC: topicName.default('cpi.events.dlq'),
+  CPI_INGEST_KEYS: keyList.optional(),
+  CPI_INGEST_MAX_BODY_BYTES: positiveInt().default(5 * 1024 * 1024),
+  CPI_INGEST_MAX_EVENT_BYTES: positiveInt().default(64 * 1024),
+  CPI_INGEST_MAX_DEPTH: positiveInt().max(64).default(12),
+  CPI_INGEST_MAX_STRING_LENGTH: positiveInt().default(8 * 1024),
+  CPI_INGEST_RATE_LIMIT: positiveInt().default(50_000),
+  CPI_INGEST_RATE_BURST: positiveInt().optional(),
+  CPI_INGEST_PRODUCE_TIMEOUT_MS: positiveInt().default(10_000),
+  CPI_PROCESSOR_GROUP: z.string().min(1).default('cpi-processor'),
+  CPI_SIMULATOR: onOff.optional(),
+  CPI_SIMULATOR_RATE: z.coerce.number().positive().max(100_000).default(2),
+  CPI_SIMULATOR_SEED: z.coerce.number().int().default(1),
 })
 
 /** The names of every variable in the schema, for the documentation check. */
@@ -70,6 +101,32 @@ export const configSchema = environmentShape
           database: env.CLICKHOUSE_DATABASE,
         },
     readyCheckTimeoutMs: env.CPI_READY_CHECK_TIMEOUT_MS,
+    mode: env.CPI_MODE,
+    dataDir: path.resolve(env.CPI_DATA_DIR),
+    topics: {
+      events: env.CPI_EVENTS_TOPIC,
+      eventsPartitions: env.CPI_EVENTS_PARTITIONS,
+      deadLetter: env.CPI_DEAD_LETTER_TOPIC,
+    },
+    ingest: {
+      keys: env.CPI_INGEST_KEYS,
+      maxBodyBytes: env.CPI_INGEST_MAX_BODY_BYTES,
+      limits: {
+        maxEventBytes: env.CPI_INGEST_MAX_EVENT_BYTES,
+        maxDepth: env.CPI_INGEST_MAX_DEPTH,
+        maxStringLength: env.CPI_INGEST_MAX_STRING_LENGTH,
+      },
+      rateLimitPerSecond: env.CPI_INGEST_RATE_LIMIT,
+      rateBurst: env.CPI_INGEST_RATE_BURST ?? env.CPI_INGEST_RATE_LIMIT * 2,
+      produceTimeoutMs: env.CPI_INGEST_PRODUCE_TIMEOUT_MS,
+    },
+    processor: { groupId: env.CPI_PROCESSOR_GROUP },
+    simulator: {
+      // On by default where the product runs alone (local mode), so it is alive on first start.
+      enabled: (env.CPI_SIMULATOR ?? (env.CPI_MODE === 'local' ? 'on' : 'off')) === 'on',
+      ratePerSecond: env.CPI_SIMULATOR_RATE,
+      seed: env.CPI_SIMULATOR_SEED,
+    },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   }))
 

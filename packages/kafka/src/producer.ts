@@ -134,6 +134,8 @@ export class BatchingProducer {
     const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }))
     this.requests++
     try {
+      // A producer whose broker was down at start (or that lost it) connects on its next send.
+      if (!this.connected) await this.connect()
       await this.producer.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None })
       for (const entry of batch) {
         this.acknowledged += entry.messages.length

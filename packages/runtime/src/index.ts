@@ -1,3 +1,4 @@
 export { type CheckResult, type ReadinessCheck, registerHealthRoutes, runChecks } from './health.ts'
 export { createHttpServer } from './http-server.ts'
+export { counter, createMetricsRegistry, gauge, histogram, registerMetricsRoute } from './metrics.ts'
 export { createShutdown, type ShutdownStep } from './shutdown.ts'

@@ -1,13 +1,24 @@
 import { type ClickHouse, createClickHouse, migrateToLatest } from '@cpi/clickhouse'
 import type { Config } from '@cpi/config'
+import { type IngestGateway, startIngestGateway } from '@cpi/ingest'
 import { createKafka, kafkaReachable } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
-import { createHttpServer, createShutdown, registerHealthRoutes } from '@cpi/runtime'
+import { type Processor, startProcessor } from '@cpi/processor'
+import {
+  createHttpServer,
+  createMetricsRegistry,
+  createShutdown,
+  registerHealthRoutes,
+  registerMetricsRoute,
+  type ShutdownStep,
+} from '@cpi/runtime'
 import type { FastifyInstance } from 'fastify'
 
 export interface AllInOne {
   http: FastifyInstance
   clickhouse: ClickHouse
+  ingest: IngestGateway
+  processor: Processor
   /** The address the HTTP server listens on, e.g. http://127.0.0.1:8080. */
   url: string
   shutdown(reason: string): Promise<void>
@@ -17,7 +28,7 @@ export interface AllInOne {
 
 /**
  * The all-in-one composition root: every service of the pipeline in one process, behind one
- * HTTP port. Each service will be wired here exactly as its own main.ts wires it alone.
+ * HTTP port, wired exactly as each service's own main.ts wires it alone.
  */
 export async function startAllInOne(
   config: Config,
@@ -32,16 +43,25 @@ export async function startAllInOne(
   )
 
   const kafka = createKafka({ ...config.kafka, logger })
-  const http = createHttpServer(logger)
+  const http = createHttpServer(logger, { bodyLimitBytes: config.ingest.maxBodyBytes })
+  const registry = createMetricsRegistry({ service: 'all-in-one' })
 
+  const ingest = await startIngestGateway({ config, kafka, http, registry, logger })
+  const processor = await startProcessor({ config, kafka, clickhouse, registry, logger })
+
+  const steps: ShutdownStep[] = [
+    // Stop taking requests; those in flight finish and their events are acknowledged.
+    { name: 'http', run: () => http.close() },
+    { name: 'ingest', run: () => ingest.stop() },
+    // Consumers finish their batch and commit; nothing half-written is committed.
+    { name: 'processor', run: () => processor.stop() },
+    { name: 'clickhouse', run: () => clickhouse.close() },
+  ]
   const lifecycle = createShutdown({
     logger,
     timeoutMs: config.shutdownTimeoutMs,
     ...(options.exit ? { exit: options.exit } : {}),
-    steps: () => [
-      { name: 'http', run: () => http.close() },
-      { name: 'clickhouse', run: () => clickhouse.close() },
-    ],
+    steps: () => steps,
   })
 
   registerHealthRoutes(http, {
@@ -50,13 +70,17 @@ export async function startAllInOne(
     checks: [
       { name: 'kafka', check: () => kafkaReachable(kafka, config.readyCheckTimeoutMs) },
       { name: 'clickhouse', check: () => clickhouse.ping() },
+      { name: 'consumers', check: async () => processor.isHealthy() },
     ],
   })
+  registerMetricsRoute(http, registry)
 
   const address = await http.listen({ port: config.http.port, host: config.http.host })
   return {
     http,
     clickhouse,
+    ingest,
+    processor,
     url: address,
     shutdown: lifecycle.shutdown,
     installSignalHandlers: lifecycle.installSignalHandlers,

@@ -1,0 +1,48 @@
+// The ingest gateway as a process of its own (the production shape): HTTP in, Kafka out.
+import { ConfigError, loadConfig } from '@cpi/config'
+import { createKafka, kafkaReachable } from '@cpi/kafka'
+import { createLogger } from '@cpi/logger'
+import {
+  createHttpServer,
+  createMetricsRegistry,
+  createShutdown,
+  registerHealthRoutes,
+  registerMetricsRoute,
+} from '@cpi/runtime'
+import { startIngestGateway } from './ingest-gateway.ts'
+
+let config: ReturnType<typeof loadConfig>
+try {
+  config = loadConfig()
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message)
+    process.exit(2)
+  }
+  throw error
+}
+
+const logger = createLogger({ service: 'ingest', level: config.log.level })
+const kafka = createKafka({ ...config.kafka, logger })
+const http = createHttpServer(logger, { bodyLimitBytes: config.ingest.maxBodyBytes })
+const registry = createMetricsRegistry({ service: 'ingest' })
+const gateway = await startIngestGateway({ config, kafka, http, registry, logger })
+
+const lifecycle = createShutdown({
+  logger,
+  timeoutMs: config.shutdownTimeoutMs,
+  steps: () => [
+    // Stop taking requests first; requests in flight finish, then the producer flushes.
+    { name: 'http', run: () => http.close() },
+    { name: 'producer', run: () => gateway.stop() },
+  ],
+})
+registerHealthRoutes(http, {
+  timeoutMs: config.readyCheckTimeoutMs,
+  isShuttingDown: lifecycle.isShuttingDown,
+  checks: [{ name: 'kafka', check: () => kafkaReachable(kafka, config.readyCheckTimeoutMs) }],
+})
+registerMetricsRoute(http, registry)
+lifecycle.installSignalHandlers()
+const address = await http.listen({ port: config.http.port, host: config.http.host })
+logger.info({ address }, 'ingest gateway listening')

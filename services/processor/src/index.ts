@@ -1,0 +1,4 @@
+export { createDeadLetterRecorder, rejectedEventRow } from './dead-letter-recorder.ts'
+export { createEventProcessor } from './event-processor.ts'
+export { decideMessage, type MessageOutcome } from './message-outcome.ts'
+export { type Processor, startProcessor } from './processor-service.ts'

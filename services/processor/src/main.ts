@@ -1,0 +1,56 @@
+// The processor as a process of its own (the production shape), scaled out by running more
+// of them in one consumer group.
+import { createClickHouse, migrateToLatest } from '@cpi/clickhouse'
+import { ConfigError, loadConfig } from '@cpi/config'
+import { createKafka, kafkaReachable } from '@cpi/kafka'
+import { createLogger } from '@cpi/logger'
+import {
+  createHttpServer,
+  createMetricsRegistry,
+  createShutdown,
+  registerHealthRoutes,
+  registerMetricsRoute,
+} from '@cpi/runtime'
+import { startProcessor } from './processor-service.ts'
+
+let config: ReturnType<typeof loadConfig>
+try {
+  config = loadConfig()
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message)
+    process.exit(2)
+  }
+  throw error
+}
+
+const logger = createLogger({ service: 'processor', level: config.log.level })
+const clickhouse = createClickHouse(config.clickhouse)
+await migrateToLatest(clickhouse)
+const kafka = createKafka({ ...config.kafka, logger })
+const registry = createMetricsRegistry({ service: 'processor' })
+const processor = await startProcessor({ config, kafka, clickhouse, registry, logger })
+const http = createHttpServer(logger)
+
+const lifecycle = createShutdown({
+  logger,
+  timeoutMs: config.shutdownTimeoutMs,
+  steps: () => [
+    { name: 'consumers', run: () => processor.stop() },
+    { name: 'http', run: () => http.close() },
+    { name: 'clickhouse', run: () => clickhouse.close() },
+  ],
+})
+registerHealthRoutes(http, {
+  timeoutMs: config.readyCheckTimeoutMs,
+  isShuttingDown: lifecycle.isShuttingDown,
+  checks: [
+    { name: 'kafka', check: () => kafkaReachable(kafka, config.readyCheckTimeoutMs) },
+    { name: 'clickhouse', check: () => clickhouse.ping() },
+    { name: 'consumers', check: async () => processor.isHealthy() },
+  ],
+})
+registerMetricsRoute(http, registry)
+lifecycle.installSignalHandlers()
+await http.listen({ port: config.http.port, host: config.http.host })
+logger.info('processor running')

@@ -1,0 +1,86 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { ClickHouse } from '@cpi/clickhouse'
+import type { Config } from '@cpi/config'
+import { BatchingProducer, ensureTopics } from '@cpi/kafka'
+import type { Logger } from '@cpi/logger'
+import type { Kafka } from 'kafkajs'
+import type { Registry } from 'prom-client'
+import { createDeadLetterRecorder } from './dead-letter-recorder.ts'
+import { createEventProcessor } from './event-processor.ts'
+
+/**
+ * Wires the processor's consumers: the events topic → `events` (or the dead-letter topic),
+ * and the dead-letter topic → `rejected_events`. Used by main.ts and the all-in-one process.
+ */
+export async function startProcessor(deps: {
+  config: Config
+  kafka: Kafka
+  clickhouse: ClickHouse
+  registry: Registry
+  logger: Logger
+}) {
+  const { config, kafka, clickhouse, registry, logger } = deps
+  const producer = new BatchingProducer(kafka, { logger })
+  const processor = createEventProcessor({
+    kafka,
+    clickhouse,
+    producer,
+    topics: config.topics,
+    groupId: config.processor.groupId,
+    registry,
+    logger,
+    limits: config.ingest.limits,
+  })
+  const recorder = createDeadLetterRecorder({
+    kafka,
+    clickhouse,
+    topic: config.topics.deadLetter,
+    groupId: `${config.processor.groupId}-dead-letters`,
+    logger,
+  })
+
+  // Kafka may not be there yet (or be restarting): keep trying in the background, with
+  // backoff, instead of failing the process; readiness reports "consumers" down meanwhile.
+  let stopping = false
+  const steps = [
+    () =>
+      ensureTopics(kafka, [
+        { topic: config.topics.events, numPartitions: config.topics.eventsPartitions },
+        { topic: config.topics.deadLetter, numPartitions: 1 },
+      ]),
+    () => producer.connect(),
+    () => processor.start(),
+    () => recorder.start(),
+  ]
+  const started = (async () => {
+    let step = 0
+    for (let attempt = 1; step < steps.length && !stopping; attempt++) {
+      try {
+        await (steps[step] as () => Promise<void>)()
+        step++
+        attempt = 0
+      } catch (error) {
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6))
+        logger.warn({ err: error, retryInMs: delay }, 'processor could not start yet; retrying')
+        await sleep(delay)
+      }
+    }
+    if (!stopping) logger.info({ groupId: config.processor.groupId }, 'processor consuming')
+  })()
+
+  return {
+    processor,
+    recorder,
+    /** Resolves once both consumers run (for tests and tools that need it). */
+    started,
+    isHealthy: () => processor.consumer.isHealthy() && recorder.consumer.isHealthy(),
+    /** Consumers first (each finishes its batch), then the producer flushes what they sent. */
+    async stop() {
+      stopping = true
+      await Promise.all([processor.stop(), recorder.stop()])
+      if (producer.isConnected) await producer.disconnect()
+    },
+  }
+}
+
+export type Processor = Awaited<ReturnType<typeof startProcessor>>
