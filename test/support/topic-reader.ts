@@ -59,6 +59,10 @@ export async function topicSize(kafka: Kafka, topic: string): Promise<number> {
 }
 
 /** Every message the topic holds now. */
-export async function readWholeTopic(kafka: Kafka, topic: string, timeoutMs = 30_000): Promise<ReadMessage[]> {
+export async function readWholeTopic(
+  kafka: Kafka,
+  topic: string,
+  timeoutMs = 30_000,
+): Promise<ReadMessage[]> {
   return readTopic(kafka, topic, await topicSize(kafka, topic), timeoutMs)
 }

@@ -66,13 +66,20 @@ export class BatchConsumer {
       ...options.consumerConfig,
     })
     this.consumer.on(this.consumer.events.CRASH, (event) => {
+      // kafkajs restarts the consumer after retriable crashes (a coordinator still loading);
+      // only a crash it does not come back from makes the consumer unhealthy.
+      if (event.payload.restart) {
+        this.logger.warn({ err: event.payload.error }, 'consumer crashed; kafkajs restarts it')
+        return
+      }
       this.crashed = event.payload.error
-      this.logger.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed')
+      this.logger.error({ err: event.payload.error }, 'consumer crashed and stopped')
     })
     this.consumer.on(this.consumer.events.FETCH_START, () => {
       this.lastLoopAt = Date.now()
     })
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
+      this.crashed = undefined
       this.logger.info({ assignment: event.payload.memberAssignment }, 'joined consumer group')
     })
   }
