@@ -3,6 +3,7 @@
 #
 #   scripts/cpi.sh start   local Kafka broker + the all-in-one process (Ctrl-C stops both)
 #   scripts/cpi.sh test    lint, type check, boundaries, unit and integration tests
+#   scripts/cpi.sh simulate [options]   simulated event streams with ground truth (--help)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/bootstrap.sh
@@ -48,8 +49,12 @@ case "$cmd" in
     ' 2>/dev/null || echo "vitest: no results file (the run did not get as far as the tests)"
     exit "$status"
     ;;
+  simulate)
+    bootstrap >&2
+    exec node services/simulator/src/cli.ts "$@"
+    ;;
   *)
-    echo "usage: scripts/cpi.sh start|test" >&2
+    echo "usage: scripts/cpi.sh start|test|simulate" >&2
     exit 2
     ;;
 esac

@@ -60,6 +60,12 @@ const environmentShape = z.object({
   CPI_SIMULATOR: onOff.optional(),
   CPI_SIMULATOR_RATE: z.coerce.number().positive().max(100_000).default(2),
   CPI_SIMULATOR_SEED: z.coerce.number().int().default(1),
+  CPI_SIMULATOR_TARGET: z.enum(['http', 'kafka']).default('http'),
+  CPI_SIMULATOR_BACKFILL_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 30)
+    .default(24),
 })
 
 /** The names of every variable in the schema, for the documentation check. */
@@ -126,6 +132,8 @@ export const configSchema = environmentShape
       enabled: (env.CPI_SIMULATOR ?? (env.CPI_MODE === 'local' ? 'on' : 'off')) === 'on',
       ratePerSecond: env.CPI_SIMULATOR_RATE,
       seed: env.CPI_SIMULATOR_SEED,
+      target: env.CPI_SIMULATOR_TARGET,
+      backfillHours: env.CPI_SIMULATOR_BACKFILL_HOURS,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   }))

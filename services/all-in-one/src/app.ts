@@ -12,6 +12,7 @@ import {
   registerMetricsRoute,
   type ShutdownStep,
 } from '@cpi/runtime'
+import { httpSink, kafkaSink, startSimulator } from '@cpi/simulator'
 import type { FastifyInstance } from 'fastify'
 
 export interface AllInOne {
@@ -49,7 +50,9 @@ export async function startAllInOne(
   const ingest = await startIngestGateway({ config, kafka, http, registry, logger })
   const processor = await startProcessor({ config, kafka, clickhouse, registry, logger })
 
+  let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined
   const steps: ShutdownStep[] = [
+    { name: 'simulator', run: async () => simulator?.stop() },
     // Stop taking requests; those in flight finish and their events are acknowledged.
     { name: 'http', run: () => http.close() },
     { name: 'ingest', run: () => ingest.stop() },
@@ -76,6 +79,13 @@ export async function startAllInOne(
   registerMetricsRoute(http, registry)
 
   const address = await http.listen({ port: config.http.port, host: config.http.host })
+  if (config.simulator.enabled) {
+    const sink =
+      config.simulator.target === 'http'
+        ? httpSink({ url: address, key: ingest.keys[0] as string })
+        : kafkaSink(ingest.producer, config.topics.events)
+    simulator = await startSimulator({ ...config.simulator, dataDir: config.dataDir }, sink, logger)
+  }
   return {
     http,
     clickhouse,

@@ -26,6 +26,7 @@ process.stdout.write(
     `    health      ${app.url}/healthz   readiness ${app.url}/readyz   metrics ${app.url}/metrics`,
     `    Kafka       ${config.kafka.brokers.join(', ')}`,
     `    ClickHouse  ${config.clickhouse.kind === 'embedded' ? `embedded engine at ${config.clickhouse.path}` : config.clickhouse.url} (database ${config.clickhouse.database})`,
+    `    simulator   ${config.simulator.enabled ? `on, ${config.simulator.ratePerSecond} interactions/s via ${config.simulator.target} (CPI_SIMULATOR=off turns it off)` : 'off'}`,
     '  Ctrl-C stops it.',
     '',
     '',

@@ -1,0 +1,30 @@
+export type {
+  CallFact,
+  DeliveryFact,
+  Fact,
+  InteractionFact,
+  QuoteFact,
+  SurveyFact,
+  TicketFact,
+  TicketStep,
+} from './facts.ts'
+export { type SimulatedEvent, type Simulation, simulate } from './generate.ts'
+export {
+  csat,
+  fastQuote,
+  firstReply2h,
+  firstTimeResolution,
+  type GroundTruth,
+  groundTruth,
+  type InteractionOutcome,
+  nothingBroke,
+  onTimeInFull,
+  outcomesOf,
+  phoneAnswer20s,
+  type TruthRow,
+} from './ground-truth.ts'
+export { sendAll, startPlayer } from './player.ts'
+export { Random } from './random.ts'
+export { type CpiName, parseScenario, type Scenario, scenarioSchema } from './scenario.ts'
+export { startSimulator } from './simulator-service.ts'
+export { type EventSink, httpSink, kafkaSink } from './sinks.ts'
