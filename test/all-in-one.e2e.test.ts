@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -95,6 +96,42 @@ describe('the all-in-one process', () => {
     app.child.kill('SIGTERM')
     const [code] = await once(app.child, 'exit')
     expect(code).toBe(0)
+  })
+
+  it('generates an ingest key once in local mode, and processes what is posted with it', async () => {
+    const port = await freePort()
+    const env = environmentFor(port)
+    const app = start(env)
+    await waitUntilAlive(port)
+    const key = (await readFile(path.join(env.CPI_DATA_DIR as string, 'ingest-key'), 'utf8')).trim()
+    expect(app.output()).toContain(key) // printed on the start that created it
+    const event = {
+      specversion: '1.0',
+      id: uniqueName('e2e'),
+      source: '/e2e',
+      type: 'call.queued',
+      time: new Date().toISOString(),
+      subject: 'C-e2e',
+      data: { queue: 'claims' },
+    }
+    const response = await fetch(`http://127.0.0.1:${port}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify(event),
+    })
+    expect(response.status).toBe(200)
+    const processed = async () => {
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+      return Number(/cpi_processor_events_total\{outcome="ok"[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0)
+    }
+    await expect.poll(processed, { timeout: 30_000 }).toBe(1)
+    app.child.kill('SIGTERM')
+    await once(app.child, 'exit')
+
+    // A second start with the same data directory reuses the key and does not print it.
+    const again = start(env)
+    await waitUntilAlive(port)
+    expect(again.output()).not.toContain(key)
   })
 
   it('is alive but not ready when Kafka cannot be reached, and says which dependency is down', async () => {

@@ -27,10 +27,14 @@ async function freePort(): Promise<number> {
 
 describe('ingest gateway when things fail', () => {
   it('answers 503 when Kafka does not acknowledge, accepting nothing', async () => {
-    const gateway = await startTestGateway(createLogger({ service: 'test', level: 'silent' }), {
-      KAFKA_BROKERS: `127.0.0.1:${await freePort()}`,
-      CPI_INGEST_PRODUCE_TIMEOUT_MS: '1500',
-    })
+    const gateway = await startTestGateway(
+      createLogger({ service: 'test', level: 'silent' }),
+      {
+        KAFKA_BROKERS: `127.0.0.1:${await freePort()}`,
+        CPI_INGEST_PRODUCE_TIMEOUT_MS: '1500',
+      },
+      { awaitKafka: false },
+    )
     try {
       const started = Date.now()
       const answer = await gateway.post(event('k1'))

@@ -30,6 +30,7 @@ export interface TestGateway {
 export async function startTestGateway(
   logger: Logger,
   env: Record<string, string> = {},
+  options: { awaitKafka?: boolean } = {},
 ): Promise<TestGateway> {
   const config = loadConfig({
     KAFKA_BROKERS: testEnvironment().kafkaBrokers.join(','),
@@ -45,6 +46,7 @@ export async function startTestGateway(
   const registry = createMetricsRegistry({ service: 'test-gateway' })
   const gateway = await startIngestGateway({ config, kafka, http, registry, logger })
   registerMetricsRoute(http, registry)
+  if (options.awaitKafka ?? true) await gateway.ready
   const url = await http.listen({ port: 0, host: '127.0.0.1' })
   return {
     url,

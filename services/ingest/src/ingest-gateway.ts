@@ -13,6 +13,8 @@ export interface IngestGateway {
   producer: BatchingProducer
   /** The keys a local client (the simulator) may use; the configured ones, or the generated one. */
   keys: string[]
+  /** Settles once topics exist and the producer connected (or that failed for now). */
+  ready: Promise<void>
   stop(): Promise<void>
 }
 
@@ -43,18 +45,18 @@ export async function startIngestGateway(deps: {
     keys = [local.key]
   }
 
-  await ensureTopics(kafka, [
-    { topic: config.topics.events, numPartitions: config.topics.eventsPartitions },
-    { topic: config.topics.deadLetter, numPartitions: 1 },
-  ]).catch((error: unknown) => {
-    // Kafka may come later; the gateway answers 503 until it does, and readiness says why.
-    logger.warn({ err: error }, 'could not ensure topics at start')
-  })
-
   const producer = new BatchingProducer(kafka, { logger })
-  await producer
-    .connect()
-    .catch((error: unknown) => logger.warn({ err: error }, 'producer not connected yet'))
+  // Not awaited: the gateway serves at once. Until Kafka answers, requests get 503 and
+  // readiness says why; the producer connects on its first send if this has not yet.
+  const ready = (async () => {
+    await ensureTopics(kafka, [
+      { topic: config.topics.events, numPartitions: config.topics.eventsPartitions },
+      { topic: config.topics.deadLetter, numPartitions: 1 },
+    ])
+    await producer.connect()
+  })().catch((error: unknown) =>
+    logger.warn({ err: error }, 'Kafka not reachable at start; will retry on first request'),
+  )
 
   const service = createIngestService({
     producer,
@@ -74,6 +76,7 @@ export async function startIngestGateway(deps: {
   return {
     producer,
     keys,
+    ready,
     async stop() {
       await producer.disconnect()
     },

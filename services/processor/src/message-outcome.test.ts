@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { decideMessage } from './message-outcome.ts'
 
 const source = { topic: 'cpi.events', partition: 3 }
-const message = (value: string | null, timestamp = '1795000000000') => ({
+const message = (value: string | null, timestamp = String(Date.parse('2026-12-01T00:00:00Z'))) => ({
   key: Buffer.from('k'),
   value: value === null ? null : Buffer.from(value),
   offset: '42',
