@@ -49,6 +49,10 @@ case "$cmd" in
     ' 2>/dev/null || echo "vitest: no results file (the run did not get as far as the tests)"
     exit "$status"
     ;;
+  bench-ingest)
+    bootstrap
+    exec node bench/ingest-gateway.ts "$@"
+    ;;
   simulate)
     bootstrap >&2
     exec node services/simulator/src/cli.ts "$@"
