@@ -1,23 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { testEnvironment, uniqueName } from './support/environment.ts'
+import { freePort, testEnvironment, uniqueName } from './support/environment.ts'
 
 const main = path.resolve(import.meta.dirname, '../services/all-in-one/src/main.ts')
 const running: ChildProcess[] = []
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  if (typeof address !== 'object' || !address) throw new Error('no port')
-  return address.port
-}
 
 function environmentFor(port: number, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
   const { clickhouse, kafkaBrokers } = testEnvironment()

@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import path from 'node:path'
 import { createLogger } from '@cpi/logger'
 import { exampleEvents } from '@cpi/schemas'
 import { describe, expect } from 'vitest'
-import { testEnvironment, uniqueName } from './support/environment.ts'
+import { freePort, testEnvironment, uniqueName } from './support/environment.ts'
 import { it } from './support/fixtures.ts'
 import { startTestGateway, TEST_KEY } from './support/gateway.ts'
 import { readWholeTopic } from './support/topic-reader.ts'
@@ -16,14 +15,6 @@ const event = (id: string) => ({
   subject: `C-${id}`,
   time: new Date(Date.now() - 1000).toISOString(),
 })
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  return typeof address === 'object' && address ? address.port : 0
-}
 
 describe('ingest gateway when things fail', () => {
   it('answers 503 when Kafka does not acknowledge, accepting nothing', async () => {

@@ -3,7 +3,7 @@ import { loadConfig } from '@cpi/config'
 import { BatchingProducer } from '@cpi/kafka'
 import { startProcessor } from '@cpi/processor'
 import { createMetricsRegistry } from '@cpi/runtime'
-import { httpSink, kafkaSink, parseScenario, sendAll, simulate } from '@cpi/simulator'
+import { httpSink, kafkaSink, parseScenario, type SimulatedEvent, sendAll, simulate } from '@cpi/simulator'
 import { describe, expect } from 'vitest'
 import { testEnvironment, uniqueName } from './support/environment.ts'
 import { it } from './support/fixtures.ts'
@@ -17,6 +17,15 @@ async function distinctIds(clickhouse: Parameters<typeof countRejectedEvents>[0]
     format: 'JSONEachRow',
   })
   return new Set((await result.json<{ id: string }>()).map((row) => row.id))
+}
+
+/** What rejected_events must hold for these sent events: the planted invalid ones, by reason. */
+function rejectionsOf(sent: readonly SimulatedEvent[], origin: 'ingest' | 'processor') {
+  const counts = new Map<string, number>()
+  for (const event of sent) if (event.invalid) counts.set(event.invalid, (counts.get(event.invalid) ?? 0) + 1)
+  return [...counts]
+    .map(([reason, count]) => ({ origin, reason, count }))
+    .sort((a, b) => a.reason.localeCompare(b.reason))
 }
 
 describe('simulated streams through the real pipeline: nothing lost, nothing doubled, every reject explained', () => {
@@ -58,13 +67,9 @@ describe('simulated streams through the real pipeline: nothing lost, nothing dou
         .toBe(expectedIds.size)
       expect([...(await distinctIds(clickhouse))].sort()).toEqual([...expectedIds].sort())
 
-      const expectedRejects = new Map<string, number>()
-      for (const event of invalid)
-        expectedRejects.set(event.invalid as string, (expectedRejects.get(event.invalid as string) ?? 0) + 1)
-      const expected = [...expectedRejects]
-        .map(([reason, count]) => ({ origin: 'ingest', reason, count }))
-        .sort((a, b) => a.reason.localeCompare(b.reason))
-      await expect.poll(() => countRejectedEvents(clickhouse), { timeout: 30_000 }).toEqual(expected)
+      await expect
+        .poll(() => countRejectedEvents(clickhouse), { timeout: 30_000 })
+        .toEqual(rejectionsOf(sent, 'ingest'))
     } finally {
       await processor.stop()
       await gateway.close()
@@ -111,14 +116,9 @@ describe('simulated streams through the real pipeline: nothing lost, nothing dou
       await expect
         .poll(async () => (await distinctIds(clickhouse)).size, { timeout: 60_000 })
         .toBe(expectedIds.size)
-      const expectedRejects = new Map<string, number>()
-      for (const event of sent.filter((candidate) => candidate.invalid)) {
-        expectedRejects.set(event.invalid as string, (expectedRejects.get(event.invalid as string) ?? 0) + 1)
-      }
-      const expected = [...expectedRejects]
-        .map(([reason, count]) => ({ origin: 'processor', reason, count }))
-        .sort((a, b) => a.reason.localeCompare(b.reason))
-      await expect.poll(() => countRejectedEvents(clickhouse), { timeout: 30_000 }).toEqual(expected)
+      await expect
+        .poll(() => countRejectedEvents(clickhouse), { timeout: 30_000 })
+        .toEqual(rejectionsOf(sent, 'processor'))
     } finally {
       await producer.disconnect()
       await processor.stop()

@@ -23,7 +23,7 @@ interface WorkerConfig {
 
 const config = JSON.parse(process.env.WORKER_CONFIG ?? '{}') as WorkerConfig
 const crashAfter = Number(process.env.CRASH_AFTER_BATCHES ?? 0)
-const logger = createLogger({ service: 'consumer-worker', level: 'warn', destination: process.stderr })
+const logger = createLogger({ service: 'consumer-worker', level: 'error', destination: process.stderr })
 const kafka = createKafka({ brokers: config.brokers, clientId: 'consumer-worker', logger })
 const clickhouse = createClickHouse(config.clickhouse)
 const sink = rawEventSink(clickhouse)

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
 import path from 'node:path'
 import { type ClickHouse, type ClickHouseSettings, createClickHouse, migrateToLatest } from '@cpi/clickhouse'
 import { inject } from 'vitest'
@@ -43,4 +45,14 @@ export async function openMigratedClickHouse(settings: ClickHouseSettings): Prom
   const clickhouse = createClickHouse(settings)
   await migrateToLatest(clickhouse)
   return clickhouse
+}
+
+/** A TCP port nothing listens on right now (for servers the test starts, or to point at nothing). */
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address()
+  server.close()
+  if (typeof address !== 'object' || !address) throw new Error('no port')
+  return address.port
 }

@@ -23,7 +23,7 @@ export interface IntegrationFixtures {
 export const it = base.extend<IntegrationFixtures>({
   logger: [
     // biome-ignore lint/correctness/noEmptyPattern: vitest fixtures take their dependencies by destructuring
-    async ({}, use) => use(createLogger({ service: 'test', level: process.env.TEST_LOG_LEVEL ?? 'warn' })),
+    async ({}, use) => use(createLogger({ service: 'test', level: process.env.TEST_LOG_LEVEL ?? 'error' })),
     { scope: 'file' },
   ],
   clickhouseSettings: [

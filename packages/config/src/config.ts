@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { z } from 'zod'
-import { parseEnv } from './parse-env.ts'
+import { ConfigError, parseEnv } from './parse-env.ts'
 
 const port = z.coerce.number().int().min(1).max(65_535)
 const identifier = z
@@ -143,4 +143,18 @@ export type Config = z.infer<typeof configSchema>
 /** Parses the whole configuration once, at start-up; throws ConfigError naming each bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   return parseEnv(configSchema, env)
+}
+
+/**
+ * For a process's main: the configuration, or the message naming each bad variable on
+ * standard error and exit code 2 (a configuration error, not a crash).
+ */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    console.error(error.message)
+    process.exit(2)
+  }
 }

@@ -1,2 +1,8 @@
-export { type Config, configSchema, environmentVariableNames, loadConfig } from './config.ts'
+export {
+  type Config,
+  configSchema,
+  environmentVariableNames,
+  loadConfig,
+  loadConfigOrExit,
+} from './config.ts'
 export { ConfigError, parseEnv } from './parse-env.ts'

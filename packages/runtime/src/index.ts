@@ -1,4 +1,11 @@
 export { type CheckResult, type ReadinessCheck, registerHealthRoutes, runChecks } from './health.ts'
 export { createHttpServer } from './http-server.ts'
-export { counter, createMetricsRegistry, gauge, histogram, registerMetricsRoute } from './metrics.ts'
+export {
+  counter,
+  createMetricsRegistry,
+  gauge,
+  histogram,
+  registerMetricsRoute,
+  rejectedEventsCounter,
+} from './metrics.ts'
 export { createShutdown, type ShutdownStep } from './shutdown.ts'

@@ -47,3 +47,12 @@ export function gauge<L extends string>(
   if (existing) return existing as Gauge<L>
   return new Gauge<L>({ ...config, labelNames: config.labelNames ?? [], registers: [registry] })
 }
+
+/** Every rejected event, by where it was rejected (`ingest`, `processor`) and why. */
+export function rejectedEventsCounter(registry: Registry): Counter<'origin' | 'reason'> {
+  return counter(registry, {
+    name: 'cpi_rejected_events_total',
+    help: 'Rejected events by where they were rejected and why',
+    labelNames: ['origin', 'reason'] as const,
+  })
+}

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { jsonErrorOffset } from './json-error-position.ts'
-
-function seeded(seed: number) {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
+import { seededRandom } from './seeded-random.test-support.ts'
 
 describe('jsonErrorOffset', () => {
   it('finds the offset where JSON breaks', () => {
@@ -24,7 +14,7 @@ describe('jsonErrorOffset', () => {
   })
 
   it('agrees with JSON.parse on what is valid, for 20,000 random mutations of JSON text', () => {
-    const random = seeded(42)
+    const random = seededRandom(42)
     const alphabet = '{}[]:,"\\ 0123456789-+.eEtrufalsn\n\tabc'
     const seeds = [
       '{"a": [1, 2.5e3, -0.1, true, false, null], "b": {"c": "d\\n\\u00e9"}}',

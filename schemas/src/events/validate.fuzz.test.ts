@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { eventTypes } from './data.ts'
 import { exampleEvents } from './examples.ts'
+import { seededRandom } from './seeded-random.test-support.ts'
 import { parseAndValidate, rejectReasons, type Validation, validateEvent } from './validate.ts'
 
 // Property tests: random mutations of valid events. Every one must come back either accepted
 // or rejected with a known reason and, for each problem, a path and an "expected …, got …"
 // message; the validator must never throw. Deterministic: a fixed seed per test.
-
-function seeded(seed: number) {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
 
 const now = Date.parse('2026-12-31T00:00:00Z')
 
@@ -93,7 +83,7 @@ function mutate(event: Record<string, unknown>, random: () => number): Record<st
 
 describe('validator fuzzing', () => {
   it('answers 5,000 mutated events with an outcome, never a throw', () => {
-    const random = seeded(7)
+    const random = seededRandom(7)
     const counts = { ok: 0, rejected: 0 }
     for (let run = 0; run < 5000; run++) {
       const type = eventTypes[run % eventTypes.length] as (typeof eventTypes)[number]
@@ -108,7 +98,7 @@ describe('validator fuzzing', () => {
   })
 
   it('answers 5,000 corrupted JSON texts with an outcome, never a throw', () => {
-    const random = seeded(11)
+    const random = seededRandom(11)
     const noise = '{}[]":,\\ 0-9aeE\n\u0000\u2028é'
     let malformed = 0
     for (let run = 0; run < 5000; run++) {
@@ -131,7 +121,7 @@ describe('validator fuzzing', () => {
   })
 
   it('keeps every valid event valid when unknown fields are added to its data', () => {
-    const random = seeded(13)
+    const random = seededRandom(13)
     for (let run = 0; run < 2000; run++) {
       const type = eventTypes[run % eventTypes.length] as (typeof eventTypes)[number]
       const event = structuredClone(exampleEvents[type]) as unknown as Record<string, unknown>

@@ -1,17 +1,8 @@
-import { ConfigError, loadConfig } from '@cpi/config'
+import { loadConfigOrExit } from '@cpi/config'
 import { createLogger } from '@cpi/logger'
 import { startAllInOne } from './app.ts'
 
-let config: ReturnType<typeof loadConfig>
-try {
-  config = loadConfig()
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message)
-    process.exit(2)
-  }
-  throw error
-}
+const config = loadConfigOrExit()
 
 const logger = createLogger({ service: 'all-in-one', level: config.log.level })
 const app = await startAllInOne(config, logger)

@@ -1,6 +1,6 @@
 import type { BatchingProducer } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
-import { counter, histogram } from '@cpi/runtime'
+import { counter, histogram, rejectedEventsCounter } from '@cpi/runtime'
 import {
   type DeadLetter,
   encodeDeadLetterHeaders,
@@ -60,11 +60,7 @@ export function createIngestService(deps: IngestDependencies) {
     help: 'Events received by the gateway, by outcome',
     labelNames: ['outcome'] as const,
   })
-  const rejections = counter(deps.registry, {
-    name: 'cpi_rejected_events_total',
-    help: 'Rejected events by where they were rejected and why',
-    labelNames: ['origin', 'reason'] as const,
-  })
+  const rejections = rejectedEventsCounter(deps.registry)
   const produceSeconds = histogram(deps.registry, {
     name: 'cpi_ingest_produce_seconds',
     help: 'Time from a request being validated to Kafka acknowledging its events',

@@ -1,5 +1,5 @@
 // The ingest gateway as a process of its own (the production shape): HTTP in, Kafka out.
-import { ConfigError, loadConfig } from '@cpi/config'
+import { loadConfigOrExit } from '@cpi/config'
 import { createKafka, kafkaReachable } from '@cpi/kafka'
 import { createLogger } from '@cpi/logger'
 import {
@@ -11,16 +11,7 @@ import {
 } from '@cpi/runtime'
 import { startIngestGateway } from './ingest-gateway.ts'
 
-let config: ReturnType<typeof loadConfig>
-try {
-  config = loadConfig()
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message)
-    process.exit(2)
-  }
-  throw error
-}
+const config = loadConfigOrExit()
 
 const logger = createLogger({ service: 'ingest', level: config.log.level })
 const kafka = createKafka({ ...config.kafka, logger })

@@ -1,7 +1,7 @@
 import { type ClickHouse, insertEvents, type RawEventRow } from '@cpi/clickhouse'
 import { type Batch, BatchConsumer, type BatchingProducer } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
-import { counter, histogram } from '@cpi/runtime'
+import { counter, histogram, rejectedEventsCounter } from '@cpi/runtime'
 import { encodeDeadLetterHeaders, type ValidationLimits } from '@cpi/schemas'
 import type { Kafka, Message } from 'kafkajs'
 import type { Registry } from 'prom-client'
@@ -33,11 +33,7 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     help: 'Messages of the events topic by outcome',
     labelNames: ['outcome'] as const,
   })
-  const rejections = counter(deps.registry, {
-    name: 'cpi_rejected_events_total',
-    help: 'Rejected events by where they were rejected and why',
-    labelNames: ['origin', 'reason'] as const,
-  })
+  const rejections = rejectedEventsCounter(deps.registry)
   const batchSizes = histogram(deps.registry, {
     name: 'cpi_processor_batch_size',
     help: 'Messages per processed batch',

@@ -1,7 +1,7 @@
 // The processor as a process of its own (the production shape), scaled out by running more
 // of them in one consumer group.
 import { createClickHouse, migrateToLatest } from '@cpi/clickhouse'
-import { ConfigError, loadConfig } from '@cpi/config'
+import { loadConfigOrExit } from '@cpi/config'
 import { createKafka, kafkaReachable } from '@cpi/kafka'
 import { createLogger } from '@cpi/logger'
 import {
@@ -13,16 +13,7 @@ import {
 } from '@cpi/runtime'
 import { startProcessor } from './processor-service.ts'
 
-let config: ReturnType<typeof loadConfig>
-try {
-  config = loadConfig()
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message)
-    process.exit(2)
-  }
-  throw error
-}
+const config = loadConfigOrExit()
 
 const logger = createLogger({ service: 'processor', level: config.log.level })
 const clickhouse = createClickHouse(config.clickhouse)
