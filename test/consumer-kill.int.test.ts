@@ -9,6 +9,7 @@ import {
   PARTITIONS,
   produceEvents,
   runWorker,
+  type WorkerRun,
 } from './support/ledger.ts'
 
 // Its own file: its consumers run in child processes that open the embedded engine's data
@@ -21,7 +22,7 @@ describe('a consumer process killed with SIGKILL mid-stream, 10,000 events', () 
     logger,
   }) => {
     const topic = await createTopic('ledger_kill', PARTITIONS)
-    await produceEvents(kafka, topic, uniqueName('run'), logger)
+    await produceEvents(kafka, topic, uniqueName('run'), logger, 150)
     const groupId = uniqueName('group')
     // Child processes share the embedded engine's data directory, one at a time: this test
     // holds no client while they run.
@@ -37,14 +38,16 @@ describe('a consumer process killed with SIGKILL mid-stream, 10,000 events', () 
     // 1. Killed by itself after its 5th batch was written to ClickHouse and before that batch's
     //    offsets were committed: the worst moment, which forces a redelivery.
     const first = await runWorker(workerConfig, { crashAfterBatches: 5 })
-    expect(first.signal).toBe('SIGKILL')
+    const explain = (run: WorkerRun) =>
+      `exit ${run.exitCode}, signal ${run.signal}, ${run.lines.length} batches, last ${JSON.stringify(run.lines.at(-1))}, stderr: ${run.stderr.slice(-2000)}`
+    expect(first.signal, explain(first)).toBe('SIGKILL')
     expect(first.lines).toHaveLength(5)
     // 2. Killed from outside, wherever it is, once it reports 4,000 events written.
     const second = await runWorker(workerConfig, { killWhenTotalReaches: 4000 })
-    expect(second.signal).toBe('SIGKILL')
+    expect(second.signal, explain(second)).toBe('SIGKILL')
     // 3. Runs to the end of the topic and exits by itself.
     const third = await runWorker(workerConfig)
-    expect(third.exitCode).toBe(0)
+    expect(third.exitCode, explain(third)).toBe(0)
     expect(await committedTotal(kafka, groupId, topic)).toBe(EVENTS)
 
     // The 5th batch of run 1 was redelivered to run 2: same (partition, first offset).

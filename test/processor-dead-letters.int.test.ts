@@ -122,6 +122,28 @@ describe('processor: validation again, dead letters and rejected_events, against
       )
       expect(truncated?.raw).toBe('{"specversion": "1.0", "id": "p2",')
 
+      // The events topic holds exactly the gateway's valid events and the direct ones, keyed by subject.
+      const inTopic = (await readWholeTopic(kafka, gateway.topics.events)).map((message) => ({
+        key: message.key,
+        id: (() => {
+          try {
+            return JSON.parse(message.value).id as string
+          } catch {
+            return undefined
+          }
+        })(),
+      }))
+      expect(
+        inTopic
+          .filter((entry) => entry.id?.startsWith('g'))
+          .sort((a, b) => String(a.id).localeCompare(String(b.id))),
+      ).toEqual([
+        { key: 'T-g1', id: 'g1' },
+        { key: 'T-g2', id: 'g2' },
+        { key: 'T-g3', id: 'g3' },
+      ])
+      expect(inTopic).toHaveLength(3 + direct.length)
+
       // The dead-letter topic carries the raw bytes and the reason in headers.
       const letters = await readWholeTopic(kafka, gateway.topics.deadLetter)
       expect(letters).toHaveLength(5)

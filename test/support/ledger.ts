@@ -11,18 +11,27 @@ import { countFinal, offsetLedger, testEvent } from './raw-event-sink.ts'
 export const EVENTS = 10_000
 export const PARTITIONS = 3
 
-export async function produceEvents(kafka: Kafka, topic: string, runId: string, logger: Logger) {
-  const producer = new BatchingProducer(kafka, { logger, maxBatchMessages: 2000 })
+/**
+ * Produces the test events. `requestSize` bounds the messages per produce request, and so the
+ * size of Kafka's record batches, which a consumer receives whole: small requests make many
+ * small consumer batches for the fault tests to kill between.
+ */
+export async function produceEvents(
+  kafka: Kafka,
+  topic: string,
+  runId: string,
+  logger: Logger,
+  requestSize = 2000,
+) {
+  const producer = new BatchingProducer(kafka, { logger, maxBatchMessages: requestSize })
   await producer.connect()
-  const sends: Promise<void>[] = []
-  for (let start = 0; start < EVENTS; start += 500) {
-    const messages = Array.from({ length: 500 }, (_, offset) => {
+  for (let start = 0; start < EVENTS; start += requestSize) {
+    const messages = Array.from({ length: Math.min(requestSize, EVENTS - start) }, (_, offset) => {
       const event = testEvent(start + offset, runId)
       return { key: event.subject, value: JSON.stringify(event) }
     })
-    sends.push(producer.send(topic, messages))
+    await producer.send(topic, messages)
   }
-  await Promise.all(sends)
   await producer.disconnect()
 }
 
@@ -77,6 +86,8 @@ export async function expectExactLedger(
 export interface WorkerRun {
   exitCode: number | null
   signal: NodeJS.Signals | null
+  /** What the worker wrote to standard error, for the failure message. */
+  stderr: string
   lines: { partition: number; first: string; last: string; total: number }[]
 }
 
@@ -91,9 +102,13 @@ export function runWorker(
       WORKER_CONFIG: JSON.stringify(config),
       CRASH_AFTER_BATCHES: String(options.crashAfterBatches ?? 0),
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines: WorkerRun['lines'] = []
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8')
+  })
   let buffered = ''
   child.stdout.on('data', (chunk: Buffer) => {
     buffered += chunk.toString('utf8')
@@ -113,7 +128,7 @@ export function runWorker(
     }, 90_000)
     child.on('exit', (exitCode, signal) => {
       clearTimeout(timer)
-      resolve({ exitCode, signal, lines })
+      resolve({ exitCode, signal, lines, stderr })
     })
   })
 }
