@@ -9,7 +9,13 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'schemas/src/**/*.test.ts'],
+          include: [
+            'packages/*/src/**/*.test.ts',
+            'services/*/src/**/*.test.ts',
+            'schemas/src/**/*.test.ts',
+            // Pure tests that span workspaces (no broker, no engine).
+            'test/**/*.unit.test.ts',
+          ],
           pool: 'threads',
         },
       },

@@ -10,10 +10,10 @@ import type { CpiName } from './scenario.ts'
 //   then count (R1). A deadline "passes" strictly after it: completing exactly at the
 //   deadline is within (≤).
 // - Cohorts (R3): an interaction belongs to the window of its first event; a survey response
-//   to the window of the response.
+//   to the window of the response. What has not begun by the "as of" time is not counted.
 // - Follow-up windows (R4): 7 days; "within 7 days" includes day 7 to the millisecond.
-// - nothing_broke: a delivery still under way is pending; one never delivered stops being
-//   pending 7 days after its promise (on_time_in_full has counted it as a miss).
+// - nothing_broke: a delivery still under way is pending; one not delivered 7 days after its
+//   promise stops being pending (on_time_in_full has counted it as a miss).
 
 const SECOND = 1000
 const HOUR = 3_600_000
@@ -83,7 +83,8 @@ export function onTimeInFull(fact: DeliveryFact, asOf: number): Decision {
 export function nothingBroke(fact: DeliveryFact, asOf: number): Decision {
   const delivered = fact.delivered
   if (!delivered || delivered.at > asOf) {
-    return !delivered && asOf > fact.promisedBy + FOLLOW_UP ? { state: 'excluded' } : { state: 'pending' }
+    // Judged on what is known by then: not delivered a week after the promise is left out.
+    return asOf > fact.promisedBy + FOLLOW_UP ? { state: 'excluded' } : { state: 'pending' }
   }
   const windowEnd = delivered.at + FOLLOW_UP
   const damage = fact.damage
@@ -161,7 +162,10 @@ export function outcomesOf(facts: readonly Fact[], asOf: number): InteractionOut
     cohortAt: number,
     decision: Decision,
     segments: Record<string, string>,
-  ) => outcomes.push({ cpi, subject, cohortAt, ...decision, segments })
+  ) => {
+    // What has not begun by then does not exist yet: not even pending.
+    if (cohortAt <= asOf) outcomes.push({ cpi, subject, cohortAt, ...decision, segments })
+  }
   for (const fact of facts) {
     switch (fact.kind) {
       case 'quote':

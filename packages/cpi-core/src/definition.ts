@@ -1,0 +1,111 @@
+import { eventTypes } from '@cpi/schemas'
+import { z } from 'zod'
+import { durationSchema } from './duration.ts'
+
+// A CPI definition is data. Three shapes cover the catalog; a new CPI of an existing shape is a
+// new definition, not new code (ARCHITECTURE.md, principle 5).
+
+const eventType = z.enum(eventTypes as [string, ...string[]], {
+  error: `one of the v1 event types (${eventTypes.join(', ')})`,
+})
+
+/** Matches an event: its type, and optionally values of fields of its `data`. */
+const eventMatch = z.object({
+  type: eventType,
+  where: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]))
+    .default({}),
+})
+export type EventMatch = z.infer<typeof eventMatch>
+
+/** A segment condition on the start event's data: each field equals one of the values. */
+const segmentCondition = z.record(z.string(), z.union([z.string(), z.array(z.string())]))
+
+const expectation = z.object({
+  /** Time allowed from the start event, unless a rule below or `deadlineField` says otherwise. */
+  within: durationSchema.optional(),
+  /** A field of the start event's data holding the deadline (RFC 3339), e.g. `promisedBy`. */
+  deadlineField: z.string().optional(),
+  /** Per-segment expectations: the first rule whose `when` matches applies. */
+  rules: z.array(z.object({ when: segmentCondition, within: durationSchema })).default([]),
+})
+
+const common = {
+  name: z.string().regex(/^[a-z][a-z0-9_]{1,62}$/, { error: 'a snake_case name, e.g. fast_quote' }),
+  displayName: z.string().min(1),
+  description: z.string().min(1),
+  owner: z.string().min(1),
+  version: z.int().positive(),
+  lifecycle: z.enum(['draft', 'active', 'deprecated']).default('active'),
+  /** Segment dimensions: fields of the first event's data. */
+  dimensions: z.array(z.string()).default([]),
+  objective: z
+    .object({
+      target: z.number().gt(0).lt(1),
+      // 28 days, in ms (a default bypasses the parse, so it is written already parsed).
+      window: durationSchema.default(28 * 86_400_000),
+      kind: z.enum(['rolling', 'calendar']).default('rolling'),
+    })
+    .prefault({ target: 0.9 }),
+  leadingIndicators: z.array(z.string()).default([]),
+  alerting: z.enum(['page', 'ticket', 'none']).default('ticket'),
+}
+
+export const latencyShape = z.object({
+  ...common,
+  shape: z.literal('latency'),
+  start: eventMatch,
+  /** Only interactions whose start event matches these segments count (e.g. email and chat tickets). */
+  population: segmentCondition.default({}),
+  /** The first of these events completes the interaction. */
+  completion: z.array(eventMatch).min(1),
+  expectation,
+  /**
+   * Completion fields that must reach start fields for a success (on_time_in_full:
+   * `itemsDelivered` ≥ `items`); a completion that falls short is a failure.
+   */
+  complete: z.array(z.object({ completionField: z.string(), atLeastStartField: z.string() })).default([]),
+  /**
+   * Events that end the wait without the outcome (a call abandoned): at or before the deadline
+   * they take the interaction out; after it, the wait (the latency) ends there.
+   */
+  excludeWhen: z.array(eventMatch).default([]),
+  percentiles: z.boolean().default(true),
+})
+
+export const conditionShape = z.object({
+  ...common,
+  shape: z.literal('condition'),
+  start: eventMatch,
+  population: segmentCondition.default({}),
+  /** The event the outcome hangs on (resolved, delivered). Pending until it comes. */
+  anchor: eventMatch,
+  /** The anchor must come within this time of the start, or the interaction is a miss. */
+  anchorWithin: durationSchema.optional(),
+  /** With no anchor this long after the start's deadline field, the interaction is left out. */
+  excludeWithoutAnchorAfter: z.object({ deadlineField: z.string(), plus: durationSchema }).optional(),
+  /** Any of these before the anchor, or within the follow-up window after it, fails the interaction. */
+  failOn: z.array(eventMatch).default([]),
+  /** How long after the anchor a failure still counts; until then a success is provisional. */
+  followUp: durationSchema,
+})
+
+export const surveyShape = z.object({
+  ...common,
+  shape: z.literal('survey'),
+  response: eventMatch,
+  scoreField: z.string(),
+  /** Scores at or above this are good (top box). */
+  goodAtLeast: z.number(),
+  /** Further scores reported beside the CPI (NPS, CES means). */
+  alsoReports: z.array(z.string()).default([]),
+})
+
+export const cpiDefinitionSchema = z.discriminatedUnion('shape', [latencyShape, conditionShape, surveyShape])
+
+export type CpiDefinition = z.infer<typeof cpiDefinitionSchema>
+export type LatencyDefinition = z.infer<typeof latencyShape>
+export type ConditionDefinition = z.infer<typeof conditionShape>
+export type SurveyDefinition = z.infer<typeof surveyShape>
+/** What a definition file contains, before defaults and durations are applied. */
+export type CpiDefinitionInput = z.input<typeof cpiDefinitionSchema>

@@ -1,0 +1,19 @@
+export { builtinCatalogFile, CatalogError, loadCatalog, parseCatalog } from './catalog.ts'
+export {
+  type Decision,
+  deadlineOf,
+  decideInteraction,
+  decideResponse,
+  type InteractionEvent,
+  type OutcomeState,
+} from './decide.ts'
+export {
+  type ConditionDefinition,
+  type CpiDefinition,
+  type CpiDefinitionInput,
+  cpiDefinitionSchema,
+  type EventMatch,
+  type LatencyDefinition,
+  type SurveyDefinition,
+} from './definition.ts'
+export { durationSchema } from './duration.ts'
