@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest'
+import { CatalogError, loadCatalog, parseCatalog } from './catalog.ts'
+
+describe('the built-in catalog', () => {
+  it('loads the seven CPIs of CPI-CATALOG §4 with durations in milliseconds', async () => {
+    const catalog = await loadCatalog()
+    expect(catalog.map((definition) => definition.name)).toEqual([
+      'fast_quote',
+      'on_time_in_full',
+      'nothing_broke',
+      'first_time_resolution',
+      'first_reply_2h',
+      'phone_answer_20s',
+      'csat',
+    ])
+    const fast = catalog[0]
+    expect(fast?.shape === 'latency' && fast.expectation).toEqual({
+      within: 30_000,
+      rules: [{ when: { customerType: 'business' }, within: 86_400_000 }],
+    })
+    expect(fast?.objective).toEqual({ target: 0.9, window: 28 * 86_400_000, kind: 'rolling' })
+  })
+})
+
+describe('catalog validation', () => {
+  const valid = {
+    name: 'x_cpi',
+    displayName: 'X',
+    description: 'd',
+    owner: 'o',
+    version: 1,
+    shape: 'survey',
+    response: { type: 'survey.responded' },
+    scoreField: 'csat',
+    goodAtLeast: 4,
+  }
+
+  it('names the CPI, the field and the problem', () => {
+    const broken = [
+      { ...valid, name: 'Bad Name' },
+      { ...valid, name: 'y_cpi', response: { type: 'survey.sent' } },
+      {
+        ...valid,
+        name: 'z_cpi',
+        shape: 'latency',
+        start: { type: 'call.queued' },
+        completion: [],
+        expectation: { within: '20 seconds' },
+      },
+    ]
+    try {
+      parseCatalog(broken, 'custom.json')
+      throw new Error('expected a CatalogError')
+    } catch (error) {
+      expect(error).toBeInstanceOf(CatalogError)
+      const problems = (error as CatalogError).problems
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^custom\.json Bad Name: name: a snake_case name/),
+          expect.stringMatching(/^custom\.json y_cpi: response\.type: one of the v1 event types/),
+          expect.stringMatching(/^custom\.json z_cpi: completion: /),
+          expect.stringMatching(/^custom\.json z_cpi: expectation\.within: a duration such as 30s/),
+        ]),
+      )
+    }
+  })
+
+  it('refuses a CPI defined twice and a leading indicator that does not exist', () => {
+    expect(() => parseCatalog([valid, valid])).toThrow(/x_cpi: defined twice/)
+    expect(() => parseCatalog([{ ...valid, leadingIndicators: ['nope'] }])).toThrow(
+      /leadingIndicators: no CPI named nope/,
+    )
+  })
+})
