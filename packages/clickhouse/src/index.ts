@@ -11,6 +11,17 @@ export {
 } from './migrations.ts'
 export { countEvents, type EventCounts, insertEvents, type RawEventRow } from './tables/events.ts'
 export {
+  type CpiValueRow,
+  dueRevisits,
+  insertOutcomes,
+  loadInteractionEvents,
+  maxEventTimeBefore,
+  type OutcomeRow,
+  queryCpiValues,
+  recordWatermarks,
+  type StoredEvent,
+} from './tables/outcomes.ts'
+export {
   countRejectedEvents,
   insertRejectedEvents,
   listRejectedEvents,

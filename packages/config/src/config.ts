@@ -57,6 +57,13 @@ const environmentShape = z.object({
   CPI_INGEST_RATE_BURST: positiveInt().optional(),
   CPI_INGEST_PRODUCE_TIMEOUT_MS: positiveInt().default(10_000),
   CPI_PROCESSOR_GROUP: z.string().min(1).default('cpi-processor'),
+  CPI_CATALOG_FILES: z
+    .string()
+    .transform((value) => value.split(',').map((file) => path.resolve(file.trim())))
+    .optional(),
+  CPI_ALLOWED_LATENESS_MS: positiveInt().default(3_600_000),
+  CPI_IDLE_AFTER_MS: positiveInt().default(5000),
+  CPI_SWEEP_INTERVAL_MS: positiveInt().default(1000),
   CPI_SIMULATOR: onOff.optional(),
   CPI_SIMULATOR_RATE: z.coerce.number().positive().max(100_000).default(2),
   CPI_SIMULATOR_SEED: z.coerce.number().int().default(1),
@@ -126,7 +133,13 @@ export const configSchema = environmentShape
       rateBurst: env.CPI_INGEST_RATE_BURST ?? env.CPI_INGEST_RATE_LIMIT * 2,
       produceTimeoutMs: env.CPI_INGEST_PRODUCE_TIMEOUT_MS,
     },
-    processor: { groupId: env.CPI_PROCESSOR_GROUP },
+    processor: {
+      groupId: env.CPI_PROCESSOR_GROUP,
+      catalogFiles: env.CPI_CATALOG_FILES ?? [],
+      allowedLatenessMs: env.CPI_ALLOWED_LATENESS_MS,
+      idleAfterMs: env.CPI_IDLE_AFTER_MS,
+      sweepIntervalMs: env.CPI_SWEEP_INTERVAL_MS,
+    },
     simulator: {
       // On by default where the product runs alone (local mode), so it is alive on first start.
       enabled: (env.CPI_SIMULATOR ?? (env.CPI_MODE === 'local' ? 'on' : 'off')) === 'on',

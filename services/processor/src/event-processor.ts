@@ -1,11 +1,21 @@
-import { type ClickHouse, insertEvents, type RawEventRow } from '@cpi/clickhouse'
+import {
+  type ClickHouse,
+  dueRevisits,
+  insertEvents,
+  maxEventTimeBefore,
+  type RawEventRow,
+  recordWatermarks,
+} from '@cpi/clickhouse'
+import type { CpiDefinition } from '@cpi/cpi-core'
 import { type Batch, BatchConsumer, type BatchingProducer } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
-import { counter, histogram, rejectedEventsCounter } from '@cpi/runtime'
+import { counter, gauge, histogram, rejectedEventsCounter } from '@cpi/runtime'
 import { encodeDeadLetterHeaders, type ValidationLimits } from '@cpi/schemas'
 import type { Kafka, Message } from 'kafkajs'
 import type { Registry } from 'prom-client'
 import { decideMessage } from './message-outcome.ts'
+import { recomputeOutcomes } from './outcome-stage.ts'
+import { PartitionClock } from './partition-clock.ts'
 
 export interface EventProcessorDependencies {
   kafka: Kafka
@@ -17,6 +27,12 @@ export interface EventProcessorDependencies {
   logger: Logger
   limits?: Partial<ValidationLimits>
   consumerConfig?: ConstructorParameters<typeof BatchConsumer>[0]['consumerConfig']
+  /** The CPIs whose outcomes the processor keeps; none: raw events only. */
+  catalog?: readonly CpiDefinition[]
+  /** Event-time rules (R6): how long a quiet partition waits before its clock follows the wall clock, and the allowed lateness. */
+  time?: { idleAfterMs: number; allowedLatenessMs: number }
+  /** The wall clock (tests pass their own). */
+  now?: () => number
 }
 
 /**
@@ -45,39 +61,137 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   })
 
+  const now = deps.now ?? Date.now
+  const catalog = deps.catalog ?? []
+  const clock = new PartitionClock(deps.time ?? { idleAfterMs: 5000, allowedLatenessMs: 3_600_000 })
+  /** The next offset each partition's clock has seen up to; anything else restarts it from ClickHouse. */
+  const clockPosition = new Map<number, bigint>()
+  const tooLate = counter(deps.registry, {
+    name: 'cpi_events_too_late_total',
+    help: 'Events that came later than the allowed lateness: stored, left out of CPIs',
+  })
+  const outcomeRows = counter(deps.registry, {
+    name: 'cpi_outcomes_written_total',
+    help: 'Outcome rows written (recomputations included)',
+    labelNames: ['trigger'] as const,
+  })
+  const freshness = gauge(deps.registry, {
+    name: 'cpi_processor_last_event_time_seconds',
+    help: 'Latest event time processed, per partition of the events topic (freshness)',
+    labelNames: ['partition'] as const,
+  })
+  const watermarkGauge = gauge(deps.registry, {
+    name: 'cpi_processor_watermark_seconds',
+    help: 'Event-time watermark per partition (R6)',
+    labelNames: ['partition'] as const,
+  })
+  // One computation at a time: a batch and a sweep never write the same outcome out of order.
+  let exclusive: Promise<unknown> = Promise.resolve()
+  const serially = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = exclusive.then(work, work)
+    exclusive = run.catch(() => undefined)
+    return run
+  }
+
   async function handleBatch(batch: Batch): Promise<void> {
-    const rows: RawEventRow[] = []
-    const deadLetters: Message[] = []
-    for (const message of batch.messages) {
-      const outcome = decideMessage(message, { topic: batch.topic, partition: batch.partition }, deps.limits)
-      if (outcome.kind === 'ok') {
-        rows.push(outcome.row)
-      } else {
-        deadLetters.push({
-          key: outcome.key,
-          value: outcome.raw,
-          headers: encodeDeadLetterHeaders(outcome.letter),
-        })
-        logger.debug(
-          { partition: batch.partition, offset: message.offset, reason: outcome.letter.reason },
-          'event dead-lettered',
+    await serially(() => processBatch(batch))
+  }
+
+  async function processBatch(batch: Batch): Promise<void> {
+    const partition = batch.partition
+    const firstOffset = batch.messages[0]?.offset ?? '0'
+    const arrivedAt = now()
+    if (clockPosition.get(partition) !== BigInt(firstOffset)) {
+      clock.start(
+        partition,
+        await maxEventTimeBefore(deps.clickhouse, { topic: batch.topic, partition, offset: firstOffset }),
+        arrivedAt,
+      )
+    }
+    try {
+      const rows: RawEventRow[] = []
+      const deadLetters: Message[] = []
+      const touched = new Set<string>()
+      let late = 0
+      for (const message of batch.messages) {
+        const outcome = decideMessage(message, { topic: batch.topic, partition }, deps.limits)
+        if (outcome.kind === 'ok') {
+          const flagged = clock.observe(partition, Date.parse(outcome.row.time), arrivedAt).tooLate
+          if (flagged) late++
+          else touched.add(outcome.row.subject)
+          rows.push({ ...outcome.row, too_late: flagged ? 1 : 0 })
+        } else {
+          deadLetters.push({
+            key: outcome.key,
+            value: outcome.raw,
+            headers: encodeDeadLetterHeaders(outcome.letter),
+          })
+          logger.debug(
+            { partition, offset: message.offset, reason: outcome.letter.reason },
+            'event dead-lettered',
+          )
+        }
+      }
+      const started = performance.now()
+      await Promise.all([
+        insertEvents(deps.clickhouse, rows),
+        deps.producer.send(deps.topics.deadLetter, deadLetters),
+      ])
+      if (catalog.length > 0 && touched.size > 0) {
+        const watermark = clock.watermark(partition, arrivedAt) as number
+        outcomeRows.inc(
+          { trigger: 'event' },
+          await recomputeOutcomes(deps.clickhouse, catalog, [...touched], watermark, partition),
         )
       }
+      insertSeconds.observe((performance.now() - started) / 1000)
+      batchSizes.observe(batch.messages.length)
+      // Counted once durable: a batch retried after a failure is not counted twice.
+      outcomes.inc({ outcome: 'ok' }, rows.length)
+      outcomes.inc({ outcome: 'dead_letter' }, deadLetters.length)
+      tooLate.inc(late)
+      for (const letter of deadLetters) {
+        const reason = letter.headers?.['cpi-reject-reason']
+        rejections.inc({ origin: 'processor', reason: typeof reason === 'string' ? reason : 'unknown' })
+      }
+      const latest = clock.maxEventTime(partition)
+      if (latest !== undefined) freshness.set({ partition: String(partition) }, latest / 1000)
+      clockPosition.set(partition, BigInt(batch.messages.at(-1)?.offset ?? firstOffset) + 1n)
+    } catch (error) {
+      clockPosition.delete(partition) // the retry starts the clock again from what is stored
+      throw error
     }
-    const started = performance.now()
-    await Promise.all([
-      insertEvents(deps.clickhouse, rows),
-      deps.producer.send(deps.topics.deadLetter, deadLetters),
-    ])
-    insertSeconds.observe((performance.now() - started) / 1000)
-    batchSizes.observe(batch.messages.length)
-    // Counted once durable: a batch retried after a failure is not counted twice.
-    outcomes.inc({ outcome: 'ok' }, rows.length)
-    outcomes.inc({ outcome: 'dead_letter' }, deadLetters.length)
-    for (const letter of deadLetters) {
-      const reason = letter.headers?.['cpi-reject-reason']
-      rejections.inc({ origin: 'processor', reason: typeof reason === 'string' ? reason : 'unknown' })
-    }
+  }
+
+  /**
+   * Time-driven recomputation: interactions whose deadline or follow-up window has passed the
+   * partition's watermark, with no new event to trigger them (R1, R4, R6). Also records the
+   * watermarks for freshness.
+   */
+  async function sweep(): Promise<number> {
+    return serially(async () => {
+      let written = 0
+      const records: { topic: string; partition: number; watermark: number; maxEventTime: number }[] = []
+      for (const partition of clock.partitionsKnown()) {
+        const watermark = clock.watermark(partition, now())
+        if (watermark === undefined) continue
+        if (catalog.length > 0) {
+          const due = await dueRevisits(deps.clickhouse, partition, watermark)
+          if (due.length > 0)
+            written += await recomputeOutcomes(deps.clickhouse, catalog, due, watermark, partition)
+        }
+        watermarkGauge.set({ partition: String(partition) }, watermark / 1000)
+        records.push({
+          topic: deps.topics.events,
+          partition,
+          watermark,
+          maxEventTime: clock.maxEventTime(partition) ?? watermark,
+        })
+      }
+      await recordWatermarks(deps.clickhouse, records)
+      outcomeRows.inc({ trigger: 'time' }, written)
+      return written
+    })
   }
 
   const consumer = new BatchConsumer({
@@ -88,5 +202,5 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     handleBatch,
     ...(deps.consumerConfig ? { consumerConfig: deps.consumerConfig } : {}),
   })
-  return { consumer, handleBatch, start: () => consumer.start(), stop: () => consumer.stop() }
+  return { consumer, handleBatch, sweep, clock, start: () => consumer.start(), stop: () => consumer.stop() }
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ClickHouse } from '@cpi/clickhouse'
 import type { Config } from '@cpi/config'
+import { builtinCatalogFile, loadCatalog } from '@cpi/cpi-core'
 import { BatchingProducer, ensureTopics } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
 import type { Kafka } from 'kafkajs'
@@ -18,8 +19,12 @@ export async function startProcessor(deps: {
   clickhouse: ClickHouse
   registry: Registry
   logger: Logger
+  /** The wall clock (tests pass their own). */
+  now?: () => number
 }) {
   const { config, kafka, clickhouse, registry, logger } = deps
+  // The catalog is validated at start: a broken definition stops the process with its reason.
+  const catalog = await loadCatalog([builtinCatalogFile, ...config.processor.catalogFiles])
   const producer = new BatchingProducer(kafka, { logger })
   const processor = createEventProcessor({
     kafka,
@@ -30,6 +35,12 @@ export async function startProcessor(deps: {
     registry,
     logger,
     limits: config.ingest.limits,
+    catalog,
+    time: {
+      idleAfterMs: config.processor.idleAfterMs,
+      allowedLatenessMs: config.processor.allowedLatenessMs,
+    },
+    ...(deps.now ? { now: deps.now } : {}),
   })
   const recorder = createDeadLetterRecorder({
     kafka,
@@ -65,8 +76,16 @@ export async function startProcessor(deps: {
         await sleep(delay)
       }
     }
-    if (!stopping) logger.info({ groupId: config.processor.groupId }, 'processor consuming')
+    if (!stopping)
+      logger.info({ groupId: config.processor.groupId, cpis: catalog.length }, 'processor consuming')
   })()
+
+  let sweeping: Promise<unknown> = Promise.resolve()
+  const sweeper = setInterval(() => {
+    sweeping = processor
+      .sweep()
+      .catch((error: unknown) => logger.warn({ err: error }, 'sweep failed; next one retries'))
+  }, config.processor.sweepIntervalMs)
 
   return {
     processor,
@@ -75,8 +94,11 @@ export async function startProcessor(deps: {
     started,
     isHealthy: () => processor.consumer.isHealthy() && recorder.consumer.isHealthy(),
     /** Consumers first (each finishes its batch), then the producer flushes what they sent. */
+    catalog,
     async stop() {
       stopping = true
+      clearInterval(sweeper)
+      await sweeping
       await Promise.all([processor.stop(), recorder.stop()])
       if (producer.isConnected) await producer.disconnect()
     },

@@ -15,6 +15,8 @@ export interface RawEventRow {
   kafka_topic: string
   kafka_partition: number
   kafka_offset: number | string
+  /** 1 when the event came later than the allowed lateness (kept, left out of CPIs). */
+  too_late?: 0 | 1
 }
 
 /** Inserts raw events through the write path. Idempotent: a replayed row merges away. */

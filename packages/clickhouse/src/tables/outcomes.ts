@@ -1,0 +1,196 @@
+import type { ClickHouse } from '../client.ts'
+import { toClickHouseError } from '../errors.ts'
+
+// Tables `outcomes` and `watermarks`, views `cpi_values*`: schemas/clickhouse/migrations/0003_create_outcomes.sql.
+
+export interface OutcomeRow {
+  cpi: string
+  definition_version: number
+  subject: string
+  cohort_at: string
+  state: 'good' | 'bad' | 'pending' | 'excluded'
+  status: '' | 'provisional' | 'final'
+  latency_ms: number | null
+  segments: Record<string, string>
+  revisit_at: string | null
+  watermark: string
+  kafka_partition: number
+  version: number
+}
+
+export async function insertOutcomes(clickhouse: ClickHouse, rows: readonly OutcomeRow[]): Promise<void> {
+  if (rows.length === 0) return
+  try {
+    await clickhouse.writer.insert({
+      table: `${clickhouse.database}.outcomes`,
+      values: rows as OutcomeRow[],
+      format: 'JSONEachRow',
+    })
+  } catch (error) {
+    throw toClickHouseError(error, `inserting ${rows.length} outcomes`)
+  }
+}
+
+export interface StoredEvent {
+  id: string
+  type: string
+  subject: string
+  /** ms since the epoch */
+  time: number
+  payload: string
+}
+
+/**
+ * The events of these interactions (subjects), each id once, leaving out events that only
+ * ever arrived too late. Read on the write path: it follows the processor's own inserts.
+ */
+export async function loadInteractionEvents(
+  clickhouse: ClickHouse,
+  subjects: readonly string[],
+): Promise<StoredEvent[]> {
+  if (subjects.length === 0) return []
+  try {
+    const result = await clickhouse.writer.query({
+      query: `SELECT id, any(type) AS type, any(subject) AS subject, toUnixTimestamp64Milli(any(time)) AS time,
+                     any(payload) AS payload
+              FROM ${clickhouse.database}.events
+              WHERE subject IN {subjects:Array(String)}
+              GROUP BY id
+              HAVING min(too_late) = 0`,
+      query_params: { subjects },
+      format: 'JSONEachRow',
+    })
+    const rows = await result.json<{
+      id: string
+      type: string
+      subject: string
+      time: string | number
+      payload: string
+    }>()
+    return rows.map((row) => ({ ...row, time: Number(row.time) }))
+  } catch (error) {
+    throw toClickHouseError(error, `loading the events of ${subjects.length} interactions`)
+  }
+}
+
+/** Interactions of a partition whose outcome can change by `watermark` without a new event. */
+export async function dueRevisits(
+  clickhouse: ClickHouse,
+  partition: number,
+  watermark: number,
+): Promise<string[]> {
+  try {
+    const result = await clickhouse.writer.query({
+      query: `SELECT DISTINCT subject FROM ${clickhouse.database}.outcomes FINAL
+              WHERE kafka_partition = {partition:UInt32} AND revisit_at IS NOT NULL
+                AND revisit_at <= fromUnixTimestamp64Milli({watermark:Int64}, 'UTC')`,
+      query_params: { partition, watermark },
+      format: 'JSONEachRow',
+    })
+    return (await result.json<{ subject: string }>()).map((row) => row.subject)
+  } catch (error) {
+    throw toClickHouseError(error, 'finding outcomes due for a revisit')
+  }
+}
+
+/** The latest event time stored for a partition before an offset (deterministic on replay). */
+export async function maxEventTimeBefore(
+  clickhouse: ClickHouse,
+  position: { topic: string; partition: number; offset: string },
+): Promise<number | undefined> {
+  try {
+    const result = await clickhouse.writer.query({
+      query: `SELECT toUnixTimestamp64Milli(max(time)) AS max, count() AS rows FROM ${clickhouse.database}.events
+              WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32}
+                AND kafka_offset < {offset:UInt64}`,
+      query_params: position,
+      format: 'JSONEachRow',
+    })
+    const [row] = await result.json<{ max: string; rows: string }>()
+    return row && Number(row.rows) > 0 ? Number(row.max) : undefined
+  } catch (error) {
+    throw toClickHouseError(error, 'reading the latest event time of a partition')
+  }
+}
+
+export async function recordWatermarks(
+  clickhouse: ClickHouse,
+  rows: readonly { topic: string; partition: number; watermark: number; maxEventTime: number }[],
+): Promise<void> {
+  if (rows.length === 0) return
+  try {
+    await clickhouse.writer.insert({
+      table: `${clickhouse.database}.watermarks`,
+      values: rows.map((row) => ({
+        topic: row.topic,
+        partition: row.partition,
+        watermark: new Date(row.watermark).toISOString(),
+        max_event_time: new Date(row.maxEventTime).toISOString(),
+      })),
+      format: 'JSONEachRow',
+    })
+  } catch (error) {
+    throw toClickHouseError(error, 'recording watermarks')
+  }
+}
+
+export interface CpiValueRow {
+  cpi: string
+  windowStart: string
+  dimension: string
+  value: string
+  good: number
+  total: number
+  pending: number
+  ratio: number | null
+  p50: number | null
+  p90: number | null
+  p99: number | null
+  status: 'provisional' | 'final'
+  definitionVersion: number
+}
+
+/** CPI values at a grain (`cpi_values`, `cpi_values_hourly`, `cpi_values_daily`), through the query path. */
+export async function queryCpiValues(
+  clickhouse: ClickHouse,
+  filter: { grain?: 'minute' | 'hour' | 'day'; cpi?: string; dimension?: string } = {},
+): Promise<CpiValueRow[]> {
+  const view = { minute: 'cpi_values', hour: 'cpi_values_hourly', day: 'cpi_values_daily' }[
+    filter.grain ?? 'minute'
+  ]
+  try {
+    const result = await clickhouse.reader.query({
+      query: `SELECT cpi, window_start, dimension, value, good, total, pending, ratio, latency_quantiles_ms, status,
+                     definition_version
+              FROM ${clickhouse.database}.${view}
+              WHERE ({cpi:String} = '' OR cpi = {cpi:String}) AND ({dimension:String} = '' OR dimension = {dimension:String})
+              ORDER BY cpi, window_start, dimension, value`,
+      query_params: { cpi: filter.cpi ?? '', dimension: filter.dimension ?? '' },
+      format: 'JSONEachRow',
+    })
+    const rows = await result.json<Record<string, unknown>>()
+    return rows.map((row) => {
+      const quantiles = (row.latency_quantiles_ms as (number | null)[] | undefined) ?? []
+      const total = Number(row.total)
+      const latency = (index: number) =>
+        total === 0 || Number.isNaN(Number(quantiles[index])) ? null : Number(quantiles[index])
+      return {
+        cpi: String(row.cpi),
+        windowStart: new Date(`${String(row.window_start).replace(' ', 'T')}Z`).toISOString(),
+        dimension: String(row.dimension),
+        value: String(row.value),
+        good: Number(row.good),
+        total,
+        pending: Number(row.pending),
+        ratio: row.ratio === null ? null : Number(row.ratio),
+        p50: latency(0),
+        p90: latency(1),
+        p99: latency(2),
+        status: row.status === 'provisional' ? 'provisional' : 'final',
+        definitionVersion: Number(row.definition_version),
+      }
+    })
+  } catch (error) {
+    throw toClickHouseError(error, 'querying CPI values')
+  }
+}

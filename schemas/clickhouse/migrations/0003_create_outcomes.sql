@@ -1,0 +1,93 @@
+-- Events later than the allowed lateness are kept but flagged, and the CPI engine leaves them out.
+ALTER TABLE ${database}.events ADD COLUMN IF NOT EXISTS too_late UInt8 DEFAULT 0;
+
+-- One row per CPI and interaction (a survey response is its own interaction): the outcome as of
+-- the watermark it was computed at. Recomputed whenever the interaction gets an event or a
+-- deadline or follow-up window passes; the row with the latest watermark wins (and, at equal
+-- watermarks, the one written last). `definition_version` says which definition produced it.
+CREATE TABLE IF NOT EXISTS ${database}.outcomes
+(
+    cpi LowCardinality(String),
+    definition_version UInt32,
+    subject String,
+    cohort_at DateTime64(3, 'UTC'),
+    state LowCardinality(String),
+    status LowCardinality(String),
+    latency_ms Nullable(Int64),
+    segments Map(LowCardinality(String), String),
+    revisit_at Nullable(DateTime64(3, 'UTC')),
+    watermark DateTime64(3, 'UTC'),
+    kafka_partition UInt32,
+    computed_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(cohort_at)
+ORDER BY (cpi, subject);
+
+-- The processor's event-time watermark per partition of the events topic (R6): freshness on
+-- the dashboard, and the "now" of open interactions' latency.
+CREATE TABLE IF NOT EXISTS ${database}.watermarks
+(
+    topic LowCardinality(String),
+    partition UInt32,
+    watermark DateTime64(3, 'UTC'),
+    max_event_time DateTime64(3, 'UTC'),
+    updated_at DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(updated_at)
+ORDER BY (topic, partition);
+
+-- CPI values per minute, CPI, dimension and segment value (`all`/`all` for the whole CPI).
+-- good / total / pending / ratio, latency percentiles over known outcomes (R2), and status:
+-- provisional while any outcome in the window is (R4).
+CREATE OR REPLACE VIEW ${database}.cpi_values AS
+SELECT
+    cpi,
+    toStartOfMinute(cohort_at) AS window_start,
+    segment.1 AS dimension,
+    segment.2 AS value,
+    countIf(state = 'good') AS good,
+    countIf(state IN ('good', 'bad')) AS total,
+    countIf(state = 'pending') AS pending,
+    if(total = 0, NULL, good / total) AS ratio,
+    quantilesIf(0.5, 0.9, 0.99)(latency_ms, state IN ('good', 'bad') AND latency_ms IS NOT NULL) AS latency_quantiles_ms,
+    if(countIf(status = 'provisional') > 0, 'provisional', 'final') AS status,
+    max(definition_version) AS definition_version
+FROM (SELECT * FROM ${database}.outcomes FINAL WHERE state != 'excluded')
+ARRAY JOIN arrayConcat([('all', 'all')], arrayZip(mapKeys(segments), mapValues(segments))) AS segment
+GROUP BY cpi, window_start, dimension, value;
+
+CREATE OR REPLACE VIEW ${database}.cpi_values_hourly AS
+SELECT
+    cpi,
+    toStartOfHour(cohort_at) AS window_start,
+    segment.1 AS dimension,
+    segment.2 AS value,
+    countIf(state = 'good') AS good,
+    countIf(state IN ('good', 'bad')) AS total,
+    countIf(state = 'pending') AS pending,
+    if(total = 0, NULL, good / total) AS ratio,
+    quantilesIf(0.5, 0.9, 0.99)(latency_ms, state IN ('good', 'bad') AND latency_ms IS NOT NULL) AS latency_quantiles_ms,
+    if(countIf(status = 'provisional') > 0, 'provisional', 'final') AS status,
+    max(definition_version) AS definition_version
+FROM (SELECT * FROM ${database}.outcomes FINAL WHERE state != 'excluded')
+ARRAY JOIN arrayConcat([('all', 'all')], arrayZip(mapKeys(segments), mapValues(segments))) AS segment
+GROUP BY cpi, window_start, dimension, value;
+
+CREATE OR REPLACE VIEW ${database}.cpi_values_daily AS
+SELECT
+    cpi,
+    toStartOfDay(cohort_at) AS window_start,
+    segment.1 AS dimension,
+    segment.2 AS value,
+    countIf(state = 'good') AS good,
+    countIf(state IN ('good', 'bad')) AS total,
+    countIf(state = 'pending') AS pending,
+    if(total = 0, NULL, good / total) AS ratio,
+    quantilesIf(0.5, 0.9, 0.99)(latency_ms, state IN ('good', 'bad') AND latency_ms IS NOT NULL) AS latency_quantiles_ms,
+    if(countIf(status = 'provisional') > 0, 'provisional', 'final') AS status,
+    max(definition_version) AS definition_version
+FROM (SELECT * FROM ${database}.outcomes FINAL WHERE state != 'excluded')
+ARRAY JOIN arrayConcat([('all', 'all')], arrayZip(mapKeys(segments), mapValues(segments))) AS segment
+GROUP BY cpi, window_start, dimension, value;

@@ -1,0 +1,111 @@
+import {
+  type ClickHouse,
+  insertOutcomes,
+  loadInteractionEvents,
+  type OutcomeRow,
+  type StoredEvent,
+} from '@cpi/clickhouse'
+import {
+  type CpiDefinition,
+  type Decision,
+  decideInteraction,
+  decideResponse,
+  type InteractionEvent,
+  type SurveyDefinition,
+} from '@cpi/cpi-core'
+
+const iso = (time: number) => new Date(time).toISOString()
+
+function toInteractionEvent(event: StoredEvent): InteractionEvent {
+  let data: Record<string, unknown> = {}
+  try {
+    const parsed = JSON.parse(event.payload) as { data?: unknown }
+    if (parsed.data && typeof parsed.data === 'object') data = parsed.data as Record<string, unknown>
+  } catch {
+    // stored events passed validation; a payload that does not parse has no data to read
+  }
+  return { id: event.id, type: event.type, time: event.time, data }
+}
+
+function row(
+  definition: CpiDefinition,
+  subject: string,
+  decision: Decision,
+  watermark: number,
+  partition: number,
+): OutcomeRow {
+  return {
+    cpi: definition.name,
+    definition_version: definition.version,
+    subject,
+    cohort_at: iso(decision.cohortAt),
+    state: decision.state,
+    status: decision.status ?? '',
+    latency_ms: decision.latencyMs ?? null,
+    segments: decision.segments,
+    revisit_at: decision.revisitAt === undefined ? null : iso(decision.revisitAt),
+    watermark: iso(watermark),
+    kafka_partition: partition,
+    version: watermark,
+  }
+}
+
+/** Every outcome of these interactions as of `watermark`, from their stored events. Pure. */
+export function outcomeRows(
+  catalog: readonly CpiDefinition[],
+  eventsBySubject: ReadonlyMap<string, InteractionEvent[]>,
+  watermark: number,
+  partition: number,
+): OutcomeRow[] {
+  const rows: OutcomeRow[] = []
+  for (const [subject, events] of eventsBySubject) {
+    for (const definition of catalog) {
+      if (definition.lifecycle === 'draft') continue
+      if (definition.shape === 'survey') {
+        for (const event of events) {
+          if (event.type !== definition.response.type) continue
+          if (event.time > watermark) continue
+          // Each response is an interaction of its own, named by its event id.
+          rows.push(
+            row(
+              definition,
+              event.id,
+              decideResponse(definition as SurveyDefinition, event, watermark),
+              watermark,
+              partition,
+            ),
+          )
+        }
+        continue
+      }
+      const decision = decideInteraction(definition, events, watermark)
+      if (decision) rows.push(row(definition, subject, decision, watermark, partition))
+    }
+  }
+  return rows
+}
+
+/**
+ * Recomputes the outcomes of interactions of one partition as of its watermark and writes
+ * them. Idempotent: the same events and watermark give the same rows, and a later watermark
+ * replaces an earlier one.
+ */
+export async function recomputeOutcomes(
+  clickhouse: ClickHouse,
+  catalog: readonly CpiDefinition[],
+  subjects: readonly string[],
+  watermark: number,
+  partition: number,
+): Promise<number> {
+  const bySubject = new Map<string, InteractionEvent[]>()
+  for (let start = 0; start < subjects.length; start += 5000) {
+    for (const stored of await loadInteractionEvents(clickhouse, subjects.slice(start, start + 5000))) {
+      const list = bySubject.get(stored.subject) ?? []
+      list.push(toInteractionEvent(stored))
+      bySubject.set(stored.subject, list)
+    }
+  }
+  const rows = outcomeRows(catalog, bySubject, watermark, partition)
+  await insertOutcomes(clickhouse, rows)
+  return rows.length
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest'
+import { PartitionClock } from './partition-clock.ts'
+
+const S = 1000
+const clock = () => new PartitionClock({ idleAfterMs: 5 * S, allowedLatenessMs: 60 * S })
+
+describe('PartitionClock', () => {
+  it('follows the latest event time of the partition, not the wall clock, while events flow', () => {
+    const partitions = clock()
+    const lastMonth = Date.parse('2026-10-01T00:00:00Z')
+    const now = Date.parse('2026-11-22T10:00:00Z')
+    partitions.observe(0, lastMonth, now)
+    partitions.observe(0, lastMonth + 10 * S, now + 1)
+    expect(partitions.watermark(0, now + 2)).toBe(lastMonth + 10 * S)
+    expect(partitions.watermark(1, now)).toBeUndefined()
+  })
+
+  it('advances with the wall clock once the partition is quiet, and never moves back', () => {
+    const partitions = clock()
+    partitions.observe(0, 1_000_000, 0)
+    expect(partitions.watermark(0, 5 * S)).toBe(1_000_000)
+    expect(partitions.watermark(0, 8 * S)).toBe(1_000_000 + 3 * S)
+    // A new event resets the idle time, but the watermark already given stays.
+    partitions.observe(0, 1_000_500, 9 * S)
+    expect(partitions.watermark(0, 9 * S)).toBe(1_000_000 + 3 * S)
+  })
+
+  it('calls an event too late only beyond the allowed lateness', () => {
+    const partitions = clock()
+    partitions.observe(0, 100 * S, 0)
+    expect(partitions.observe(0, 40 * S, 0)).toEqual({ tooLate: false })
+    expect(partitions.observe(0, 40 * S - 1, 0)).toEqual({ tooLate: true })
+    expect(partitions.maxEventTime(0)).toBe(100 * S)
+  })
+
+  it('restarts a partition from the stored latest event time', () => {
+    const partitions = clock()
+    partitions.start(2, 500 * S, 0)
+    expect(partitions.observe(2, 400 * S, 0)).toEqual({ tooLate: true })
+    expect(partitions.watermark(2, 0)).toBe(500 * S)
+  })
+})

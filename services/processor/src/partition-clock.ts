@@ -1,0 +1,74 @@
+/**
+ * Event time per partition of the events topic (R6). A partition's watermark is the latest
+ * event time seen on it; when the partition goes quiet for `idleAfterMs` it advances with the
+ * wall clock, so a quiet stream still turns overdue interactions into misses, while a replay of
+ * last month, which is never quiet, is judged on last month's clock. A watermark never moves
+ * back. An event older than the latest seen by more than `allowedLatenessMs` is too late: kept,
+ * counted, left out of the CPIs (principle 3). Pure: the caller passes the wall clock.
+ */
+export class PartitionClock {
+  private readonly partitions = new Map<
+    number,
+    { maxEventTime: number; lastArrival: number; issued: number }
+  >()
+  private readonly idleAfterMs: number
+  private readonly allowedLatenessMs: number
+
+  constructor(options: { idleAfterMs: number; allowedLatenessMs: number }) {
+    this.idleAfterMs = options.idleAfterMs
+    this.allowedLatenessMs = options.allowedLatenessMs
+  }
+
+  knows(partition: number): boolean {
+    return this.partitions.has(partition)
+  }
+
+  partitionsKnown(): number[] {
+    return [...this.partitions.keys()].sort((a, b) => a - b)
+  }
+
+  /**
+   * (Re)starts a partition from the latest event time stored before its next offset, so that
+   * too-late decisions depend on the partition's content only, not on what this process saw
+   * (a retried or replayed batch decides the same). The watermark already given is kept.
+   */
+  start(partition: number, maxEventTime: number | undefined, now: number): void {
+    const previous = this.partitions.get(partition)
+    this.partitions.set(partition, {
+      maxEventTime: maxEventTime ?? Number.NEGATIVE_INFINITY,
+      lastArrival: now,
+      issued: previous?.issued ?? Number.NEGATIVE_INFINITY,
+    })
+  }
+
+  forget(partition: number): void {
+    this.partitions.delete(partition)
+  }
+
+  /** Records an event in offset order; says whether it came later than the allowed lateness. */
+  observe(partition: number, eventTime: number, now: number): { tooLate: boolean } {
+    let state = this.partitions.get(partition)
+    if (!state) {
+      state = { maxEventTime: Number.NEGATIVE_INFINITY, lastArrival: now, issued: Number.NEGATIVE_INFINITY }
+      this.partitions.set(partition, state)
+    }
+    const tooLate = eventTime < state.maxEventTime - this.allowedLatenessMs
+    state.maxEventTime = Math.max(state.maxEventTime, eventTime)
+    state.lastArrival = now
+    return { tooLate }
+  }
+
+  /** The partition's watermark now (never lower than one it gave before); undefined before any event. */
+  watermark(partition: number, now: number): number | undefined {
+    const state = this.partitions.get(partition)
+    if (!state || !Number.isFinite(state.maxEventTime)) return undefined
+    const idle = Math.max(0, now - state.lastArrival - this.idleAfterMs)
+    state.issued = Math.max(state.issued, state.maxEventTime + idle)
+    return state.issued
+  }
+
+  maxEventTime(partition: number): number | undefined {
+    const value = this.partitions.get(partition)?.maxEventTime
+    return value === undefined || !Number.isFinite(value) ? undefined : value
+  }
+}
