@@ -27,6 +27,8 @@ export interface Decision {
   status?: 'provisional' | 'final'
   /** Start → completion, or start → watermark for one still open past its deadline (R2). */
   latencyMs?: number
+  /** Still open past its deadline: its latency keeps growing with the watermark (R2). */
+  open?: true
   /** The time that places the interaction in a window: its first event (R3). */
   cohortAt: number
   segments: Record<string, string>
@@ -102,7 +104,8 @@ function decideLatency(
   if (ended && ended.time <= deadline) return { ...base, state: 'excluded' }
   if (watermark > deadline) {
     const waitedUntil = completion ? completion.time : ended ? ended.time : watermark
-    return { ...base, state: 'bad', status: 'final', ...latency(waitedUntil) }
+    const open = !completion && !ended && definition.percentiles ? { open: true as const } : {}
+    return { ...base, state: 'bad', status: 'final', ...latency(waitedUntil), ...open }
   }
   return { ...base, state: 'pending', revisitAt: deadline + 1 }
 }

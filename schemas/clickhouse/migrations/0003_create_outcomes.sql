@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS ${database}.outcomes
     state LowCardinality(String),
     status LowCardinality(String),
     latency_ms Nullable(Int64),
+    open UInt8 DEFAULT 0,
     segments Map(LowCardinality(String), String),
     revisit_at Nullable(DateTime64(3, 'UTC')),
     watermark DateTime64(3, 'UTC'),
@@ -38,6 +39,18 @@ CREATE TABLE IF NOT EXISTS ${database}.watermarks
 ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY (topic, partition);
 
+-- Outcomes with the latency of interactions still open past their deadline measured up to the
+-- current watermark of their partition (R2: open ones count, and their wait keeps growing).
+CREATE OR REPLACE VIEW ${database}.outcomes_now AS
+SELECT
+    o.* EXCEPT (latency_ms),
+    if(o.open = 1, dateDiff('millisecond', o.cohort_at, w.current), o.latency_ms) AS latency_ms
+FROM (SELECT * FROM ${database}.outcomes FINAL WHERE state != 'excluded') AS o
+LEFT JOIN
+(
+    SELECT partition, argMax(watermark, updated_at) AS current FROM ${database}.watermarks GROUP BY partition
+) AS w ON w.partition = o.kafka_partition;
+
 -- CPI values per minute, CPI, dimension and segment value (`all`/`all` for the whole CPI).
 -- good / total / pending / ratio, latency percentiles over known outcomes (R2), and status:
 -- provisional while any outcome in the window is (R4).
@@ -54,7 +67,7 @@ SELECT
     quantilesIf(0.5, 0.9, 0.99)(latency_ms, state IN ('good', 'bad') AND latency_ms IS NOT NULL) AS latency_quantiles_ms,
     if(countIf(status = 'provisional') > 0, 'provisional', 'final') AS status,
     max(definition_version) AS definition_version
-FROM (SELECT * FROM ${database}.outcomes FINAL WHERE state != 'excluded')
+FROM ${database}.outcomes_now
 ARRAY JOIN arrayConcat([('all', 'all')], arrayZip(mapKeys(segments), mapValues(segments))) AS segment
 GROUP BY cpi, window_start, dimension, value;
 
@@ -71,7 +84,7 @@ SELECT
     quantilesIf(0.5, 0.9, 0.99)(latency_ms, state IN ('good', 'bad') AND latency_ms IS NOT NULL) AS latency_quantiles_ms,
     if(countIf(status = 'provisional') > 0, 'provisional', 'final') AS status,
     max(definition_version) AS definition_version
-FROM (SELECT * FROM ${database}.outcomes FINAL WHERE state != 'excluded')
+FROM ${database}.outcomes_now
 ARRAY JOIN arrayConcat([('all', 'all')], arrayZip(mapKeys(segments), mapValues(segments))) AS segment
 GROUP BY cpi, window_start, dimension, value;
 
@@ -88,6 +101,6 @@ SELECT
     quantilesIf(0.5, 0.9, 0.99)(latency_ms, state IN ('good', 'bad') AND latency_ms IS NOT NULL) AS latency_quantiles_ms,
     if(countIf(status = 'provisional') > 0, 'provisional', 'final') AS status,
     max(definition_version) AS definition_version
-FROM (SELECT * FROM ${database}.outcomes FINAL WHERE state != 'excluded')
+FROM ${database}.outcomes_now
 ARRAY JOIN arrayConcat([('all', 'all')], arrayZip(mapKeys(segments), mapValues(segments))) AS segment
 GROUP BY cpi, window_start, dimension, value;

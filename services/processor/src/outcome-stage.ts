@@ -41,7 +41,9 @@ function row(
     cohort_at: iso(decision.cohortAt),
     state: decision.state,
     status: decision.status ?? '',
-    latency_ms: decision.latencyMs ?? null,
+    // An open interaction's wait is measured at query time against the current watermark.
+    latency_ms: decision.open ? null : (decision.latencyMs ?? null),
+    open: decision.open ? 1 : 0,
     segments: decision.segments,
     revisit_at: decision.revisitAt === undefined ? null : iso(decision.revisitAt),
     watermark: iso(watermark),

@@ -11,6 +11,8 @@ export interface OutcomeRow {
   state: 'good' | 'bad' | 'pending' | 'excluded'
   status: '' | 'provisional' | 'final'
   latency_ms: number | null
+  /** 1 for an interaction still open past its deadline: its latency is the current watermark minus its start. */
+  open: 0 | 1
   segments: Record<string, string>
   revisit_at: string | null
   watermark: string
@@ -51,23 +53,30 @@ export async function loadInteractionEvents(
   if (subjects.length === 0) return []
   try {
     const result = await clickhouse.writer.query({
-      query: `SELECT id, any(type) AS type, any(subject) AS subject, toUnixTimestamp64Milli(any(time)) AS time,
-                     any(payload) AS payload
+      // Aliases differ from column names: an alias named like a column would replace it in WHERE.
+      query: `SELECT id, subject, any(type) AS event_type, toUnixTimestamp64Milli(any(time)) AS event_time,
+                     any(payload) AS event_payload
               FROM ${clickhouse.database}.events
               WHERE subject IN {subjects:Array(String)}
-              GROUP BY id
+              GROUP BY subject, id
               HAVING min(too_late) = 0`,
       query_params: { subjects },
       format: 'JSONEachRow',
     })
     const rows = await result.json<{
       id: string
-      type: string
       subject: string
-      time: string | number
-      payload: string
+      event_type: string
+      event_time: string | number
+      event_payload: string
     }>()
-    return rows.map((row) => ({ ...row, time: Number(row.time) }))
+    return rows.map((row) => ({
+      id: row.id,
+      subject: row.subject,
+      type: row.event_type,
+      time: Number(row.event_time),
+      payload: row.event_payload,
+    }))
   } catch (error) {
     throw toClickHouseError(error, `loading the events of ${subjects.length} interactions`)
   }

@@ -1,0 +1,114 @@
+import { loadConfig } from '@cpi/config'
+import { BatchingProducer } from '@cpi/kafka'
+import { startProcessor } from '@cpi/processor'
+import { createMetricsRegistry } from '@cpi/runtime'
+import { kafkaSink, parseScenario, sendAll, simulate } from '@cpi/simulator'
+import { describe, expect } from 'vitest'
+import {
+  partitionOfSubjects,
+  storedOutcomes,
+  storedValues,
+  storedWatermarks,
+  truthPerPartition,
+} from './support/engine-truth.ts'
+import { testEnvironment, uniqueName } from './support/environment.ts'
+import { it } from './support/fixtures.ts'
+import { committedTotal } from './support/ledger.ts'
+import { topicSize } from './support/topic-reader.ts'
+
+const MINUTE = 60_000
+
+describe('CPI engine against the ground truth, through the real broker and engine', () => {
+  it('gives exactly the ground truth per interaction and per window and segment, duplicates, reordering and invalid events included', async ({
+    kafka,
+    clickhouse,
+    createTopic,
+    logger,
+  }) => {
+    const events = await createTopic('engine_events', 3)
+    const deadLetter = await createTopic('engine_dlq', 1)
+    const groupId = uniqueName('processor')
+    const config = loadConfig({
+      KAFKA_BROKERS: testEnvironment().kafkaBrokers.join(','),
+      CPI_EVENTS_TOPIC: events,
+      CPI_DEAD_LETTER_TOPIC: deadLetter,
+      CPI_PROCESSOR_GROUP: groupId,
+      // The partitions' clocks stay on their latest event time: the truth is taken as of it.
+      CPI_IDLE_AFTER_MS: String(10 * 365 * 24 * 3_600_000),
+      CPI_SWEEP_INTERVAL_MS: '500',
+    })
+    const processor = await startProcessor({
+      config,
+      kafka,
+      clickhouse,
+      registry: createMetricsRegistry({ service: 't' }),
+      logger,
+    })
+    const producer = new BatchingProducer(kafka, { logger })
+    try {
+      await processor.started
+      await producer.connect()
+      const cutoff = Date.now() - MINUTE
+      const from = cutoff - 3 * 24 * 60 * MINUTE
+      const simulation = simulate(parseScenario({ seed: 41, ratePerSecond: 1, malformedShare: 0.01 }), {
+        from,
+        to: from + 45 * MINUTE,
+      })
+      // Everything that happened by the cutoff, in arrival order (late and reordered included).
+      const sent = simulation.events.filter((event) => event.time <= cutoff)
+      await sendAll(sent, kafkaSink(producer, events))
+      const total = await topicSize(kafka, events)
+      expect(total).toBe(sent.length)
+      await expect
+        .poll(() => committedTotal(kafka, groupId, events), { timeout: 240_000, interval: 500 })
+        .toBe(total)
+      await processor.processor.sweep()
+
+      const watermarks = await storedWatermarks(clickhouse, events)
+      expect(watermarks.size).toBe(3)
+      const truth = truthPerPartition(simulation.facts, await partitionOfSubjects(clickhouse), watermarks)
+      const stored = new Map(
+        (await storedOutcomes(clickhouse))
+          .filter((row) => row.state !== 'excluded')
+          .map((row) => [`${row.cpi}|${row.subject}`, row]),
+      )
+      const disagreements: string[] = []
+      let compared = 0
+      for (const expected of truth.outcomes) {
+        if (expected.state === 'excluded') continue
+        // Survey outcomes are stored per response (event id); the truth names the rated subject.
+        const key =
+          expected.cpi === 'csat' ? `csat|${expected.subject}.survey` : `${expected.cpi}|${expected.subject}`
+        const got = stored.get(key)
+        stored.delete(key)
+        compared++
+        const same =
+          got &&
+          got.state === expected.state &&
+          got.status === (expected.status ?? '') &&
+          (expected.latencyMs === undefined || got.latencyMs === expected.latencyMs)
+        if (!same && disagreements.length < 10)
+          disagreements.push(`${key}: stored ${JSON.stringify(got)}, truth ${JSON.stringify(expected)}`)
+      }
+      expect(disagreements).toEqual([])
+      expect([...stored.keys()].slice(0, 10)).toEqual([])
+      expect(compared).toBeGreaterThan(2000)
+
+      // The documented view: every window and segment's good / total / pending equals the truth.
+      const values = await storedValues(clickhouse)
+      const wrong: string[] = []
+      for (const row of truth.rows) {
+        const key = `${row.cpi}|${row.windowStart}|${row.dimension}|${row.value}`
+        const got = values.get(key)
+        const want = { good: row.good, total: row.total, pending: row.pending }
+        if (JSON.stringify(got) !== JSON.stringify(want) && wrong.length < 10)
+          wrong.push(`${key}: view ${JSON.stringify(got)}, truth ${JSON.stringify(want)}`)
+      }
+      expect(wrong).toEqual([])
+      expect(values.size).toBe(truth.rows.length)
+    } finally {
+      await producer.disconnect()
+      await processor.stop()
+    }
+  })
+})
