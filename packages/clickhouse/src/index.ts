@@ -17,6 +17,7 @@ export {
   loadInteractionEvents,
   maxEventTimeBefore,
   type OutcomeRow,
+  partitionTime,
   queryCpiValues,
   recordWatermarks,
   type StoredEvent,

@@ -36,6 +36,7 @@ const environmentShape = z.object({
   KAFKA_BROKERS: brokerList.default(['127.0.0.1:9092']),
   KAFKA_CLIENT_ID: z.string().default('cpi-pipeline'),
   KAFKA_CONNECTION_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
   CLICKHOUSE_URL: z.url({ protocol: /^https?$/ }).optional(),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
@@ -99,6 +100,7 @@ export const configSchema = environmentShape
       brokers: env.KAFKA_BROKERS,
       clientId: env.KAFKA_CLIENT_ID,
       connectionTimeoutMs: env.KAFKA_CONNECTION_TIMEOUT_MS,
+      sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
     },
     clickhouse: env.CLICKHOUSE_URL
       ? {

@@ -29,6 +29,8 @@ export interface BatchConsumerOptions {
   handleBatch(batch: Batch): Promise<void>
   /** Passed through to kafkajs (fetch sizes, session timeout, …). */
   consumerConfig?: Partial<ConsumerConfig>
+  /** Called after each rebalance with the partitions this member now owns, per topic. */
+  onAssignment?: (assignment: Record<string, number[]>) => void
   retry?: { initialMs?: number; maxMs?: number }
 }
 
@@ -81,6 +83,7 @@ export class BatchConsumer {
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       this.crashed = undefined
       this.logger.info({ assignment: event.payload.memberAssignment }, 'joined consumer group')
+      this.options.onAssignment?.(event.payload.memberAssignment)
     })
   }
 

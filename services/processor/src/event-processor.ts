@@ -3,6 +3,7 @@ import {
   dueRevisits,
   insertEvents,
   maxEventTimeBefore,
+  partitionTime,
   type RawEventRow,
   recordWatermarks,
 } from '@cpi/clickhouse'
@@ -194,12 +195,41 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     })
   }
 
+  /** After a rebalance: partitions taken over start from what is stored; those given up are forgotten. */
+  async function adoptPartitions(partitions: readonly number[]): Promise<void> {
+    await serially(async () => {
+      for (const known of clock.partitionsKnown()) {
+        if (!partitions.includes(known)) {
+          clock.forget(known)
+          clockPosition.delete(known)
+        }
+      }
+      for (const partition of partitions) {
+        if (clock.knows(partition)) continue
+        clock.takeOver(
+          partition,
+          await partitionTime(deps.clickhouse, { topic: deps.topics.events, partition }),
+          now(),
+        )
+        clockPosition.delete(partition)
+      }
+    })
+  }
+
   const consumer = new BatchConsumer({
     kafka: deps.kafka,
     groupId: deps.groupId,
     topics: [deps.topics.events],
     logger,
     handleBatch,
+    onAssignment: (assignment) => {
+      adoptPartitions(assignment[deps.topics.events] ?? []).catch((error: unknown) =>
+        logger.warn(
+          { err: error },
+          'could not set up the clocks of assigned partitions; the next batch does',
+        ),
+      )
+    },
     ...(deps.consumerConfig ? { consumerConfig: deps.consumerConfig } : {}),
   })
   return { consumer, handleBatch, sweep, clock, start: () => consumer.start(), stop: () => consumer.stop() }

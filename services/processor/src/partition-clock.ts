@@ -41,6 +41,15 @@ export class PartitionClock {
     })
   }
 
+  /** Takes over a partition another member had: its stored event time, and the watermark recorded for it as a floor. */
+  takeOver(partition: number, stored: { maxEventTime?: number; watermark?: number }, now: number): void {
+    this.partitions.set(partition, {
+      maxEventTime: stored.maxEventTime ?? Number.NEGATIVE_INFINITY,
+      lastArrival: now,
+      issued: stored.watermark ?? Number.NEGATIVE_INFINITY,
+    })
+  }
+
   forget(partition: number): void {
     this.partitions.delete(partition)
   }

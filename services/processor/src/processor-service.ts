@@ -36,6 +36,10 @@ export async function startProcessor(deps: {
     logger,
     limits: config.ingest.limits,
     catalog,
+    consumerConfig: {
+      sessionTimeout: config.kafka.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(config.kafka.sessionTimeoutMs / 10)),
+    },
     time: {
       idleAfterMs: config.processor.idleAfterMs,
       allowedLatenessMs: config.processor.allowedLatenessMs,

@@ -203,3 +203,37 @@ export async function queryCpiValues(
     throw toClickHouseError(error, 'querying CPI values')
   }
 }
+
+/** Where a partition's clock stands: its latest stored event time and the last watermark recorded. */
+export async function partitionTime(
+  clickhouse: ClickHouse,
+  position: { topic: string; partition: number },
+): Promise<{ maxEventTime?: number; watermark?: number }> {
+  try {
+    const result = await clickhouse.writer.query({
+      query: `SELECT
+                (SELECT toUnixTimestamp64Milli(max(time)) FROM ${clickhouse.database}.events
+                 WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32}) AS max_event_time,
+                (SELECT count() FROM ${clickhouse.database}.events
+                 WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32}) AS events,
+                (SELECT toUnixTimestamp64Milli(max(watermark)) FROM ${clickhouse.database}.watermarks
+                 WHERE topic = {topic:String} AND partition = {partition:UInt32}) AS recorded,
+                (SELECT count() FROM ${clickhouse.database}.watermarks
+                 WHERE topic = {topic:String} AND partition = {partition:UInt32}) AS records`,
+      query_params: position,
+      format: 'JSONEachRow',
+    })
+    const [row] = await result.json<{
+      max_event_time: string
+      events: string
+      recorded: string
+      records: string
+    }>()
+    const time: { maxEventTime?: number; watermark?: number } = {}
+    if (row && Number(row.events) > 0) time.maxEventTime = Number(row.max_event_time)
+    if (row && Number(row.records) > 0) time.watermark = Number(row.recorded)
+    return time
+  } catch (error) {
+    throw toClickHouseError(error, 'reading where a partition clock stands')
+  }
+}

@@ -1,0 +1,95 @@
+// Shared by the CPI engine's fault tests: a simulated stream, and the check of outcomes,
+// CPI values and the raw ledger against the ground truth.
+import { countEvents } from '@cpi/clickhouse'
+import { BatchingProducer } from '@cpi/kafka'
+import type { Logger } from '@cpi/logger'
+import { kafkaSink, parseScenario, type SimulatedEvent, sendAll, simulate } from '@cpi/simulator'
+import type { Kafka } from 'kafkajs'
+import { expect } from 'vitest'
+import {
+  partitionOfSubjects,
+  storedOutcomes,
+  storedValues,
+  storedWatermarks,
+  truthPerPartition,
+} from './engine-truth.ts'
+
+export const MINUTE = 60_000
+export const NEVER_IDLE = String(10 * 365 * 24 * 3_600_000)
+
+export function scenarioEvents(seed: number): {
+  simulation: ReturnType<typeof simulate>
+  sent: SimulatedEvent[]
+} {
+  const cutoff = Date.now() - MINUTE
+  const from = cutoff - 3 * 24 * 60 * MINUTE
+  const simulation = simulate(parseScenario({ seed, ratePerSecond: 1, malformedShare: 0.01 }), {
+    from,
+    to: from + 40 * MINUTE,
+  })
+  return { simulation, sent: simulation.events.filter((event) => event.time <= cutoff) }
+}
+
+export async function produce(kafka: Kafka, topic: string, sent: SimulatedEvent[], logger: Logger) {
+  // Small produce requests: small record batches, so kills and rebalances land between many batches.
+  const producer = new BatchingProducer(kafka, { logger, maxBatchMessages: 100 })
+  await producer.connect()
+  await sendAll(sent, kafkaSink(producer, topic), 100)
+  await producer.disconnect()
+}
+
+/** Outcomes, values and the raw ledger against the ground truth; returns how many outcomes were compared. */
+export async function expectGroundTruth(
+  clickhouse: Parameters<typeof storedOutcomes>[0],
+  topic: string,
+  simulation: ReturnType<typeof simulate>,
+  validIds: ReadonlySet<string>,
+): Promise<void> {
+  const watermarks = await storedWatermarks(clickhouse, topic)
+  const truth = truthPerPartition(simulation.facts, await partitionOfSubjects(clickhouse), watermarks)
+  const stored = new Map(
+    (await storedOutcomes(clickhouse))
+      .filter((row) => row.state !== 'excluded')
+      .map((row) => [`${row.cpi}|${row.subject}`, row]),
+  )
+  const wrong: string[] = []
+  for (const expected of truth.outcomes) {
+    if (expected.state === 'excluded') continue
+    const key =
+      expected.cpi === 'csat' ? `csat|${expected.subject}.survey` : `${expected.cpi}|${expected.subject}`
+    const got = stored.get(key)
+    stored.delete(key)
+    const same =
+      got &&
+      got.state === expected.state &&
+      got.status === (expected.status ?? '') &&
+      (expected.latencyMs === undefined || got.latencyMs === expected.latencyMs)
+    if (!same && wrong.length < 10)
+      wrong.push(`${key}: stored ${JSON.stringify(got)}, truth ${JSON.stringify(expected)}`)
+  }
+  expect(wrong).toEqual([])
+  const extra = [...stored.entries()].slice(0, 5).map(([key, row]) => {
+    const truthRow = truth.outcomes.find(
+      (outcome) => `${outcome.cpi}|${outcome.subject}${outcome.cpi === 'csat' ? '.survey' : ''}` === key,
+    )
+    return `${key}: stored ${JSON.stringify(row)}, truth ${JSON.stringify(truthRow)}, watermark ${watermarks.get(row.partition)}`
+  })
+  expect(extra).toEqual([])
+  const values = await storedValues(clickhouse)
+  for (const row of truth.rows) {
+    const key = `${row.cpi}|${row.windowStart}|${row.dimension}|${row.value}`
+    expect(values.get(key), key).toEqual({ good: row.good, total: row.total, pending: row.pending })
+  }
+  expect(values.size).toBe(truth.rows.length)
+  // The ledger: every valid event sent is stored, once after deduplication; nothing else is.
+  const result = await clickhouse.reader.query({
+    query: `SELECT DISTINCT id FROM ${clickhouse.database}.events`,
+    format: 'JSONEachRow',
+  })
+  const storedIds = new Set((await result.json<{ id: string }>()).map((row) => row.id))
+  expect(storedIds).toEqual(validIds)
+  expect((await countEvents(clickhouse)).distinct).toBe(validIds.size)
+}
+
+export const validIdsOf = (sent: readonly SimulatedEvent[]) =>
+  new Set(sent.filter((event) => !event.invalid).map((event) => event.id))
