@@ -4,6 +4,7 @@
 #   scripts/cpi.sh start   local Kafka broker + the all-in-one process (Ctrl-C stops both)
 #   scripts/cpi.sh test    lint, type check, boundaries, unit and integration tests
 #   scripts/cpi.sh simulate [options]   simulated event streams with ground truth (--help)
+#   scripts/cpi.sh recompute --cpi NAME --from T --to T [--catalog FILE]   re-derive a CPI after a definition change
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/bootstrap.sh
@@ -53,12 +54,16 @@ case "$cmd" in
     bootstrap
     exec node bench/ingest-gateway.ts "$@"
     ;;
+  recompute)
+    bootstrap >&2
+    exec node services/processor/src/recompute-cli.ts "$@"
+    ;;
   simulate)
     bootstrap >&2
     exec node services/simulator/src/cli.ts "$@"
     ;;
   *)
-    echo "usage: scripts/cpi.sh start|test|simulate" >&2
+    echo "usage: scripts/cpi.sh start|test|simulate|recompute" >&2
     exit 2
     ;;
 esac

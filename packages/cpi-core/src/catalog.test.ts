@@ -65,8 +65,15 @@ describe('catalog validation', () => {
     }
   })
 
+  it('lets a higher version replace a CPI, whichever comes first', () => {
+    const replaced = parseCatalog([valid, { ...valid, version: 2, goodAtLeast: 5 }])
+    expect(replaced).toHaveLength(1)
+    expect(replaced[0]).toMatchObject({ version: 2, goodAtLeast: 5 })
+    expect(parseCatalog([{ ...valid, version: 3 }, valid])[0]).toMatchObject({ version: 3 })
+  })
+
   it('refuses a CPI defined twice and a leading indicator that does not exist', () => {
-    expect(() => parseCatalog([valid, valid])).toThrow(/x_cpi: defined twice/)
+    expect(() => parseCatalog([valid, valid])).toThrow(/x_cpi: defined twice at version 1/)
     expect(() => parseCatalog([{ ...valid, leadingIndicators: ['nope'] }])).toThrow(
       /leadingIndicators: no CPI named nope/,
     )

@@ -15,7 +15,7 @@ export class CatalogError extends Error {
 
 export const builtinCatalogFile = new URL('../catalog/builtin.json', import.meta.url)
 
-/** Validates definitions (plain data) into a catalog; refuses duplicates and broken references. */
+/** Validates definitions (plain data) into a catalog; refuses duplicates and broken references; a higher version replaces a lower one. */
 export function parseCatalog(input: unknown, source = 'catalog'): CpiDefinition[] {
   if (!Array.isArray(input)) throw new CatalogError([`${source}: expected a JSON array of CPI definitions`])
   const problems: string[] = []
@@ -30,22 +30,28 @@ export function parseCatalog(input: unknown, source = 'catalog'): CpiDefinition[
     }
     definitions.push(result.data)
   }
-  const names = new Set<string>()
+  // A later definition with a higher version replaces an earlier one (a changed built-in);
+  // the same name at the same version twice is a mistake.
+  const byName = new Map<string, CpiDefinition>()
   for (const definition of definitions) {
-    if (names.has(definition.name)) problems.push(`${source} ${definition.name}: defined twice`)
-    names.add(definition.name)
+    const earlier = byName.get(definition.name)
+    if (earlier && earlier.version === definition.version) {
+      problems.push(`${source} ${definition.name}: defined twice at version ${definition.version}`)
+    }
+    if (!earlier || definition.version > earlier.version) byName.set(definition.name, definition)
   }
-  for (const definition of definitions) {
+  const names = new Set(byName.keys())
+  for (const definition of byName.values()) {
     for (const leading of definition.leadingIndicators) {
       if (!names.has(leading))
         problems.push(`${source} ${definition.name}: leadingIndicators: no CPI named ${leading}`)
     }
   }
   if (problems.length > 0) throw new CatalogError(problems)
-  return definitions
+  return [...byName.values()]
 }
 
-/** Reads and validates catalog files; later files may add CPIs, not redefine them. */
+/** Reads and validates catalog files; later files add CPIs or replace one with a higher version. */
 export async function loadCatalog(
   files: readonly (string | URL)[] = [builtinCatalogFile],
 ): Promise<CpiDefinition[]> {

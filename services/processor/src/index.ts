@@ -2,3 +2,4 @@ export { createDeadLetterRecorder, rejectedEventRow } from './dead-letter-record
 export { createEventProcessor } from './event-processor.ts'
 export { decideMessage, type MessageOutcome } from './message-outcome.ts'
 export { type Processor, startProcessor } from './processor-service.ts'
+export { type RecomputeReport, recompute } from './recompute.ts'
