@@ -37,13 +37,8 @@ describe('CPI engine against the ground truth, through the real broker and engin
       CPI_IDLE_AFTER_MS: String(10 * 365 * 24 * 3_600_000),
       CPI_SWEEP_INTERVAL_MS: '500',
     })
-    const processor = await startProcessor({
-      config,
-      kafka,
-      clickhouse,
-      registry: createMetricsRegistry({ service: 't' }),
-      logger,
-    })
+    const registry = createMetricsRegistry({ service: 't' })
+    const processor = await startProcessor({ config, kafka, clickhouse, registry, logger })
     const producer = new BatchingProducer(kafka, { logger })
     try {
       await processor.started
@@ -63,6 +58,14 @@ describe('CPI engine against the ground truth, through the real broker and engin
         .poll(() => committedTotal(kafka, groupId, events), { timeout: 240_000, interval: 500 })
         .toBe(total)
       await processor.processor.sweep()
+
+      // Freshness and lag are on /metrics: caught up, with the latest event time per partition.
+      const metrics = await registry.metrics()
+      expect(metrics.match(/cpi_consumer_lag_messages\{partition="\d"[^}]*\} 0/g)).toHaveLength(3)
+      expect(metrics.match(/cpi_processor_last_event_time_seconds\{partition="\d"[^}]*\} \d+/g)).toHaveLength(
+        3,
+      )
+      expect(metrics).toMatch(/cpi_outcomes_written_total\{trigger="event"[^}]*\} [1-9]/)
 
       const watermarks = await storedWatermarks(clickhouse, events)
       expect(watermarks.size).toBe(3)

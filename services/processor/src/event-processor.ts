@@ -81,6 +81,11 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     help: 'Latest event time processed, per partition of the events topic (freshness)',
     labelNames: ['partition'] as const,
   })
+  const lagGauge = gauge(deps.registry, {
+    name: 'cpi_consumer_lag_messages',
+    help: 'Messages of the events topic not yet processed and committed, per partition (as of the last batch)',
+    labelNames: ['partition'] as const,
+  })
   const watermarkGauge = gauge(deps.registry, {
     name: 'cpi_processor_watermark_seconds',
     help: 'Event-time watermark per partition (R6)',
@@ -191,6 +196,10 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
       }
       await recordWatermarks(deps.clickhouse, records)
       outcomeRows.inc({ trigger: 'time' }, written)
+      for (const progress of consumer.partitionProgress()) {
+        const lag = Number(BigInt(progress.highWatermark) - BigInt(progress.committedOffset))
+        lagGauge.set({ partition: String(progress.partition) }, Math.max(0, lag))
+      }
       return written
     })
   }
