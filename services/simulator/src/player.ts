@@ -101,7 +101,9 @@ export function startPlayer(options: PlayerOptions) {
         generatedUntil += MINUTE
         if (queue.size > 20 * batchSize) break // send some before drawing more (backfill)
       }
-      const due = queue.takeDue(clock(), batchSize)
+      // Only what lies before the generation frontier: an interaction not drawn yet starts after
+      // it, so nothing earlier can still come. Sending past it would reorder a backfill by hours.
+      const due = queue.takeDue(Math.min(clock(), generatedUntil - 1), batchSize)
       if (due.length === 0) {
         await sleep(200)
         continue
