@@ -64,6 +64,7 @@ SELECT
     countIf(state IN ('good', 'bad')) AS total,
     countIf(state = 'pending') AS pending,
     if(total = 0, NULL, good / total) AS ratio,
+    countIf(state IN ('good', 'bad') AND latency_ms IS NOT NULL) AS latency_count,
     quantilesIf(0.5, 0.9, 0.99)(latency_ms, state IN ('good', 'bad') AND latency_ms IS NOT NULL) AS latency_quantiles_ms,
     if(countIf(status = 'provisional') > 0, 'provisional', 'final') AS status,
     max(definition_version) AS definition_version
@@ -81,6 +82,7 @@ SELECT
     countIf(state IN ('good', 'bad')) AS total,
     countIf(state = 'pending') AS pending,
     if(total = 0, NULL, good / total) AS ratio,
+    countIf(state IN ('good', 'bad') AND latency_ms IS NOT NULL) AS latency_count,
     quantilesIf(0.5, 0.9, 0.99)(latency_ms, state IN ('good', 'bad') AND latency_ms IS NOT NULL) AS latency_quantiles_ms,
     if(countIf(status = 'provisional') > 0, 'provisional', 'final') AS status,
     max(definition_version) AS definition_version
@@ -98,6 +100,7 @@ SELECT
     countIf(state IN ('good', 'bad')) AS total,
     countIf(state = 'pending') AS pending,
     if(total = 0, NULL, good / total) AS ratio,
+    countIf(state IN ('good', 'bad') AND latency_ms IS NOT NULL) AS latency_count,
     quantilesIf(0.5, 0.9, 0.99)(latency_ms, state IN ('good', 'bad') AND latency_ms IS NOT NULL) AS latency_quantiles_ms,
     if(countIf(status = 'provisional') > 0, 'provisional', 'final') AS status,
     max(definition_version) AS definition_version

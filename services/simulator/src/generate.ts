@@ -513,9 +513,10 @@ function applyDeliveryFaults(events: SimulatedEvent[], random: Random, scenario:
     if (random.chance(scenario.lateShare))
       event.arrival = event.time + Math.round(random.between(0, scenario.lateMaxMs))
   }
-  // Out of order: the completion arrives before the request (when it follows within the hour).
+  // Out of order: the completion arrives before the request (when it follows within half an
+  // hour, so the request stays within the default allowed lateness of an hour).
   const [first, second] = out
-  if (first && second && second.time - first.time < HOUR && random.chance(scenario.outOfOrderShare)) {
+  if (first && second && second.time - first.time < HOUR / 2 && random.chance(scenario.outOfOrderShare)) {
     first.arrival = Math.max(first.arrival, second.arrival + Math.round(random.between(1, 5000)))
   }
   const duplicates: SimulatedEvent[] = []

@@ -169,7 +169,7 @@ export async function queryCpiValues(
   ]
   try {
     const result = await clickhouse.reader.query({
-      query: `SELECT cpi, window_start, dimension, value, good, total, pending, ratio, latency_quantiles_ms, status,
+      query: `SELECT cpi, window_start, dimension, value, good, total, pending, ratio, latency_count, latency_quantiles_ms, status,
                      definition_version
               FROM ${clickhouse.database}.${view}
               WHERE ({cpi:String} = '' OR cpi = {cpi:String}) AND ({dimension:String} = '' OR dimension = {dimension:String})
@@ -181,8 +181,10 @@ export async function queryCpiValues(
     return rows.map((row) => {
       const quantiles = (row.latency_quantiles_ms as (number | null)[] | undefined) ?? []
       const total = Number(row.total)
+      // No percentiles where the CPI measures no latency, or no outcome in the window is known.
+      const measured = Number(row.latency_count) > 0
       const latency = (index: number) =>
-        total === 0 || Number.isNaN(Number(quantiles[index])) ? null : Number(quantiles[index])
+        !measured || Number.isNaN(Number(quantiles[index])) ? null : Number(quantiles[index])
       return {
         cpi: String(row.cpi),
         windowStart: new Date(`${String(row.window_start).replace(' ', 'T')}Z`).toISOString(),
