@@ -12,7 +12,7 @@ import {
 } from './support/engine-faults.ts'
 import { openMigratedClickHouse, testEnvironment, uniqueName } from './support/environment.ts'
 import { it } from './support/fixtures.ts'
-import { committedTotal } from './support/ledger.ts'
+import { committedTotal, endOffsets } from './support/ledger.ts'
 import { topicSize } from './support/topic-reader.ts'
 
 // Its own file: the processors run in child processes on the embedded engine's data
@@ -30,6 +30,7 @@ describe('CPI engine under faults: still exactly the ground truth', () => {
     const { simulation, sent } = scenarioEvents(51)
     await produce(kafka, topic, sent, logger)
     const total = await topicSize(kafka, topic)
+    const ends = await endOffsets(kafka, topic)
     const setup = await openMigratedClickHouse(clickhouseSettings)
     await setup.close()
     const workerConfig = {
@@ -65,7 +66,7 @@ describe('CPI engine under faults: still exactly the ground truth', () => {
 
     const clickhouse = createClickHouse(clickhouseSettings)
     try {
-      await expectGroundTruth(clickhouse, topic, simulation, validIdsOf(sent))
+      await expectGroundTruth(clickhouse, topic, simulation, validIdsOf(sent), ends, sent)
     } finally {
       await clickhouse.writer.command({ query: `DROP DATABASE IF EXISTS ${clickhouse.database}` })
       await clickhouse.close()

@@ -11,7 +11,7 @@ import {
 } from './support/engine-faults.ts'
 import { testEnvironment, uniqueName } from './support/environment.ts'
 import { it } from './support/fixtures.ts'
-import { committedTotal } from './support/ledger.ts'
+import { committedTotal, endOffsets } from './support/ledger.ts'
 import { topicSize } from './support/topic-reader.ts'
 
 describe('CPI engine under rebalances: still exactly the ground truth', () => {
@@ -27,6 +27,7 @@ describe('CPI engine under rebalances: still exactly the ground truth', () => {
     const { simulation, sent } = scenarioEvents(52)
     await produce(kafka, topic, sent, logger)
     const total = await topicSize(kafka, topic)
+    const ends = await endOffsets(kafka, topic)
     const config = loadConfig({
       KAFKA_BROKERS: testEnvironment().kafkaBrokers.join(','),
       CPI_EVENTS_TOPIC: topic,
@@ -50,7 +51,14 @@ describe('CPI engine under rebalances: still exactly the ground truth', () => {
         .poll(() => committedTotal(kafka, groupId, topic), { timeout: 120_000, interval: 100 })
         .toBe(total)
       await second.processor.sweep()
-      await expectGroundTruth(clickhouse, topic, simulation, validIdsOf(sent))
+      // The dead-letter recorder has copied every rejection (the ledger counts them).
+      await expect
+        .poll(() => committedTotal(kafka, `${groupId}-dead-letters`, deadLetter), {
+          timeout: 60_000,
+          interval: 100,
+        })
+        .toBe(await topicSize(kafka, deadLetter))
+      await expectGroundTruth(clickhouse, topic, simulation, validIdsOf(sent), ends, sent)
     } finally {
       await second.stop()
     }

@@ -1,3 +1,5 @@
+import path from 'node:path'
+import { queryCpiValues } from '@cpi/clickhouse'
 import { loadConfig } from '@cpi/config'
 import { BatchingProducer } from '@cpi/kafka'
 import { startProcessor } from '@cpi/processor'
@@ -36,6 +38,11 @@ describe('CPI engine against the ground truth, through the real broker and engin
       // The partitions' clocks stay on their latest event time: the truth is taken as of it.
       CPI_IDLE_AFTER_MS: String(10 * 365 * 24 * 3_600_000),
       CPI_SWEEP_INTERVAL_MS: '500',
+      // A custom CPI from a file, next to the built-ins: no code change.
+      CPI_CATALOG_FILES: path.join(
+        import.meta.dirname,
+        '../packages/cpi-core/test-fixtures/speed-to-lead.json',
+      ),
     })
     const registry = createMetricsRegistry({ service: 't' })
     const processor = await startProcessor({ config, kafka, clickhouse, registry, logger })
@@ -70,9 +77,10 @@ describe('CPI engine against the ground truth, through the real broker and engin
       const watermarks = await storedWatermarks(clickhouse, events)
       expect(watermarks.size).toBe(3)
       const truth = truthPerPartition(simulation.facts, await partitionOfSubjects(clickhouse), watermarks)
+      const allStored = await storedOutcomes(clickhouse)
       const stored = new Map(
-        (await storedOutcomes(clickhouse))
-          .filter((row) => row.state !== 'excluded')
+        allStored
+          .filter((row) => row.state !== 'excluded' && row.cpi !== 'speed_to_lead')
           .map((row) => [`${row.cpi}|${row.subject}`, row]),
       )
       const disagreements: string[] = []
@@ -108,7 +116,70 @@ describe('CPI engine against the ground truth, through the real broker and engin
           wrong.push(`${key}: view ${JSON.stringify(got)}, truth ${JSON.stringify(want)}`)
       }
       expect(wrong).toEqual([])
-      expect(values.size).toBe(truth.rows.length)
+      const builtinValues = [...values.keys()].filter((key) => !key.startsWith('speed_to_lead|'))
+      expect(builtinValues.length).toBe(truth.rows.length)
+
+      // Percentiles from the view (a sketch) against the exact ones of the truth, per CPI and day.
+      const exact = (sorted: number[], q: number) => {
+        const position = (sorted.length - 1) * q
+        const low = Math.floor(position)
+        return (
+          (sorted[low] as number) +
+          ((sorted[Math.ceil(position)] as number) - (sorted[low] as number)) * (position - low)
+        )
+      }
+      for (const row of await queryCpiValues(clickhouse, { grain: 'day', dimension: 'all' })) {
+        if (row.p50 === null || row.cpi === 'speed_to_lead') continue
+        const day = row.windowStart.slice(0, 10)
+        const latencies = truth.outcomes
+          .filter(
+            (outcome) =>
+              outcome.cpi === row.cpi && outcome.latencyMs !== undefined && outcome.state !== 'pending',
+          )
+          .filter((outcome) => new Date(outcome.cohortAt).toISOString().slice(0, 10) === day)
+          .map((outcome) => outcome.latencyMs as number)
+          .sort((a, b) => a - b)
+        for (const [q, got] of [
+          [0.5, row.p50],
+          [0.9, row.p90],
+          [0.99, row.p99],
+        ] as const) {
+          const want = exact(latencies, q)
+          expect(
+            Math.abs((got as number) - want),
+            `${row.cpi} ${day} p${q * 100}: view ${got}, exact ${want}`,
+          ).toBeLessThanOrEqual(Math.max(1, want * 0.01))
+        }
+      }
+
+      // The custom CPI, checked against the facts directly: web tickets, first agent reply within 5 minutes.
+      const partitionOf = await partitionOfSubjects(clickhouse)
+      const expectedSpeed = new Map<string, string>()
+      for (const fact of simulation.facts) {
+        if (fact.kind !== 'ticket' || fact.channel !== 'web') continue
+        const watermark = watermarks.get(partitionOf.get(fact.subject) ?? -1)
+        if (watermark === undefined || fact.startedAt > watermark) continue
+        const reply = fact.steps.find(
+          (step) => step.type === 'message' && step.direction === 'outbound' && step.author === 'agent',
+        )
+        const deadline = fact.startedAt + 5 * MINUTE
+        const state =
+          reply && reply.at <= deadline
+            ? reply.at <= watermark
+              ? 'good'
+              : 'pending'
+            : watermark > deadline
+              ? 'bad'
+              : 'pending'
+        expectedSpeed.set(fact.subject, state)
+      }
+      const storedSpeed = new Map(
+        allStored
+          .filter((row) => row.cpi === 'speed_to_lead' && row.state !== 'excluded')
+          .map((row) => [row.subject, row.state]),
+      )
+      expect(storedSpeed.size).toBeGreaterThan(50)
+      expect(storedSpeed).toEqual(expectedSpeed)
     } finally {
       await producer.disconnect()
       await processor.stop()

@@ -13,6 +13,7 @@ import {
   storedWatermarks,
   truthPerPartition,
 } from './engine-truth.ts'
+import { topicLedger } from './offset-ledger.ts'
 
 export const MINUTE = 60_000
 export const NEVER_IDLE = String(10 * 365 * 24 * 3_600_000)
@@ -44,6 +45,9 @@ export async function expectGroundTruth(
   topic: string,
   simulation: ReturnType<typeof simulate>,
   validIds: ReadonlySet<string>,
+  /** Kafka's end offset of each partition of the topic. */
+  ends: ReadonlyMap<number, number>,
+  sent: readonly SimulatedEvent[],
 ): Promise<void> {
   const watermarks = await storedWatermarks(clickhouse, topic)
   const truth = truthPerPartition(simulation.facts, await partitionOfSubjects(clickhouse), watermarks)
@@ -89,6 +93,17 @@ export async function expectGroundTruth(
   const storedIds = new Set((await result.json<{ id: string }>()).map((row) => row.id))
   expect(storedIds).toEqual(validIds)
   expect((await countEvents(clickhouse)).distinct).toBe(validIds.size)
+  // The (partition, offset) ledger: each offset of the topic is in events (valid) or
+  // rejected_events (invalid), never twice; only the duplicate copies of an event id are not,
+  // as the events table keeps one row per id by design.
+  const ledger = await topicLedger(clickhouse, topic)
+  for (const row of ledger) {
+    expect(row.duplicates, `partition ${row.partition}: an offset counted twice`).toBe(0)
+    expect(row.max).toBeLessThan(ends.get(row.partition) ?? 0)
+  }
+  const messages = [...ends.values()].reduce((sum, end) => sum + end, 0)
+  const duplicateCopies = sent.filter((event) => event.duplicate).length
+  expect(ledger.reduce((sum, row) => sum + row.distinct, 0)).toBe(messages - duplicateCopies)
 }
 
 export const validIdsOf = (sent: readonly SimulatedEvent[]) =>

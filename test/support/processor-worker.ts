@@ -34,15 +34,23 @@ await admin.connect()
 for (;;) {
   await sleep(250)
   try {
-    const ends = await admin.fetchTopicOffsets(config.topics.events)
-    const [group] = await admin.fetchOffsets({
-      groupId: config.processor.groupId,
-      topics: [config.topics.events],
-    })
-    const committed = new Map(
-      (group?.partitions ?? []).map((entry) => [entry.partition, Number(entry.offset)]),
-    )
-    if (ends.every((end) => (committed.get(end.partition) ?? -1) >= Number(end.high))) break
+    // Caught up: the processor on the events topic and the dead-letter recorder on its topic.
+    const caughtUp = async (topic: string, groupId: string) => {
+      const ends = await admin.fetchTopicOffsets(topic)
+      const [group] = await admin.fetchOffsets({ groupId, topics: [topic] })
+      const committed = new Map(
+        (group?.partitions ?? []).map((entry) => [entry.partition, Number(entry.offset)]),
+      )
+      return ends.every(
+        (end) => Number(end.high) === 0 || (committed.get(end.partition) ?? -1) >= Number(end.high),
+      )
+    }
+    if (
+      (await caughtUp(config.topics.events, config.processor.groupId)) &&
+      (await caughtUp(config.topics.deadLetter, `${config.processor.groupId}-dead-letters`))
+    ) {
+      break
+    }
   } catch {
     // a coordinator still loading: ask again
   }
