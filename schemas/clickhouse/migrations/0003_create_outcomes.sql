@@ -51,15 +51,22 @@ LEFT JOIN
     SELECT partition, argMax(watermark, updated_at) AS current FROM ${database}.watermarks GROUP BY partition
 ) AS w ON w.partition = o.kafka_partition;
 
--- CPI values per minute, CPI, dimension and segment value (`all`/`all` for the whole CPI).
--- good / total / pending / ratio, latency percentiles over known outcomes (R2), and status:
--- provisional while any outcome in the window is (R4).
+-- Each known-or-pending outcome once per dimension it belongs to: (`all`, `all`) for the whole
+-- CPI, then one (dimension, value) per segment of the interaction.
+CREATE OR REPLACE VIEW ${database}.outcome_segments AS
+SELECT cpi, cohort_at, state, status, latency_ms, definition_version, segment.1 AS dimension, segment.2 AS value
+FROM ${database}.outcomes_now
+ARRAY JOIN arrayConcat([('all', 'all')], arrayZip(mapKeys(segments), mapValues(segments))) AS segment;
+
+-- CPI values per minute, CPI, dimension and segment value. good / total / pending / ratio,
+-- latency percentiles over known outcomes (R2), and status: provisional while any outcome in
+-- the window is (R4). The hourly and daily views are the same over wider windows.
 CREATE OR REPLACE VIEW ${database}.cpi_values AS
 SELECT
     cpi,
     toStartOfMinute(cohort_at) AS window_start,
-    segment.1 AS dimension,
-    segment.2 AS value,
+    dimension,
+    value,
     countIf(state = 'good') AS good,
     countIf(state IN ('good', 'bad')) AS total,
     countIf(state = 'pending') AS pending,
@@ -68,16 +75,15 @@ SELECT
     quantilesIf(0.5, 0.9, 0.99)(latency_ms, state IN ('good', 'bad') AND latency_ms IS NOT NULL) AS latency_quantiles_ms,
     if(countIf(status = 'provisional') > 0, 'provisional', 'final') AS status,
     max(definition_version) AS definition_version
-FROM ${database}.outcomes_now
-ARRAY JOIN arrayConcat([('all', 'all')], arrayZip(mapKeys(segments), mapValues(segments))) AS segment
+FROM ${database}.outcome_segments
 GROUP BY cpi, window_start, dimension, value;
 
 CREATE OR REPLACE VIEW ${database}.cpi_values_hourly AS
 SELECT
     cpi,
     toStartOfHour(cohort_at) AS window_start,
-    segment.1 AS dimension,
-    segment.2 AS value,
+    dimension,
+    value,
     countIf(state = 'good') AS good,
     countIf(state IN ('good', 'bad')) AS total,
     countIf(state = 'pending') AS pending,
@@ -86,16 +92,15 @@ SELECT
     quantilesIf(0.5, 0.9, 0.99)(latency_ms, state IN ('good', 'bad') AND latency_ms IS NOT NULL) AS latency_quantiles_ms,
     if(countIf(status = 'provisional') > 0, 'provisional', 'final') AS status,
     max(definition_version) AS definition_version
-FROM ${database}.outcomes_now
-ARRAY JOIN arrayConcat([('all', 'all')], arrayZip(mapKeys(segments), mapValues(segments))) AS segment
+FROM ${database}.outcome_segments
 GROUP BY cpi, window_start, dimension, value;
 
 CREATE OR REPLACE VIEW ${database}.cpi_values_daily AS
 SELECT
     cpi,
     toStartOfDay(cohort_at) AS window_start,
-    segment.1 AS dimension,
-    segment.2 AS value,
+    dimension,
+    value,
     countIf(state = 'good') AS good,
     countIf(state IN ('good', 'bad')) AS total,
     countIf(state = 'pending') AS pending,
@@ -104,6 +109,5 @@ SELECT
     quantilesIf(0.5, 0.9, 0.99)(latency_ms, state IN ('good', 'bad') AND latency_ms IS NOT NULL) AS latency_quantiles_ms,
     if(countIf(status = 'provisional') > 0, 'provisional', 'final') AS status,
     max(definition_version) AS definition_version
-FROM ${database}.outcomes_now
-ARRAY JOIN arrayConcat([('all', 'all')], arrayZip(mapKeys(segments), mapValues(segments))) AS segment
+FROM ${database}.outcome_segments
 GROUP BY cpi, window_start, dimension, value;
