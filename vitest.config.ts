@@ -17,6 +17,9 @@ export default defineConfig({
             'test/**/*.unit.test.ts',
           ],
           pool: 'threads',
+          // Some pure tests simulate a day of events; on 2 cores beside the integration tests
+          // they can take several seconds. A safety net, not a speed goal.
+          testTimeout: 60_000,
         },
       },
       {
