@@ -71,5 +71,5 @@ describe('CPI engine under faults: still exactly the ground truth', () => {
       await clickhouse.writer.command({ query: `DROP DATABASE IF EXISTS ${clickhouse.database}` })
       await clickhouse.close()
     }
-  })
+  }, 240_000)
 })

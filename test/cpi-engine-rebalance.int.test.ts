@@ -62,5 +62,5 @@ describe('CPI engine under rebalances: still exactly the ground truth', () => {
     } finally {
       await second.stop()
     }
-  })
+  }, 240_000)
 })

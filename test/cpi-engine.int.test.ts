@@ -153,5 +153,5 @@ describe('CPI engine against the ground truth, through the real broker and engin
       await producer.disconnect()
       await processor.stop()
     }
-  })
+  }, 240_000)
 })

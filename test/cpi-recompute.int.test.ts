@@ -98,5 +98,5 @@ describe('recompute after a definition changes', () => {
       await fresh.writer.command({ query: `DROP DATABASE IF EXISTS ${fresh.database}` })
       await fresh.close()
     }
-  })
+  }, 240_000)
 })
