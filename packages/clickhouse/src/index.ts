@@ -9,6 +9,32 @@ export {
   parseMigration,
   splitStatements,
 } from './migrations.ts'
+export {
+  type AlertState as StoredAlertState,
+  type DeliveryRow,
+  insertAlerts,
+  listAlerts,
+  listAlertTransitions,
+  listSilences,
+  readCheckpoint,
+  recordDelivery,
+  type StoredAlert,
+  type StoredSilence,
+  settledDeliveries,
+  upsertSilence,
+  writeCheckpoint,
+} from './tables/alerts.ts'
+export {
+  type CpiPoint,
+  type MinuteCountRow,
+  type PartitionFreshness,
+  queryCpiSeries,
+  queryCpiWindows,
+  queryLastOutcomeTimes,
+  queryMinuteCounts,
+  queryWatermarks,
+  type SeriesQuery,
+} from './tables/cpi-series.ts'
 export { countEvents, type EventCounts, insertEvents, type RawEventRow } from './tables/events.ts'
 export {
   type CpiValueRow,

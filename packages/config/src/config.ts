@@ -20,6 +20,15 @@ const keyList = z
       .filter((key) => key !== ''),
   )
   .pipe(z.array(z.string().min(16, 'expected keys of at least 16 characters')).min(1))
+const urlList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((url) => url.trim())
+      .filter((url) => url !== ''),
+  )
+  .pipe(z.array(z.url({ protocol: /^https?$/ })).min(1))
 const brokerList = z
   .string()
   .transform((value) => value.split(',').map((broker) => broker.trim()))
@@ -69,6 +78,23 @@ const environmentShape = z.object({
   CPI_SIMULATOR_RATE: z.coerce.number().positive().max(100_000).default(2),
   CPI_SIMULATOR_SEED: z.coerce.number().int().default(1),
   CPI_SIMULATOR_TARGET: z.enum(['http', 'kafka']).default('http'),
+  CPI_READ_TOKENS: keyList.optional(),
+  CPI_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CPI_RUNBOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CPI_STREAM_INTERVAL_MS: positiveInt().min(100).default(1000),
+  CPI_ALERTER: onOff.default('on'),
+  CPI_ALERTS_TOPIC: topicName.default('cpi.alerts'),
+  CPI_ALERT_INTERVAL_MS: positiveInt().default(5000),
+  CPI_ALERT_LOOKBACK_MS: positiveInt().default(3_600_000),
+  CPI_ALERT_MIN_EVENTS: positiveInt().default(20),
+  CPI_ALERT_PENDING_MS: z.coerce.number().int().min(0).default(120_000),
+  CPI_ALERT_NO_DATA_MS: positiveInt().default(3_600_000),
+  CPI_ALERT_BASELINE_WEEKS: positiveInt().max(12).default(4),
+  CPI_ALERT_BASELINE_DROP: z.coerce.number().gt(0).lt(1).default(0.1),
+  CPI_ALERT_WEBHOOK_URLS: urlList.optional(),
+  CPI_ALERT_SLACK_WEBHOOK_URLS: urlList.optional(),
+  CPI_ALERT_WEBHOOK_TIMEOUT_MS: positiveInt().default(5000),
+  CPI_ALERT_DELIVERY_ATTEMPTS: positiveInt().max(100).default(10),
   CPI_SIMULATOR_BACKFILL_HOURS: z.coerce
     .number()
     .min(0)
@@ -149,6 +175,32 @@ export const configSchema = environmentShape
       seed: env.CPI_SIMULATOR_SEED,
       target: env.CPI_SIMULATOR_TARGET,
       backfillHours: env.CPI_SIMULATOR_BACKFILL_HOURS,
+    },
+    api: {
+      readTokens: env.CPI_READ_TOKENS,
+      publicUrl: (
+        env.CPI_PUBLIC_URL ?? `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`
+      ).replace(/\/$/, ''),
+      streamIntervalMs: env.CPI_STREAM_INTERVAL_MS,
+    },
+    alerter: {
+      enabled: env.CPI_ALERTER === 'on',
+      topic: env.CPI_ALERTS_TOPIC,
+      intervalMs: env.CPI_ALERT_INTERVAL_MS,
+      lookbackMs: env.CPI_ALERT_LOOKBACK_MS,
+      runbookUrl: env.CPI_RUNBOOK_URL,
+      policy: {
+        minEvents: env.CPI_ALERT_MIN_EVENTS,
+        pendingForMs: env.CPI_ALERT_PENDING_MS,
+        noDataAfterMs: env.CPI_ALERT_NO_DATA_MS,
+        baselineWeeks: env.CPI_ALERT_BASELINE_WEEKS,
+        baselineDrop: env.CPI_ALERT_BASELINE_DROP,
+        baselineWindowMs: 3_600_000,
+      },
+      webhooks: env.CPI_ALERT_WEBHOOK_URLS ?? [],
+      slackWebhooks: env.CPI_ALERT_SLACK_WEBHOOK_URLS ?? [],
+      webhookTimeoutMs: env.CPI_ALERT_WEBHOOK_TIMEOUT_MS,
+      deliveryAttempts: env.CPI_ALERT_DELIVERY_ATTEMPTS,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   }))

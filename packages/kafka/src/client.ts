@@ -89,3 +89,30 @@ export async function kafkaReachable(kafka: Kafka, timeoutMs: number): Promise<b
     admin.disconnect().catch(() => undefined)
   }
 }
+
+/** Messages a consumer group has yet to consume on a topic: Σ(latest offset − committed offset). */
+export async function consumerGroupLag(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin({ retry: { retries: 0 } })
+  try {
+    await admin.connect()
+    const [latest, committed] = await Promise.all([
+      admin.fetchTopicOffsets(topic),
+      admin.fetchOffsets({ groupId, topics: [topic] }),
+    ])
+    const done = new Map(
+      (committed[0]?.partitions ?? []).map((partition) => [partition.partition, Number(partition.offset)]),
+    )
+    let lag = 0
+    for (const partition of latest) {
+      const end = Number(partition.high)
+      const at = done.get(partition.partition) ?? -1
+      // -1: nothing committed yet, the whole partition (from its low offset) is still to do.
+      lag += at < 0 ? end - Number(partition.low) : Math.max(0, end - at)
+    }
+    return lag
+  } catch (error) {
+    throw toKafkaError(error, `reading the lag of group ${groupId} on ${topic}`)
+  } finally {
+    await admin.disconnect().catch(() => undefined)
+  }
+}

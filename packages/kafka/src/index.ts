@@ -1,4 +1,11 @@
-export { createKafka, ensureTopics, type KafkaSettings, kafkaReachable, type TopicSpec } from './client.ts'
+export {
+  consumerGroupLag,
+  createKafka,
+  ensureTopics,
+  type KafkaSettings,
+  kafkaReachable,
+  type TopicSpec,
+} from './client.ts'
 export { type Batch, BatchConsumer, type BatchConsumerOptions, type PartitionProgress } from './consumer.ts'
 export { isRetriable, KafkaAdapterError, toKafkaError } from './errors.ts'
 export { BatchingProducer, type BatchingProducerOptions } from './producer.ts'

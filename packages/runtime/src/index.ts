@@ -1,5 +1,6 @@
 export { type CheckResult, type ReadinessCheck, registerHealthRoutes, runChecks } from './health.ts'
 export { createHttpServer } from './http-server.ts'
+export { createKeyring, type Keyring, keyFingerprint } from './keyring.ts'
 export {
   counter,
   createMetricsRegistry,

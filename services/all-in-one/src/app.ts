@@ -1,3 +1,5 @@
+import { type Alerter, startAlerter } from '@cpi/alerter'
+import { type Api, startApi } from '@cpi/api'
 import { type ClickHouse, createClickHouse, migrateToLatest } from '@cpi/clickhouse'
 import type { Config } from '@cpi/config'
 import { type IngestGateway, startIngestGateway } from '@cpi/ingest'
@@ -20,6 +22,8 @@ export interface AllInOne {
   clickhouse: ClickHouse
   ingest: IngestGateway
   processor: Processor
+  api: Api
+  alerter: Alerter | undefined
   /** The address the HTTP server listens on, e.g. http://127.0.0.1:8080. */
   url: string
   shutdown(reason: string): Promise<void>
@@ -49,10 +53,17 @@ export async function startAllInOne(
 
   const ingest = await startIngestGateway({ config, kafka, http, registry, logger })
   const processor = await startProcessor({ config, kafka, clickhouse, registry, logger })
+  const api = await startApi({ config, clickhouse, http, logger, kafka })
+  const alerter = config.alerter.enabled
+    ? await startAlerter({ config, clickhouse, kafka, registry, logger, catalog: api.catalog })
+    : undefined
 
   let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined
   const steps: ShutdownStep[] = [
     { name: 'simulator', run: async () => simulator?.stop() },
+    // Live streams end first: the server cannot close while they are open.
+    { name: 'streams', run: async () => api.stop() },
+    { name: 'alerter', run: async () => alerter?.stop() },
     // Stop taking requests; those in flight finish and their events are acknowledged.
     { name: 'http', run: () => http.close() },
     { name: 'ingest', run: () => ingest.stop() },
@@ -91,6 +102,8 @@ export async function startAllInOne(
     clickhouse,
     ingest,
     processor,
+    api,
+    alerter,
     url: address,
     shutdown: lifecycle.shutdown,
     installSignalHandlers: lifecycle.installSignalHandlers,

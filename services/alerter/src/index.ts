@@ -1,0 +1,3 @@
+export { type Alerter, startAlerter } from './alerter-service.ts'
+export { backoffMs, createOutbox, type Receiver } from './delivery.ts'
+export { evaluateSteps, ruleSets, stepsBetween } from './evaluation.ts'

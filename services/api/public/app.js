@@ -1,0 +1,842 @@
+// The live CPI dashboard: tiles, alert feed and freshness from the /v1/stream Server-Sent Events,
+// and a drill-down panel (uPlot) from /v1/cpis/{name}. Plain DOM, no build step.
+
+const RANGES = { '1h': '1m', '6h': '5m', '24h': '15m', '7d': '1h' }
+const DEFAULT_RANGE = '6h'
+const HEALTH = {
+  ok: { icon: '✓', label: 'OK' },
+  at_risk: { icon: '⚠', label: 'At risk' },
+  breached: { icon: '✕', label: 'Breached' },
+  no_data: { icon: '–', label: 'No data' },
+}
+const STATE_ORDER = { firing: 0, pending: 1, resolved: 2 }
+const RESOLVED_SHOWN = 10
+const ALERTS_SHOWN = 6
+const RESOLVED_MAX_AGE_MS = 24 * 3600_000
+const FRESHNESS_AMBER_MS = 10_000
+const FRESHNESS_RED_MS = 60_000
+const STREAM_SILENCE_MS = 15_000
+const DETAIL_REFRESH_MS = 5_000
+const PALETTE = ['#0b57d0', '#b3261e', '#146c2e', '#8a4f00', '#6b2fa3', '#00677f', '#a3195b', '#4f5761']
+const SVG_NS = 'http://www.w3.org/2000/svg'
+
+const state = {
+  cpis: new Map(),
+  alerts: new Map(),
+  freshness: null,
+  freshnessReceivedAt: 0,
+  resolvedLoaded: false,
+  alertsExpanded: false,
+  detail: null,
+}
+
+const $ = (selector) => document.querySelector(selector)
+
+/**
+ * A read token, where the API needs one (CPI_READ_TOKENS): given once as ?access_token=…, kept
+ * for the tab's session and taken out of the address bar. EventSource cannot send headers, so
+ * the stream gets it in its query string.
+ */
+const readToken = (() => {
+  const params = new URLSearchParams(location.search)
+  const given = params.get('access_token')
+  try {
+    if (given) sessionStorage.setItem('cpi-read-token', given)
+    else return sessionStorage.getItem('cpi-read-token')
+  } catch {
+    // Storage can be disabled; the token then lasts for this page only.
+  }
+  if (given) {
+    params.delete('access_token')
+    history.replaceState(null, '', params.size ? `/?${params}` : '/')
+  }
+  return given
+})()
+
+function apiFetch(url, init = {}) {
+  return fetch(url, readToken ? { ...init, headers: { authorization: `Bearer ${readToken}` } } : init)
+}
+
+/** Creates an element (SVG when the tag is listed) with attributes and children. */
+function h(tag, attributes = {}, ...children) {
+  const svg = ['svg', 'path', 'line'].includes(tag)
+  const node = svg ? document.createElementNS(SVG_NS, tag) : document.createElement(tag)
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue
+    if (key === 'text') node.textContent = value
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value)
+    else node.setAttribute(key, value === true ? '' : String(value))
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child)
+  return node
+}
+
+// ---------- formatting ----------
+
+function percent(ratio, digits = 1) {
+  if (ratio === null || ratio === undefined || Number.isNaN(ratio)) return '—'
+  const value = ratio * 100
+  return `${Number.isInteger(value) && digits === 0 ? value : value.toFixed(digits)} %`
+}
+
+function targetPercent(target) {
+  const value = Math.round(target * 1000) / 10
+  return `${value} %`
+}
+
+function duration(ms) {
+  if (ms === null || ms === undefined) return '—'
+  const abs = Math.abs(ms)
+  if (abs < 1000) return `${Math.round(ms)} ms`
+  if (abs < 60_000) return `${(ms / 1000).toFixed(1)} s`
+  if (abs < 3600_000) return `${(ms / 60_000).toFixed(1)} min`
+  if (abs < 86_400_000) return `${(ms / 3600_000).toFixed(1)} h`
+  return `${(ms / 86_400_000).toFixed(1)} d`
+}
+
+function age(iso) {
+  if (!iso) return '—'
+  const ms = Date.now() - Date.parse(iso)
+  if (ms < 60_000) return `${Math.max(0, Math.round(ms / 1000))} s`
+  if (ms < 3600_000) return `${Math.round(ms / 60_000)} min`
+  if (ms < 86_400_000) return `${Math.round(ms / 3600_000)} h`
+  return `${Math.round(ms / 86_400_000)} d`
+}
+
+function clock(iso) {
+  if (!iso) return '—'
+  return `${new Date(iso).toISOString().slice(11, 19)} UTC`
+}
+
+const integer = new Intl.NumberFormat('en')
+
+// ---------- tiles ----------
+
+function sparkline(points, target) {
+  const svg = h('svg', {
+    class: 'sparkline',
+    viewBox: '0 0 100 30',
+    preserveAspectRatio: 'none',
+    'aria-hidden': 'true',
+    focusable: 'false',
+  })
+  const values = points.map((point) => point.ratio).filter((ratio) => ratio !== null)
+  const low = Math.max(0, Math.min(target, ...values, 1) - 0.02)
+  const y = (ratio) => (30 - ((ratio - low) / (1 - low || 1)) * 28 - 1).toFixed(2)
+  const x = (index) => (points.length > 1 ? (index / (points.length - 1)) * 100 : 50).toFixed(2)
+  svg.append(h('line', { class: 'target-line', x1: 0, x2: 100, y1: y(target), y2: y(target) }))
+  let d = ''
+  let drawing = false
+  points.forEach((point, index) => {
+    if (point.ratio === null) {
+      drawing = false
+      return
+    }
+    d += `${drawing ? 'L' : 'M'}${x(index)} ${y(point.ratio)} `
+    // A point with no neighbour is drawn as a dot (a zero-length line with round caps).
+    const next = points[index + 1]
+    if (!drawing && (next === undefined || next.ratio === null)) d += `L${x(index)} ${y(point.ratio)} `
+    drawing = true
+  })
+  if (d) svg.append(h('path', { class: 'line', d: d.trim() }))
+  return svg
+}
+
+function createTile(name) {
+  const tile = h(
+    'button',
+    {
+      type: 'button',
+      class: 'tile',
+      'data-cpi': name,
+      'aria-haspopup': 'dialog',
+      onclick: () => openDetail(name),
+    },
+    h(
+      'span',
+      { class: 'tile-top' },
+      h('span', { class: 'tile-name' }),
+      h(
+        'span',
+        { class: 'badge health' },
+        h('span', { class: 'icon', 'aria-hidden': 'true' }),
+        h('span', { class: 'label' }),
+      ),
+    ),
+    h(
+      'span',
+      { class: 'tile-figures' },
+      h('span', { class: 'value' }),
+      h('span', { class: 'target' }),
+      h('span', { class: 'value-note', text: 'no outcome known yet', hidden: true }),
+    ),
+    h('span', { class: 'spark' }),
+    h(
+      'span',
+      { class: 'tile-meta' },
+      h('span', { class: 'trend', title: 'Change against the previous window' }),
+      h('span', { class: 'pending' }),
+      h('span', {
+        class: 'provisional',
+        title: 'May still change: its follow-up window is open',
+        hidden: true,
+      }),
+      h('span', { class: 'firing', hidden: true }),
+    ),
+  )
+  return tile
+}
+
+function updateTile(tile, cpi) {
+  const set = (selector, text) => {
+    const node = tile.querySelector(selector)
+    if (node.textContent !== text) node.textContent = text
+    return node
+  }
+  const health = HEALTH[cpi.health] ?? HEALTH.no_data
+  tile.dataset.health = cpi.health
+  tile.querySelector('.health').dataset.health = cpi.health
+  set('.tile-name', cpi.displayName || cpi.name)
+  set('.health .icon', health.icon)
+  set('.health .label', health.label)
+  set('.value', percent(cpi.current?.ratio))
+  tile.querySelector('.value-note').hidden = cpi.current?.ratio !== null && cpi.current?.ratio !== undefined
+  set('.target', `target ${targetPercent(cpi.objective.target)}`)
+  const trend = tile.querySelector('.trend')
+  if (cpi.trend === null || cpi.trend === undefined) {
+    trend.dataset.direction = 'none'
+    trend.textContent = 'no trend yet'
+  } else {
+    const points = cpi.trend * 100
+    const direction = points >= 0.05 ? 'up' : points <= -0.05 ? 'down' : 'flat'
+    trend.dataset.direction = direction
+    const arrow = { up: '▲', down: '▼', flat: '▶' }[direction]
+    trend.replaceChildren(
+      h('span', { 'aria-hidden': 'true', text: `${arrow} ` }),
+      h('span', { class: 'visually-hidden', text: `${direction === 'flat' ? 'steady' : direction} ` }),
+      `${points >= 0 ? '+' : '−'}${Math.abs(points).toFixed(1)} pt`,
+    )
+  }
+  set('.pending', `${integer.format(cpi.current?.pending ?? 0)} pending`)
+  const provisional = set('.provisional', '◐ provisional')
+  provisional.hidden = cpi.current?.status !== 'provisional'
+  const firing = set('.firing', `${cpi.firingAlerts} alert${cpi.firingAlerts === 1 ? '' : 's'} firing`)
+  firing.hidden = !cpi.firingAlerts
+  const spark = JSON.stringify(cpi.sparkline)
+  const holder = tile.querySelector('.spark')
+  if (holder.dataset.points !== spark) {
+    holder.dataset.points = spark
+    holder.replaceChildren(sparkline(cpi.sparkline ?? [], cpi.objective.target))
+  }
+  tile.title = cpi.description ?? ''
+}
+
+function renderTiles() {
+  const container = $('#tiles')
+  container.querySelector('.placeholder')?.remove()
+  for (const cpi of state.cpis.values()) {
+    let tile = container.querySelector(`.tile[data-cpi="${CSS.escape(cpi.name)}"]`)
+    if (!tile) {
+      tile = createTile(cpi.name)
+      container.append(tile)
+    }
+    updateTile(tile, cpi)
+  }
+  for (const tile of container.querySelectorAll('.tile')) {
+    if (!state.cpis.has(tile.dataset.cpi)) tile.remove()
+  }
+}
+
+function upsertCpi(cpi) {
+  state.cpis.set(cpi.name, cpi)
+  renderTiles()
+  if (state.detail?.name === cpi.name) refreshDetailSoon()
+}
+
+// ---------- alerts ----------
+
+function alertDrillDown(alert) {
+  const link = alert.annotations?.dashboard
+  if (link) return link
+  const params = new URLSearchParams({ cpi: alert.labels.cpi })
+  if (alert.labels.dimension && alert.labels.dimension !== 'all' && alert.labels.segment) {
+    params.set('by', alert.labels.dimension)
+    params.set('segment', alert.labels.segment)
+  }
+  return `/?${params}`
+}
+
+/** What an alert measured, in its rule's unit: a burn rate, a ratio, or a silence. */
+function measured(alert) {
+  const { rule } = alert.labels
+  if (rule === 'burn_rate') return `burn rate ${alert.value.toFixed(1)}× (threshold ${alert.threshold}×)`
+  if (rule === 'no_data')
+    return `silent for ${alert.value === null ? 'ever' : duration(alert.value)} (threshold ${duration(alert.threshold)})`
+  return `value ${percent(alert.value)} (threshold ${percent(alert.threshold)})`
+}
+
+function visibleAlerts() {
+  const now = Date.now()
+  const all = [...state.alerts.values()]
+  const active = all
+    .filter((alert) => alert.state !== 'resolved')
+    .sort(
+      (a, b) =>
+        STATE_ORDER[a.state] - STATE_ORDER[b.state] ||
+        (a.labels.severity === 'page' ? 0 : 1) - (b.labels.severity === 'page' ? 0 : 1) ||
+        Date.parse(b.activeSince) - Date.parse(a.activeSince),
+    )
+  const resolved = all
+    .filter(
+      (alert) => alert.state === 'resolved' && now - Date.parse(alert.resolvedAt ?? 0) < RESOLVED_MAX_AGE_MS,
+    )
+    .sort((a, b) => Date.parse(b.resolvedAt) - Date.parse(a.resolvedAt))
+    .slice(0, RESOLVED_SHOWN)
+  return [...active, ...resolved]
+}
+
+function renderAlerts() {
+  const list = $('#alerts')
+  const all = visibleAlerts()
+  const counts = { firing: 0, pending: 0, resolved: 0 }
+  for (const alert of all) counts[alert.state]++
+  $('#alerts-count').textContent = all.length
+    ? `${counts.firing} firing · ${counts.pending} pending · ${counts.resolved} resolved`
+    : ''
+  const more = $('#alerts-more')
+  more.hidden = all.length <= ALERTS_SHOWN
+  more.textContent = state.alertsExpanded ? 'Show fewer alerts' : `Show all ${all.length} alerts`
+  more.setAttribute('aria-expanded', String(state.alertsExpanded))
+  const alerts = state.alertsExpanded ? all : all.slice(0, ALERTS_SHOWN)
+  if (!alerts.length) {
+    list.replaceChildren(
+      h('li', { class: 'muted placeholder', text: 'No alerts: every CPI is within its objective.' }),
+    )
+    return
+  }
+  // The list is rebuilt on every change; a keyboard user's focus goes back to the same link.
+  const focused = list.contains(document.activeElement) ? document.activeElement : null
+  const focusedAlert = focused?.closest('[data-fingerprint]')?.dataset.fingerprint
+  const focusedText = focused?.textContent
+  list.replaceChildren(
+    ...alerts.map((alert) => {
+      const since =
+        alert.state === 'resolved'
+          ? `resolved ${age(alert.resolvedAt)} ago`
+          : alert.state === 'firing'
+            ? `firing for ${age(alert.firedAt ?? alert.activeSince)}`
+            : `pending for ${age(alert.activeSince)}`
+      const segment =
+        alert.labels.dimension && alert.labels.dimension !== 'all'
+          ? ` · ${alert.labels.dimension}=${alert.labels.segment}`
+          : ''
+      return h(
+        'li',
+        { class: 'alert', 'data-state': alert.state, 'data-fingerprint': alert.fingerprint },
+        h(
+          'span',
+          { class: 'alert-head' },
+          h('span', {
+            class: 'badge',
+            'data-state': alert.state,
+            text: alert.state.replace(/^./, (c) => c.toUpperCase()),
+          }),
+          h('span', { class: 'badge', 'data-severity': alert.labels.severity, text: alert.labels.severity }),
+          alert.silenced ? h('span', { class: 'badge', text: 'silenced' }) : null,
+        ),
+        h('span', { class: 'alert-summary', text: alert.annotations?.summary || alert.labels.alertname }),
+        h('span', {
+          class: 'alert-meta',
+          text: `${alert.labels.cpi}${segment} · ${since} (since ${clock(alert.activeSince)}) · ${measured(alert)}`,
+        }),
+        h(
+          'span',
+          { class: 'alert-meta' },
+          h('a', { href: alertDrillDown(alert), text: 'Open drill-down' }),
+          alert.annotations?.runbook ? ' · ' : null,
+          alert.annotations?.runbook ? h('a', { href: alert.annotations.runbook, text: 'Runbook' }) : null,
+        ),
+      )
+    }),
+  )
+  if (focusedAlert) {
+    const item = list.querySelector(`[data-fingerprint="${CSS.escape(focusedAlert)}"]`)
+    const link = [...(item?.querySelectorAll('a') ?? [])].find(
+      (candidate) => candidate.textContent === focusedText,
+    )
+    link?.focus()
+  }
+}
+
+function announce(text) {
+  const region = $('#announcer')
+  // Clearing first makes a repeated identical message be read again.
+  region.textContent = ''
+  setTimeout(() => {
+    region.textContent = text
+  }, 50)
+}
+
+function upsertAlert(alert) {
+  const before = state.alerts.get(alert.fingerprint)
+  state.alerts.set(alert.fingerprint, alert)
+  if (!before || before.state !== alert.state) {
+    const summary = alert.annotations?.summary || `${alert.labels.alertname} on ${alert.labels.cpi}`
+    announce(`Alert ${alert.state}: ${summary}`)
+  }
+  renderAlerts()
+}
+
+async function loadResolvedAlerts() {
+  if (state.resolvedLoaded) return
+  state.resolvedLoaded = true
+  try {
+    const response = await apiFetch('/v1/alerts?state=resolved')
+    if (!response.ok) return
+    const body = await response.json()
+    for (const alert of body.alerts ?? []) {
+      if (!state.alerts.has(alert.fingerprint)) state.alerts.set(alert.fingerprint, alert)
+    }
+    renderAlerts()
+  } catch {
+    // Recently resolved alerts are a nicety; the live feed still works without them.
+  }
+}
+
+// ---------- freshness and connection ----------
+
+function setFreshness(freshness) {
+  state.freshness = freshness
+  state.freshnessReceivedAt = Date.now()
+  renderFreshness()
+}
+
+function renderFreshness() {
+  const pill = $('#freshness')
+  const freshness = state.freshness
+  const label = pill.querySelector('.label')
+  if (!freshness) return
+  $('#as-of').textContent = `Watermark: ${clock(freshness.watermark)}`
+  if (freshness.freshnessMs === null || freshness.freshnessMs === undefined) {
+    pill.dataset.level = 'unknown'
+    label.textContent = 'Freshness: no events yet'
+    return
+  }
+  const ageMs = freshness.freshnessMs + (Date.now() - state.freshnessReceivedAt)
+  const level = ageMs > FRESHNESS_RED_MS ? 'red' : ageMs > FRESHNESS_AMBER_MS ? 'amber' : 'ok'
+  const word = { ok: 'Fresh', amber: 'Delayed', red: 'Stale' }[level]
+  const lag =
+    freshness.consumerLag === null || freshness.consumerLag === undefined
+      ? 'n/a'
+      : integer.format(freshness.consumerLag)
+  pill.dataset.level = level
+  label.textContent = `${word}: data ${duration(ageMs)} old · lag ${lag}`
+}
+
+function setConnection(connection, text) {
+  const pill = $('#connection')
+  pill.dataset.state = connection
+  pill.querySelector('.label').textContent = text
+}
+
+// ---------- the live stream ----------
+
+let source = null
+let retryMs = 1000
+let lastMessageAt = 0
+let fallbackTimer = null
+
+function applySnapshot(snapshot) {
+  state.cpis = new Map((snapshot.cpis ?? []).map((cpi) => [cpi.name, cpi]))
+  const resolved = [...state.alerts.values()].filter((alert) => alert.state === 'resolved')
+  state.alerts = new Map([...resolved, ...(snapshot.alerts ?? [])].map((alert) => [alert.fingerprint, alert]))
+  renderTiles()
+  renderAlerts()
+  if (snapshot.freshness) setFreshness(snapshot.freshness)
+  void loadResolvedAlerts()
+  openFromLocation()
+}
+
+function connect() {
+  source?.close()
+  const stream = new EventSource(
+    readToken ? `/v1/stream?access_token=${encodeURIComponent(readToken)}` : '/v1/stream',
+  )
+  source = stream
+  const listen = (type, apply) =>
+    stream.addEventListener(type, (event) => {
+      lastMessageAt = Date.now()
+      try {
+        apply(JSON.parse(event.data))
+      } catch (error) {
+        console.error(`bad ${type} event`, error)
+      }
+    })
+  listen('snapshot', (snapshot) => {
+    retryMs = 1000
+    stopFallback()
+    setConnection('live', 'Live')
+    applySnapshot(snapshot)
+  })
+  listen('cpi', upsertCpi)
+  listen('alert', upsertAlert)
+  listen('freshness', setFreshness)
+  stream.addEventListener('error', () => {
+    if (source !== stream) return
+    setConnection('reconnecting', 'Reconnecting…')
+    startFallback()
+    // The browser retries on its own unless the server answered with an error status.
+    if (stream.readyState === EventSource.CLOSED) {
+      setTimeout(() => source === stream && connect(), retryMs)
+      retryMs = Math.min(retryMs * 2, 30_000)
+    }
+  })
+  lastMessageAt = Date.now()
+}
+
+/** While the stream is down, the REST endpoints keep the page roughly current. */
+function startFallback() {
+  if (fallbackTimer) return
+  fallbackTimer = setInterval(() => void pollOnce(), 10_000)
+  void pollOnce()
+}
+
+function stopFallback() {
+  clearInterval(fallbackTimer)
+  fallbackTimer = null
+}
+
+async function pollOnce() {
+  let unauthorized = false
+  try {
+    const [cpis, alerts, freshness] = await Promise.all(
+      ['/v1/cpis?window=1h', '/v1/alerts?state=active', '/v1/freshness'].map(async (url) => {
+        const response = await apiFetch(url)
+        if (response.status === 401) unauthorized = true
+        if (!response.ok) throw new Error(`${url}: ${response.status}`)
+        return response.json()
+      }),
+    )
+    if (!fallbackTimer) return
+    applySnapshot({ cpis: cpis.cpis, alerts: alerts.alerts, freshness })
+  } catch {
+    // Still down: the indicator already says so, or why when it is a missing read token.
+    if (unauthorized) setConnection('reconnecting', 'Needs a read token: open /?access_token=…')
+  }
+}
+
+// ---------- drill-down ----------
+
+const dialog = $('#detail')
+let chart = null
+let chartObserver = null
+let detailAbort = null
+let detailTimer = null
+let detailLoadedAt = 0
+
+function readLocation() {
+  const params = new URLSearchParams(location.search)
+  return {
+    name: params.get('cpi'),
+    by: params.get('by'),
+    segment: params.get('segment'),
+    range: params.get('range'),
+  }
+}
+
+function writeLocation() {
+  const params = new URLSearchParams()
+  const detail = state.detail
+  if (detail) {
+    params.set('cpi', detail.name)
+    if (detail.by) params.set('by', detail.by)
+    if (detail.by && detail.segment) params.set('segment', detail.segment)
+    if (detail.range !== DEFAULT_RANGE) params.set('range', detail.range)
+  }
+  const query = params.toString()
+  history.replaceState(null, '', query ? `/?${query}` : '/')
+}
+
+function openFromLocation() {
+  const wanted = readLocation()
+  if (!wanted.name || !state.cpis.has(wanted.name)) return
+  if (state.detail?.name === wanted.name) return
+  openDetail(wanted.name, wanted)
+}
+
+function openDetail(name, options = {}) {
+  const cpi = state.cpis.get(name)
+  if (!cpi) return
+  const by = options.by && cpi.dimensions.includes(options.by) ? options.by : null
+  state.detail = {
+    name,
+    by,
+    segment: by ? (options.segment ?? null) : null,
+    range: RANGES[options.range] ? options.range : DEFAULT_RANGE,
+    returnFocus: document.activeElement instanceof HTMLElement ? document.activeElement : null,
+  }
+  $('#detail-title').textContent = cpi.displayName || cpi.name
+  $('#detail-description').textContent =
+    `${cpi.description} Objective: ${targetPercent(cpi.objective.target)} over ${cpi.objective.window}. Owner: ${cpi.owner}.`
+  const select = $('#detail-by')
+  select.replaceChildren(
+    h('option', { value: '', text: 'Whole CPI' }),
+    ...cpi.dimensions.map((dimension) => h('option', { value: dimension, text: dimension })),
+  )
+  select.value = by ?? ''
+  if (!dialog.open) dialog.showModal()
+  writeLocation()
+  void loadDetail()
+}
+
+function closeDetail() {
+  if (dialog.open) dialog.close()
+}
+
+function onDetailClosed() {
+  const returnFocus = state.detail?.returnFocus
+  const name = state.detail?.name
+  state.detail = null
+  detailAbort?.abort()
+  clearTimeout(detailTimer)
+  detailTimer = null
+  chartObserver?.disconnect()
+  chart?.destroy()
+  chart = null
+  writeLocation()
+  const tile = name ? $(`.tile[data-cpi="${CSS.escape(name)}"]`) : null
+  ;(returnFocus?.isConnected ? returnFocus : tile)?.focus()
+}
+
+function refreshDetailSoon() {
+  if (detailTimer) return
+  const wait = Math.max(0, detailLoadedAt + DETAIL_REFRESH_MS - Date.now())
+  detailTimer = setTimeout(() => {
+    detailTimer = null
+    if (state.detail) void loadDetail({ quiet: true })
+  }, wait)
+}
+
+async function getJson(url, signal) {
+  const response = await apiFetch(url, { signal })
+  const body = await response.json().catch(() => ({}))
+  if (!response.ok) throw new Error(body.message || `${response.status} ${response.statusText}`)
+  return body
+}
+
+async function loadDetail({ quiet = false } = {}) {
+  const detail = state.detail
+  if (!detail) return
+  detailAbort?.abort()
+  const abort = new AbortController()
+  detailAbort = abort
+  for (const button of dialog.querySelectorAll('[data-range]')) {
+    button.setAttribute('aria-pressed', String(button.dataset.range === detail.range))
+  }
+  const status = $('#detail-status')
+  if (!quiet) status.textContent = 'Loading…'
+  const base = new URLSearchParams({ from: `now-${detail.range}`, to: 'now' })
+  if (detail.by) base.set('by', detail.by)
+  const stepped = new URLSearchParams(base)
+  stepped.set('step', RANGES[detail.range])
+  const path = `/v1/cpis/${encodeURIComponent(detail.name)}`
+  try {
+    const [series, totals] = await Promise.all([
+      getJson(`${path}?${stepped}`, abort.signal),
+      getJson(`${path}?${base}`, abort.signal),
+    ])
+    if (state.detail !== detail || abort.signal.aborted) return
+    detailLoadedAt = Date.now()
+    renderChart(series, detail)
+    renderSegmentTable(totals, detail)
+    const segments = totals.series.length
+    status.textContent = detail.by
+      ? `${segments} segment${segments === 1 ? '' : 's'} by ${detail.by}, last ${detail.range}. Updated ${clock(new Date().toISOString())}.`
+      : `Last ${detail.range}. Updated ${clock(new Date().toISOString())}.`
+  } catch (error) {
+    if (abort.signal.aborted) return
+    status.textContent = `Could not load: ${error.message}`
+  }
+}
+
+function renderChart(response, detail) {
+  const container = $('#detail-chart')
+  const times = [
+    ...new Set(
+      response.series.flatMap((series) => series.points.map((point) => Date.parse(point.windowStart) / 1000)),
+    ),
+  ].sort((a, b) => a - b)
+  const index = new Map(times.map((time, position) => [time, position]))
+  const columns = response.series.map((series) => {
+    const column = new Array(times.length).fill(null)
+    for (const point of series.points) column[index.get(Date.parse(point.windowStart) / 1000)] = point.ratio
+    return column
+  })
+  const target = response.target
+  const values = columns.flat().filter((value) => value !== null)
+  const low = Math.max(0, Math.floor((Math.min(target, ...values) - 0.05) * 20) / 20)
+  const width = Math.max(200, container.clientWidth)
+  const height = Math.min(320, Math.max(200, Math.round(width * 0.45)))
+  const format = (_u, value) => (value === null || value === undefined ? '—' : percent(value))
+  const series = [
+    {},
+    ...response.series.map((series, position) => ({
+      label: series.segment,
+      stroke: PALETTE[position % PALETTE.length],
+      width: detail.segment ? (series.segment === detail.segment ? 3 : 1.25) : 2,
+      spanGaps: false,
+      points: { show: times.length < 40 },
+      value: format,
+    })),
+    {
+      label: `target ${targetPercent(target)}`,
+      stroke: '#4f5761',
+      width: 1.5,
+      dash: [6, 4],
+      points: { show: false },
+      value: format,
+    },
+  ]
+  const options = {
+    width,
+    height,
+    series,
+    // The whole requested range, so a gap at either end shows as a gap, not a zoom.
+    scales: {
+      x: { time: true, range: [Date.parse(response.from) / 1000, Date.parse(response.to) / 1000] },
+      y: { range: [low, 1] },
+    },
+    axes: [
+      {},
+      { values: (_u, ticks) => ticks.map((tick) => `${Number((tick * 100).toFixed(1))} %`), size: 56 },
+    ],
+    legend: { live: true },
+    cursor: { drag: { x: false, y: false } },
+  }
+  const data = [times, ...columns, times.map(() => target)]
+  chartObserver?.disconnect()
+  chart?.destroy()
+  container.replaceChildren()
+  chart = new globalThis.uPlot(options, data, container)
+  chartObserver = new ResizeObserver(() => {
+    const next = Math.max(200, container.clientWidth)
+    if (chart && Math.abs(next - chart.width) > 2) {
+      chart.setSize({ width: next, height: Math.min(320, Math.max(200, Math.round(next * 0.45))) })
+    }
+  })
+  chartObserver.observe(container)
+  $('#detail-caption').textContent = times.length
+    ? `Share of good outcomes per ${response.step ?? 'window'} (${response.series.length} series), dashed line: the target.`
+    : 'No data in this range yet.'
+}
+
+function renderSegmentTable(response, detail) {
+  const rows = response.series.map((series) => ({ segment: series.segment, point: series.points[0] ?? null }))
+  rows.sort((a, b) => (b.point?.total ?? 0) - (a.point?.total ?? 0))
+  const latency = rows.some(
+    (row) => row.point && (row.point.p50 !== null || row.point.p90 !== null || row.point.p99 !== null),
+  )
+  const headings = [
+    'Segment',
+    'Value',
+    'Good / total',
+    'Pending',
+    ...(latency ? ['p50', 'p90', 'p99'] : []),
+    'Status',
+  ]
+  const table = $('#detail-table')
+  $('#detail-table-caption').textContent = detail.by
+    ? `Segments by ${detail.by}, last ${detail.range}`
+    : `Whole CPI, last ${detail.range}`
+  table.tHead.replaceChildren(
+    h('tr', {}, ...headings.map((heading) => h('th', { scope: 'col', text: heading }))),
+  )
+  const body = table.tBodies[0]
+  if (!rows.length) {
+    body.replaceChildren(
+      h('tr', {}, h('td', { colspan: headings.length, text: 'No interactions in this range.' })),
+    )
+    return
+  }
+  body.replaceChildren(
+    ...rows.map(({ segment, point }) =>
+      h(
+        'tr',
+        { 'data-segment': segment, 'aria-current': detail.segment === segment ? 'true' : null },
+        h('th', { scope: 'row', text: segment }),
+        h('td', { class: 'segment-value', text: percent(point?.ratio) }),
+        h('td', { text: point ? `${integer.format(point.good)} / ${integer.format(point.total)}` : '—' }),
+        h('td', { text: point ? integer.format(point.pending) : '—' }),
+        ...(latency ? ['p50', 'p90', 'p99'].map((key) => h('td', { text: duration(point?.[key]) })) : []),
+        h('td', { text: point?.status ?? '—' }),
+      ),
+    ),
+  )
+}
+
+// ---------- wiring ----------
+
+dialog.addEventListener('close', onDetailClosed)
+dialog.addEventListener('click', (event) => {
+  // A click on the backdrop (the dialog element itself, outside its content box) closes it.
+  if (event.target !== dialog) return
+  const box = dialog.getBoundingClientRect()
+  const inside =
+    event.clientX >= box.left &&
+    event.clientX <= box.right &&
+    event.clientY >= box.top &&
+    event.clientY <= box.bottom
+  if (!inside) closeDetail()
+})
+$('#detail-close').addEventListener('click', closeDetail)
+$('#alerts-more').addEventListener('click', () => {
+  state.alertsExpanded = !state.alertsExpanded
+  renderAlerts()
+})
+$('#detail-by').addEventListener('change', (event) => {
+  if (!state.detail) return
+  state.detail.by = event.target.value || null
+  state.detail.segment = null
+  writeLocation()
+  void loadDetail()
+})
+for (const button of dialog.querySelectorAll('[data-range]')) {
+  button.addEventListener('click', () => {
+    if (!state.detail) return
+    state.detail.range = button.dataset.range
+    writeLocation()
+    void loadDetail()
+  })
+}
+// Drill-down links (alert annotations point here) open in place instead of reloading.
+document.addEventListener('click', (event) => {
+  const link = event.target instanceof Element ? event.target.closest('a[href]') : null
+  if (
+    !link ||
+    event.defaultPrevented ||
+    event.button !== 0 ||
+    event.metaKey ||
+    event.ctrlKey ||
+    event.shiftKey
+  )
+    return
+  const url = new URL(link.href, location.href)
+  if (url.origin !== location.origin || url.pathname !== '/' || !url.searchParams.get('cpi')) return
+  event.preventDefault()
+  history.replaceState(null, '', `${url.pathname}${url.search}`)
+  const wanted = readLocation()
+  openDetail(wanted.name, wanted)
+})
+
+setInterval(() => {
+  renderFreshness()
+  if (source && Date.now() - lastMessageAt > STREAM_SILENCE_MS) {
+    // Heartbeats come every second; a silent stream is a dead one, even if the socket is open.
+    setConnection('reconnecting', 'Reconnecting…')
+    startFallback()
+    connect()
+  }
+}, 1000)
+setInterval(renderAlerts, 30_000)
+
+connect()

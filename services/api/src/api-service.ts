@@ -1,0 +1,67 @@
+import { readFile } from 'node:fs/promises'
+import type { ClickHouse } from '@cpi/clickhouse'
+import type { Config } from '@cpi/config'
+import { builtinCatalogFile, type CpiDefinition, loadCatalog } from '@cpi/cpi-core'
+import { consumerGroupLag } from '@cpi/kafka'
+import type { Logger } from '@cpi/logger'
+import { createKeyring } from '@cpi/runtime'
+import type { FastifyInstance } from 'fastify'
+import type { Kafka } from 'kafkajs'
+import { registerApiRoutes } from './api.routes.ts'
+import { readAccess } from './auth.ts'
+import { registerDashboardRoutes } from './dashboard.routes.ts'
+import { createLiveState } from './live.ts'
+import { registerStream } from './stream.ts'
+
+const runbookFile = new URL('../../../docs/alerting.md', import.meta.url)
+
+export interface Api {
+  catalog: readonly CpiDefinition[]
+  /** Ends the live streams; call before closing the HTTP server. */
+  stop(): void
+  streamClients(): number
+}
+
+/**
+ * The query API, the live stream and the dashboard on an HTTP server the caller owns (its own
+ * process, or the all-in-one one). Reads go through the ClickHouse query path only.
+ */
+export async function startApi(options: {
+  config: Config
+  clickhouse: ClickHouse
+  http: FastifyInstance
+  logger: Logger
+  kafka?: Kafka
+  catalog?: readonly CpiDefinition[]
+}): Promise<Api> {
+  const { config, clickhouse, http, logger, kafka } = options
+  const catalog =
+    options.catalog ?? (await loadCatalog([builtinCatalogFile, ...config.processor.catalogFiles]))
+  const live = createLiveState({
+    clickhouse,
+    catalog,
+    logger,
+    ...(kafka
+      ? { consumerLag: () => consumerGroupLag(kafka, config.processor.groupId, config.topics.events) }
+      : {}),
+  })
+
+  http.addHook(
+    'onRequest',
+    readAccess({
+      keyring: config.api.readTokens ? createKeyring(config.api.readTokens) : undefined,
+      mode: config.mode,
+    }),
+  )
+  registerApiRoutes(http, { clickhouse, catalog, live })
+  const stream = registerStream(http, { live, intervalMs: config.api.streamIntervalMs, logger })
+  registerDashboardRoutes(http)
+  const runbook = await readFile(runbookFile, 'utf8').catch(
+    () => '# Runbook\n\nSee docs/alerting.md in the repository.\n',
+  )
+  http.get('/runbook', async (_request, reply) => reply.type('text/markdown; charset=utf-8').send(runbook))
+  // Open streams would keep the server from closing.
+  http.addHook('preClose', async () => stream.stop())
+
+  return { catalog, stop: () => stream.stop(), streamClients: stream.clients }
+}

@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto'
+import { parseSilence } from '@cpi/alerting'
+import {
+  type ClickHouse,
+  listSilences,
+  queryCpiSeries,
+  type StoredSilence,
+  upsertSilence,
+} from '@cpi/clickhouse'
+import type { CpiDefinition } from '@cpi/cpi-core'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { LiveState } from './live.ts'
+import { openApiDocument } from './openapi.ts'
+import {
+  formatDuration,
+  type ParameterProblem,
+  parseAlertState,
+  parseSeriesParameters,
+  parseWindow,
+} from './params.ts'
+
+const badRequest = (reply: FastifyReply, problems: ParameterProblem[]) =>
+  reply.code(400).send({
+    error: 'bad_request',
+    message: problems.map((problem) => `${problem.parameter}: ${problem.message}`).join('; '),
+    details: problems,
+  })
+
+const silenceView = (silence: StoredSilence, now: number) => ({
+  id: silence.id,
+  matchers: silence.matchers,
+  startsAt: new Date(silence.startsAt).toISOString(),
+  endsAt: new Date(silence.endsAt).toISOString(),
+  createdBy: silence.createdBy,
+  comment: silence.comment,
+  state: silence.endsAt <= now ? 'expired' : silence.startsAt > now ? 'pending' : 'active',
+})
+
+/** The JSON API under /v1 (the live stream is registered beside it). */
+export function registerApiRoutes(
+  http: FastifyInstance,
+  options: { clickhouse: ClickHouse; catalog: readonly CpiDefinition[]; live: LiveState; now?: () => number },
+): void {
+  const { clickhouse, live } = options
+  const now = options.now ?? Date.now
+  const byName = new Map(options.catalog.map((definition) => [definition.name, definition]))
+
+  http.get('/v1/openapi.json', async () => openApiDocument)
+
+  http.get('/v1/cpis', async (request, reply) => {
+    const window = parseWindow(request.query as Record<string, unknown>)
+    if (!window.ok) return badRequest(reply, window.problems)
+    const snapshot = await live.snapshot(window.value)
+    return {
+      asOf: new Date(snapshot.asOf).toISOString(),
+      window: formatDuration(window.value),
+      cpis: snapshot.cpis,
+    }
+  })
+
+  http.get<{ Params: { name: string } }>('/v1/cpis/:name', async (request, reply) => {
+    const definition = byName.get(request.params.name)
+    if (!definition)
+      return reply.code(404).send({
+        error: 'not_found',
+        message: `expected a CPI of the catalog (${[...byName.keys()].join(', ')}), got ${JSON.stringify(request.params.name)}`,
+      })
+    const parsed = parseSeriesParameters(
+      request.query as Record<string, unknown>,
+      definition.dimensions,
+      now(),
+    )
+    if (!parsed.ok) return badRequest(reply, parsed.problems)
+    const { from, to, stepMs, by, where } = parsed.value
+    const series = await queryCpiSeries(clickhouse, {
+      cpi: definition.name,
+      from,
+      to,
+      ...(stepMs === undefined ? {} : { stepSeconds: stepMs / 1000 }),
+      ...(by === undefined ? {} : { by }),
+      where,
+    })
+    return {
+      cpi: definition.name,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      step: stepMs === undefined ? null : formatDuration(stepMs),
+      by: by ?? null,
+      where,
+      target: definition.objective.target,
+      series,
+    }
+  })
+
+  http.get('/v1/alerts', async (request, reply) => {
+    const state = parseAlertState(request.query as Record<string, unknown>)
+    if (!state.ok) return badRequest(reply, state.problems)
+    const states = {
+      active: ['pending', 'firing'],
+      firing: ['firing'],
+      pending: ['pending'],
+      resolved: ['resolved'],
+      all: [],
+    } as const
+    return { alerts: await live.alerts({ states: states[state.value] }) }
+  })
+
+  http.get('/v1/silences', async () => {
+    const at = now()
+    return { silences: (await listSilences(clickhouse)).map((silence) => silenceView(silence, at)) }
+  })
+
+  http.post('/v1/silences', async (request, reply) => {
+    const at = now()
+    const parsed = parseSilence(request.body, at)
+    if (!parsed.ok)
+      return badRequest(
+        reply,
+        parsed.errors.map((error) => ({ parameter: error.path, message: error.message })),
+      )
+    const silence: StoredSilence = { id: randomUUID(), ...parsed.silence }
+    await upsertSilence(clickhouse, silence)
+    return reply.code(201).header('location', `/v1/silences/${silence.id}`).send(silenceView(silence, at))
+  })
+
+  http.delete<{ Params: { id: string } }>('/v1/silences/:id', async (request, reply) => {
+    const at = now()
+    const silence = (await listSilences(clickhouse)).find((candidate) => candidate.id === request.params.id)
+    if (!silence)
+      return reply
+        .code(404)
+        .send({ error: 'not_found', message: `no silence with id ${JSON.stringify(request.params.id)}` })
+    // Expiring is a new version of the silence that ends now; the history stays in the table.
+    if (silence.endsAt > at)
+      await upsertSilence(clickhouse, { ...silence, endsAt: Math.max(at, silence.startsAt) })
+    return reply.code(204).send()
+  })
+
+  http.get('/v1/freshness', async () => live.freshness())
+}

@@ -1,0 +1,2 @@
+export { type Api, startApi } from './api-service.ts'
+export { openApiDocument } from './openapi.ts'

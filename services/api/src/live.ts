@@ -1,0 +1,176 @@
+import { isSilenced } from '@cpi/alerting'
+import {
+  type ClickHouse,
+  listAlerts,
+  listSilences,
+  queryCpiWindows,
+  queryWatermarks,
+  type StoredAlert,
+} from '@cpi/clickhouse'
+import type { CpiDefinition } from '@cpi/cpi-core'
+import type { Logger } from '@cpi/logger'
+import { type CpiSummary, summarize } from './summaries.ts'
+
+export interface AlertView {
+  fingerprint: string
+  labels: Record<string, string>
+  annotations: Record<string, string>
+  state: StoredAlert['state']
+  activeSince: string
+  firedAt: string | null
+  resolvedAt: string | null
+  value: number
+  threshold: number
+  silenced: boolean
+  silencedBy: string[]
+}
+
+export interface Freshness {
+  now: string
+  watermark: string | null
+  freshnessMs: number | null
+  partitions: { partition: number; watermark: string; maxEventTime: string; updatedAt: string }[]
+  consumerLag: number | null
+}
+
+export interface Snapshot {
+  cpis: CpiSummary[]
+  alerts: AlertView[]
+  freshness: Freshness
+}
+
+export type StreamEvent =
+  | { event: 'cpi'; data: CpiSummary }
+  | { event: 'alert'; data: AlertView }
+  | { event: 'freshness'; data: Freshness }
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+const DAY = 86_400_000
+const SPARKLINE_WINDOWS = 24
+
+export function alertView(alert: StoredAlert, silencedBy: string[]): AlertView {
+  return {
+    fingerprint: alert.fingerprint,
+    labels: alert.labels,
+    annotations: alert.annotations,
+    state: alert.state,
+    activeSince: new Date(alert.activeSince).toISOString(),
+    firedAt: iso(alert.firedAt),
+    resolvedAt: iso(alert.resolvedAt),
+    value: alert.value,
+    threshold: alert.threshold,
+    silenced: silencedBy.length > 0,
+    silencedBy,
+  }
+}
+
+/**
+ * The reads behind the catalog endpoint and the live stream. One refresh is shared by every
+ * stream client; `refresh` diffs against the previous one and hands out only what changed.
+ */
+export function createLiveState(options: {
+  clickhouse: ClickHouse
+  catalog: readonly CpiDefinition[]
+  logger: Logger
+  /** Total consumer lag of the processor group, when Kafka is reachable from this process. */
+  consumerLag?: () => Promise<number | null>
+  now?: () => number
+}) {
+  const { clickhouse, catalog } = options
+  const now = options.now ?? Date.now
+  let last: Snapshot | undefined
+  let lag: { value: number | null; at: number } = { value: null, at: 0 }
+
+  async function freshness(): Promise<Freshness> {
+    const partitions = await queryWatermarks(clickhouse)
+    const at = now()
+    if (options.consumerLag && at - lag.at >= 5000) {
+      lag = { value: await options.consumerLag().catch(() => null), at }
+    }
+    const latestEvent = partitions.length === 0 ? null : Math.max(...partitions.map((p) => p.maxEventTime))
+    const watermark = partitions.length === 0 ? null : Math.max(...partitions.map((p) => p.watermark))
+    return {
+      now: new Date(at).toISOString(),
+      watermark: iso(watermark),
+      freshnessMs: latestEvent === null ? null : Math.max(0, at - latestEvent),
+      partitions: partitions.map((p) => ({
+        partition: p.partition,
+        watermark: new Date(p.watermark).toISOString(),
+        maxEventTime: new Date(p.maxEventTime).toISOString(),
+        updatedAt: new Date(p.updatedAt).toISOString(),
+      })),
+      consumerLag: lag.value,
+    }
+  }
+
+  /** Active alerts and those resolved in the last day (of event time), silences applied now. */
+  async function alerts(filter: Parameters<typeof listAlerts>[1] = {}): Promise<AlertView[]> {
+    const at = now()
+    const [stored, silences] = await Promise.all([
+      listAlerts(clickhouse, filter),
+      listSilences(clickhouse, at),
+    ])
+    return stored.map((alert) => alertView(alert, isSilenced(alert.labels, silences, at)))
+  }
+
+  /** The event time the CPIs stand at: the latest watermark, whole seconds; the wall clock before any. */
+  function asOfFrom(fresh: Freshness): number {
+    const watermark = fresh.watermark === null ? now() : Date.parse(fresh.watermark)
+    return Math.floor(watermark / 1000) * 1000
+  }
+
+  async function summaries(windowMs: number, fresh: Freshness, alertList: readonly AlertView[]) {
+    const asOf = asOfFrom(fresh)
+    const windows = await queryCpiWindows(clickhouse, {
+      to: asOf,
+      stepSeconds: windowMs / 1000,
+      windows: SPARKLINE_WINDOWS,
+    })
+    return {
+      asOf,
+      cpis: catalog.map((definition) => {
+        const firing = alertList.filter((a) => a.state === 'firing' && a.labels.cpi === definition.name)
+        return summarize(definition, windows.get(definition.name) ?? [], {
+          asOf,
+          windowMs,
+          count: SPARKLINE_WINDOWS,
+          firing: firing.length,
+          pageFiring: firing.some((a) => a.labels.severity === 'page' && !a.silenced),
+        })
+      }),
+    }
+  }
+
+  async function snapshot(windowMs = 3_600_000): Promise<Snapshot & { asOf: number }> {
+    const fresh = await freshness()
+    const alertList = await alerts({ states: ['pending', 'firing'], resolvedSince: asOfFrom(fresh) - DAY })
+    const { asOf, cpis } = await summaries(windowMs, fresh, alertList)
+    return { asOf, cpis, alerts: alertList, freshness: fresh }
+  }
+
+  return {
+    freshness,
+    alerts,
+    snapshot,
+    /** The latest shared snapshot (the default one-hour window), if one was taken. */
+    latest: () => last,
+    /** Takes a new snapshot and returns what changed since the previous one. */
+    async refresh(): Promise<StreamEvent[]> {
+      const next = await snapshot()
+      const previous = last
+      last = next
+      const changes: StreamEvent[] = [{ event: 'freshness', data: next.freshness }]
+      if (!previous) return changes
+      const before = new Map(previous.cpis.map((cpi) => [cpi.name, JSON.stringify(cpi)]))
+      for (const cpi of next.cpis)
+        if (before.get(cpi.name) !== JSON.stringify(cpi)) changes.push({ event: 'cpi', data: cpi })
+      const alertsBefore = new Map(previous.alerts.map((alert) => [alert.fingerprint, JSON.stringify(alert)]))
+      for (const alert of next.alerts)
+        if (alertsBefore.get(alert.fingerprint) !== JSON.stringify(alert))
+          changes.push({ event: 'alert', data: alert })
+      return changes
+    },
+  }
+}
+
+export type LiveState = ReturnType<typeof createLiveState>

@@ -1,0 +1,198 @@
+// Query parameters of the API, parsed without I/O: every problem is reported as
+// `<parameter>: expected …, got …` and becomes a 400 naming it.
+
+export interface ParameterProblem {
+  parameter: string
+  message: string
+}
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; problems: ParameterProblem[] }
+
+const UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+}
+const DURATION = /^(\d+)(ms|s|m|h|d|w)$/
+
+/** `30s`, `5m`, `1h`, `7d`, `2w` → milliseconds; undefined when it is not a duration. */
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION.exec(text)
+  if (!match) return undefined
+  return Number(match[1]) * (UNITS[match[2] as string] as number)
+}
+
+/** A compact duration for display: the largest unit that divides it exactly. */
+export function formatDuration(ms: number): string {
+  for (const unit of ['w', 'd', 'h', 'm', 's'] as const) {
+    const size = UNITS[unit] as number
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`
+  }
+  return `${ms}ms`
+}
+
+const quote = (value: unknown) => JSON.stringify(value)
+
+/** `now`, `now-6h`, an ISO 8601 time with a zone, or epoch milliseconds. */
+export function parseTime(text: string, now: number): number | undefined {
+  if (text === 'now') return now
+  const relative = /^now-(.+)$/.exec(text)
+  if (relative) {
+    const duration = parseDuration(relative[1] as string)
+    return duration === undefined ? undefined : now - duration
+  }
+  if (/^\d{10,13}$/.test(text)) return Number(text)
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text)) return undefined
+  const parsed = Date.parse(text)
+  return Number.isNaN(parsed) ? undefined : parsed
+}
+
+export interface SeriesParameters {
+  from: number
+  to: number
+  stepMs: number | undefined
+  by: string | undefined
+  where: Record<string, string>
+}
+
+export const seriesLimits = {
+  maxWindows: 10_000,
+  maxRangeMs: 400 * 86_400_000,
+  minStepMs: 1000,
+}
+
+const single = (value: unknown): string | undefined => {
+  if (value === undefined) return undefined
+  if (Array.isArray(value)) return value.length === 0 ? undefined : String(value[value.length - 1])
+  return String(value)
+}
+
+/**
+ * `GET /v1/cpis/{name}`: from/to (default the last hour), step (absent: one window for the
+ * range), by (one of the CPI's dimensions), where (`dimension:value`, comma-separated or repeated).
+ */
+export function parseSeriesParameters(
+  query: Record<string, unknown>,
+  dimensions: readonly string[],
+  now: number,
+): Parsed<SeriesParameters> {
+  const problems: ParameterProblem[] = []
+  const known = new Set(['from', 'to', 'step', 'by', 'where', 'access_token'])
+  for (const name of Object.keys(query)) {
+    if (!known.has(name))
+      problems.push({
+        parameter: name,
+        message: `expected one of from, to, step, by, where, got ${quote(name)}`,
+      })
+  }
+  const time = (name: 'from' | 'to', fallback: number): number => {
+    const text = single(query[name])
+    if (text === undefined || text === '') return fallback
+    const parsed = parseTime(text, now)
+    if (parsed === undefined) {
+      problems.push({
+        parameter: name,
+        message: `expected an ISO 8601 time with a zone (2026-11-22T10:00:00Z), epoch milliseconds, now or now-<duration> (now-6h), got ${quote(text)}`,
+      })
+      return fallback
+    }
+    return parsed
+  }
+  const to = time('to', now)
+  const from = time('from', to - 3_600_000)
+  if (from >= to)
+    problems.push({
+      parameter: 'from',
+      message: `expected a time before to, got ${quote(single(query.from))}`,
+    })
+  else if (to - from > seriesLimits.maxRangeMs)
+    problems.push({
+      parameter: 'from',
+      message: `expected a range of at most 400d, got ${formatDuration(to - from)}`,
+    })
+
+  let stepMs: number | undefined
+  const stepText = single(query.step)
+  if (stepText !== undefined && stepText !== '') {
+    stepMs = parseDuration(stepText)
+    if (stepMs === undefined || stepMs < seriesLimits.minStepMs || stepMs % 1000 !== 0) {
+      problems.push({
+        parameter: 'step',
+        message: `expected a whole number of seconds such as 30s, 5m, 1h or 1d, got ${quote(stepText)}`,
+      })
+      stepMs = undefined
+    } else if (from < to && (to - from) / stepMs > seriesLimits.maxWindows) {
+      problems.push({
+        parameter: 'step',
+        message: `expected at most ${seriesLimits.maxWindows} windows in the range, got ${Math.ceil((to - from) / stepMs)} (a larger step or a shorter range)`,
+      })
+    }
+  }
+
+  const dimensionList = dimensions.length === 0 ? 'none (this CPI has no dimensions)' : dimensions.join(', ')
+  const by = single(query.by) || undefined
+  if (by !== undefined && !dimensions.includes(by))
+    problems.push({
+      parameter: 'by',
+      message: `expected one of the CPI's dimensions: ${dimensionList}, got ${quote(by)}`,
+    })
+
+  const where: Record<string, string> = {}
+  const whereValues =
+    query.where === undefined ? [] : Array.isArray(query.where) ? query.where : [query.where]
+  for (const item of whereValues.flatMap((value) => String(value).split(','))) {
+    if (item.trim() === '') continue
+    const separator = item.indexOf(':')
+    const name = separator > 0 ? item.slice(0, separator).trim() : ''
+    const value = separator > 0 ? item.slice(separator + 1).trim() : ''
+    if (name === '' || value === '') {
+      problems.push({
+        parameter: 'where',
+        message: `expected dimension:value pairs separated by commas, got ${quote(item)}`,
+      })
+    } else if (!dimensions.includes(name)) {
+      problems.push({
+        parameter: 'where',
+        message: `expected one of the CPI's dimensions: ${dimensionList}, got ${quote(name)}`,
+      })
+    } else {
+      where[name] = value
+    }
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, value: { from, to, stepMs, by, where } }
+}
+
+/** `window` of `GET /v1/cpis`: 1m to 30d, whole seconds. */
+export function parseWindow(query: Record<string, unknown>): Parsed<number> {
+  const text = single(query.window)
+  if (text === undefined || text === '') return { ok: true, value: 3_600_000 }
+  const ms = parseDuration(text)
+  if (ms === undefined || ms < 60_000 || ms > 30 * 86_400_000 || ms % 1000 !== 0)
+    return {
+      ok: false,
+      problems: [
+        {
+          parameter: 'window',
+          message: `expected a duration from 1m to 30d such as 15m, 1h or 1d, got ${quote(text)}`,
+        },
+      ],
+    }
+  return { ok: true, value: ms }
+}
+
+export const alertStates = ['active', 'firing', 'pending', 'resolved', 'all'] as const
+export type AlertStateFilter = (typeof alertStates)[number]
+
+export function parseAlertState(query: Record<string, unknown>): Parsed<AlertStateFilter> {
+  const text = single(query.state) ?? 'active'
+  if ((alertStates as readonly string[]).includes(text)) return { ok: true, value: text as AlertStateFilter }
+  return {
+    ok: false,
+    problems: [
+      { parameter: 'state', message: `expected one of ${alertStates.join(', ')}, got ${quote(text)}` },
+    ],
+  }
+}
