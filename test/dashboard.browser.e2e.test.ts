@@ -1,0 +1,241 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { type AllInOne, startAllInOne } from '@cpi/all-in-one'
+import { loadConfig } from '@cpi/config'
+import { builtinCatalogFile, loadCatalog } from '@cpi/cpi-core'
+import { createLogger } from '@cpi/logger'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchBrowser, screenshot, watchPageProblems } from './support/browser.ts'
+import { clickhouseSettingsFor, freePort, testEnvironment, uniqueName } from './support/environment.ts'
+
+// The whole product in this process (simulator → Kafka → processor → ClickHouse → API → page),
+// driven through a real Chromium: what an operator sees, not what the JSON says.
+
+const PERCENT = /^\d{1,3}\.\d %$/
+const catalog = await loadCatalog([builtinCatalogFile])
+const logger = createLogger({ service: 'test', level: process.env.TEST_LOG_LEVEL ?? 'error' })
+
+let app: AllInOne
+let dataDir: string
+let browser: Browser
+let page: Page
+let problems: string[]
+
+async function startProduct(): Promise<AllInOne> {
+  const { clickhouse, kafkaBrokers } = testEnvironment()
+  const database = uniqueName('dashboard')
+  const settings = clickhouseSettingsFor(database)
+  dataDir = await mkdtemp(path.join(tmpdir(), 'cpi-dashboard-'))
+  const config = loadConfig({
+    PORT: String(await freePort()),
+    LOG_LEVEL: 'warn',
+    KAFKA_BROKERS: kafkaBrokers.join(','),
+    CLICKHOUSE_DATABASE: database,
+    ...(clickhouse.kind === 'http'
+      ? {
+          CLICKHOUSE_URL: clickhouse.url,
+          CLICKHOUSE_USER: clickhouse.username,
+          CLICKHOUSE_PASSWORD: clickhouse.password,
+        }
+      : { CLICKHOUSE_PATH: settings.kind === 'embedded' ? settings.path : '' }),
+    CPI_DATA_DIR: dataDir,
+    CPI_EVENTS_TOPIC: uniqueName('events'),
+    CPI_EVENTS_PARTITIONS: '3',
+    CPI_DEAD_LETTER_TOPIC: uniqueName('dlq'),
+    CPI_ALERTS_TOPIC: uniqueName('alerts'),
+    CPI_PROCESSOR_GROUP: uniqueName('processor'),
+    CPI_SIMULATOR: 'on',
+    CPI_SIMULATOR_TARGET: 'kafka',
+    CPI_SIMULATOR_RATE: '20',
+    CPI_SIMULATOR_BACKFILL_HOURS: '1',
+  })
+  return startAllInOne(config, logger, { exit: () => undefined })
+}
+
+// In-page expressions are strings: this project type-checks against Node, not the DOM.
+const inPage = async <T>(expression: string): Promise<T> => (await page.evaluate(expression)) as T
+
+/** The text of every tile's value and pending count, by CPI. */
+const tileTexts = () =>
+  inPage<Record<string, string>>(`Object.fromEntries([...document.querySelectorAll('.tile')].map((tile) =>
+    [tile.dataset.cpi, tile.querySelector('.value').textContent + ' | ' + tile.querySelector('.pending').textContent]))`)
+const tileNames = () =>
+  inPage<string[]>(`[...document.querySelectorAll('.tile')].map((tile) => tile.dataset.cpi)`)
+const tileValues = () =>
+  inPage<Record<string, string>>(
+    `Object.fromEntries([...document.querySelectorAll('.tile')].map((tile) => [tile.dataset.cpi, tile.querySelector('.value').textContent]))`,
+  )
+const activeCpi = () => inPage<string | null>('document.activeElement?.dataset.cpi ?? null')
+const dialogOpen = () => inPage<boolean>(`document.querySelector('#detail').open`)
+const scrollWidth = () => inPage<number>('document.documentElement.scrollWidth')
+const segmentRows = () =>
+  inPage<
+    { segment: string; value: string }[]
+  >(`[...document.querySelectorAll('#detail-table tbody tr[data-segment]')]
+    .map((row) => ({ segment: row.dataset.segment, value: row.querySelector('.segment-value').textContent }))`)
+
+describe('the live dashboard in a real browser', () => {
+  beforeAll(async () => {
+    app = await startProduct()
+    browser = await launchBrowser()
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    problems = watchPageProblems(page)
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await app?.shutdown('test done')
+    if (dataDir) await rm(dataDir, { recursive: true, force: true })
+  })
+
+  it('serves the page under a strict content-security-policy', async () => {
+    const response = await fetch(`${app.url}/`)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8')
+    expect(response.headers.get('cache-control')).toBe('no-cache')
+    expect(response.headers.get('content-security-policy')).toBe(
+      "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
+    )
+    for (const [asset, type] of [
+      ['/app.js', 'text/javascript'],
+      ['/app.css', 'text/css'],
+      ['/vendor/uplot.js', 'text/javascript'],
+      ['/vendor/uplot.css', 'text/css'],
+    ] as const) {
+      const fetched = await fetch(`${app.url}${asset}`)
+      expect(fetched.status, asset).toBe(200)
+      expect(fetched.headers.get('content-type'), asset).toContain(type)
+    }
+  })
+
+  it('shows a tile per catalog CPI with its value against its target, as the API reports it', async () => {
+    await page.goto(`${app.url}/`)
+    await page.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 })
+    await expect.poll(tileNames, { timeout: 30_000 }).toEqual(catalog.map((definition) => definition.name))
+
+    // A tile shows a value wherever the API has one, and says so where no outcome is known yet
+    // (deliveries promised beyond the backfilled hour). Quotes and calls are decided within
+    // seconds: those must have values once the backfill is through.
+    const decidedQuickly = ['fast_quote', 'phone_answer_20s']
+    const tilesAgreeWithApi = async () => {
+      const api = (await (await fetch(`${app.url}/v1/cpis?window=1h`)).json()) as {
+        cpis: { name: string; current: { ratio: number | null } | null }[]
+      }
+      const shown = await tileValues()
+      return api.cpis.every((cpi) => {
+        const known = cpi.current?.ratio !== null && cpi.current?.ratio !== undefined
+        if (decidedQuickly.includes(cpi.name) && !known) return false
+        return known ? PERCENT.test(shown[cpi.name] ?? '') : shown[cpi.name] === '—'
+      })
+    }
+    await expect.poll(tilesAgreeWithApi, { timeout: 100_000, interval: 1000 }).toBe(true)
+    const values = await tileValues()
+    for (const name of decidedQuickly) expect(values[name]).toMatch(PERCENT)
+    for (const [name, value] of Object.entries(values)) {
+      const note = page.locator(`.tile[data-cpi="${name}"] .value-note`)
+      expect(await note.isVisible(), name).toBe(value === '—')
+    }
+    for (const definition of catalog) {
+      const tile = page.locator(`.tile[data-cpi="${definition.name}"]`)
+      await expect
+        .poll(() => tile.locator('.target').textContent())
+        .toBe(`target ${Math.round(definition.objective.target * 1000) / 10} %`)
+      // Status is never colour alone: a label names it.
+      expect(await tile.locator('.health .label').textContent()).toMatch(/^(OK|At risk|Breached|No data)$/)
+      expect(await tile.locator('.pending').textContent()).toMatch(/^[\d,]+ pending$/)
+      expect(await tile.locator('svg.sparkline').count()).toBe(1)
+    }
+    expect(await page.locator('#freshness .label').textContent()).toMatch(
+      /^(Fresh|Delayed|Stale): data .* old · lag /,
+    )
+    await screenshot(page, 'dashboard-desktop', { fullPage: true })
+  })
+
+  it('updates a tile in place from the live stream, without a reload', async () => {
+    await page.evaluate('window.notReloaded = true')
+    const before = await tileTexts()
+    await expect
+      .poll(
+        async () => {
+          const now = await tileTexts()
+          return Object.keys(now).some((name) => now[name] !== before[name])
+        },
+        { timeout: 60_000, interval: 500 },
+      )
+      .toBe(true)
+    expect(await inPage<boolean>('window.notReloaded')).toBe(true)
+    expect(await page.locator('#connection .label').textContent()).toBe('Live')
+  })
+
+  it('opens a drill-down with the keyboard, splits it by a dimension, and closes it with Escape', async () => {
+    const first = catalog[0]?.name as string
+    for (let presses = 0; presses < 10 && (await activeCpi()) !== first; presses++)
+      await page.keyboard.press('Tab')
+    expect(await activeCpi()).toBe(first)
+    await page.keyboard.press('Enter')
+    await expect.poll(dialogOpen).toBe(true)
+    expect(new URL(page.url()).searchParams.get('cpi')).toBe(first)
+    await page.waitForSelector('#detail-chart canvas')
+    await expect
+      .poll(segmentRows, { timeout: 30_000 })
+      .toEqual([{ segment: 'all', value: expect.stringMatching(PERCENT) }])
+
+    // Choose "channel" in the "by" selector with the keyboard too.
+    await page.focus('#detail-by')
+    await page.selectOption('#detail-by', 'channel')
+    const api = (await (await fetch(`${app.url}/v1/cpis/${first}?from=now-6h&to=now&by=channel`)).json()) as {
+      series: { segment: string }[]
+    }
+    const expected = api.series.map((series) => series.segment).sort()
+    expect(expected.length).toBeGreaterThan(1)
+    await expect
+      .poll(async () => (await segmentRows()).map((row) => row.segment).sort(), { timeout: 30_000 })
+      .toEqual(expected)
+    for (const row of await segmentRows()) expect(row.value).toMatch(PERCENT)
+    expect(new URL(page.url()).searchParams.get('by')).toBe('channel')
+    // One chart series per segment plus the target line (uPlot's legend lists them).
+    expect(await page.locator('#detail-chart .u-legend .u-series').count()).toBe(1 + expected.length + 1)
+    await screenshot(page, 'dashboard-detail-desktop')
+
+    await page.keyboard.press('Escape')
+    await expect.poll(dialogOpen).toBe(false)
+    expect(await activeCpi()).toBe(first)
+    expect(new URL(page.url()).search).toBe('')
+  })
+
+  it('opens the drill-down a deep link names (alert annotations link there)', async () => {
+    await page.goto(`${app.url}/?cpi=fast_quote&by=channel&segment=web`)
+    await expect.poll(dialogOpen, { timeout: 30_000 }).toBe(true)
+    await page.waitForSelector('#detail-table tbody tr[data-segment="web"][aria-current="true"]', {
+      timeout: 30_000,
+    })
+    expect(await page.inputValue('#detail-by')).toBe('channel')
+    await page.keyboard.press('Escape')
+    await expect.poll(dialogOpen).toBe(false)
+  })
+
+  it('fits a 375 px phone screen without horizontal scrolling, tiles stacked', async () => {
+    await page.setViewportSize({ width: 375, height: 800 })
+    await page.goto(`${app.url}/`)
+    await expect
+      .poll(() => page.locator('.tile .value').first().textContent(), { timeout: 30_000 })
+      .toMatch(PERCENT)
+    expect(await scrollWidth()).toBeLessThanOrEqual(375)
+    const lefts = await inPage<number[]>(
+      `[...document.querySelectorAll('.tile')].map((tile) => Math.round(tile.getBoundingClientRect().left))`,
+    )
+    expect(new Set(lefts).size).toBe(1)
+    await screenshot(page, 'dashboard-phone', { fullPage: true })
+
+    await page.goto(`${app.url}/?cpi=fast_quote&by=channel`)
+    await page.waitForSelector('#detail-table tbody tr[data-segment]', { timeout: 30_000 })
+    expect(await scrollWidth()).toBeLessThanOrEqual(375)
+    await screenshot(page, 'dashboard-detail-phone')
+  })
+
+  it('raised no page error, console error or failed request on the way', () => {
+    expect(problems).toEqual([])
+  })
+})
