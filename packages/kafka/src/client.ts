@@ -1,6 +1,6 @@
 import type { Logger } from '@cpi/logger'
 import { Kafka, type LogEntry, logLevel } from 'kafkajs'
-import { toKafkaError } from './errors.ts'
+import { KafkaAdapterError, toKafkaError } from './errors.ts'
 
 export interface KafkaSettings {
   brokers: string[]
@@ -42,8 +42,23 @@ export interface TopicSpec {
   configEntries?: { name: string; value: string }[]
 }
 
-/** Creates the topics that do not exist yet; existing ones are left as they are. */
-export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): Promise<void> {
+/**
+ * Creates the topics that do not exist yet; existing ones are left as they are. A transient
+ * failure (a fresh broker whose metadata still lags: "does not host this topic-partition") is
+ * retried a few times; the retry finds a topic the failed attempt created and stops there.
+ */
+export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[], attempts = 5): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createMissingTopics(kafka, topics)
+    } catch (error) {
+      if (!(error instanceof KafkaAdapterError) || !error.retriable || attempt >= attempts) throw error
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt))
+    }
+  }
+}
+
+async function createMissingTopics(kafka: Kafka, topics: readonly TopicSpec[]): Promise<void> {
   const admin = kafka.admin()
   try {
     await admin.connect()

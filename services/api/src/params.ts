@@ -27,7 +27,7 @@ export function parseDuration(text: string): number | undefined {
 
 /** A compact duration for display: the largest unit that divides it exactly. */
 export function formatDuration(ms: number): string {
-  for (const unit of ['w', 'd', 'h', 'm', 's'] as const) {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
     const size = UNITS[unit] as number
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`
   }
