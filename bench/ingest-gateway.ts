@@ -3,41 +3,21 @@
 // clients posting NDJSON batches of simulated events. Prints a table and writes
 // bench/results/ingest-<timestamp>.json. Options (environment): BENCH_SECONDS (20),
 // BENCH_CONCURRENCY (8), BENCH_BATCH (500), KAFKA_BROKERS (else a broker on port 19192).
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdir, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import { createKafka } from '@cpi/kafka'
 import { createLogger } from '@cpi/logger'
 import { parseScenario, simulate } from '@cpi/simulator'
+import { benchBrokers, freePort, machine, percentile, root, writeResult } from './support.ts'
 
-const run = promisify(execFile)
-const root = path.resolve(import.meta.dirname, '..')
 const seconds = Number(process.env.BENCH_SECONDS ?? 20)
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8)
 const batchSize = Number(process.env.BENCH_BATCH ?? 500)
 const key = 'bench-ingest-key-0123456789'
 const logger = createLogger({ service: 'bench', level: 'warn' })
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  return typeof address === 'object' && address ? address.port : 0
-}
-
-let brokers = process.env.KAFKA_BROKERS
-let stopBroker: (() => Promise<unknown>) | undefined
-if (!brokers) {
-  const env = { ...process.env, KAFKA_PORT: '19192', KAFKA_DATA_DIR: path.join(root, '.data/bench/kafka') }
-  await run('bash', [path.join(root, 'infra/kafka/kafka.sh'), 'start'], { env })
-  stopBroker = () => run('bash', [path.join(root, 'infra/kafka/kafka.sh'), 'stop'], { env })
-  brokers = '127.0.0.1:19192'
-}
+const { brokers, stop: stopBroker } = await benchBrokers()
 
 const topic = `bench.ingest.${Date.now()}`
 const port = await freePort()
@@ -110,20 +90,13 @@ await admin.disconnect()
 
 gateway.kill('SIGTERM')
 await once(gateway, 'exit')
-await stopBroker?.()
+await stopBroker()
 
 latencies.sort((a, b) => a - b)
-const percentile = (p: number) =>
-  latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0
 const result = {
   benchmark: 'ingest-gateway',
   at: new Date().toISOString(),
-  machine: {
-    cpus: os.cpus().length,
-    cpu: os.cpus()[0]?.model,
-    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-  },
+  machine: machine(),
   settings: {
     seconds,
     concurrency,
@@ -132,14 +105,15 @@ const result = {
   },
   eventsPerSecond: Math.round(accepted / elapsed),
   requestsPerSecond: Math.round(latencies.length / elapsed),
-  requestLatencyMs: { p50: Number(percentile(50).toFixed(1)), p99: Number(percentile(99).toFixed(1)) },
+  requestLatencyMs: {
+    p50: Number(percentile(latencies, 50).toFixed(1)),
+    p99: Number(percentile(latencies, 99).toFixed(1)),
+  },
   accepted,
   failedRequests: failed,
   inKafka,
 }
-const file = path.join(root, 'bench/results', `ingest-${result.at.replace(/[:.]/g, '-')}.json`)
-await mkdir(path.dirname(file), { recursive: true })
-await writeFile(file, `${JSON.stringify(result, null, 2)}\n`)
+const file = await writeResult('ingest', result)
 process.stdout.write(
   [
     '',
@@ -148,7 +122,7 @@ process.stdout.write(
     `  requests/s        ${result.requestsPerSecond}  (${batchSize} events each, ${concurrency} concurrent)`,
     `  request latency   p50 ${result.requestLatencyMs.p50} ms, p99 ${result.requestLatencyMs.p99} ms`,
     `  accepted          ${accepted} (in Kafka: ${inKafka}); failed requests ${failed}`,
-    `  written to        ${path.relative(root, file)}`,
+    `  written to        ${file}`,
     '',
   ].join('\n'),
 )

@@ -54,6 +54,10 @@ case "$cmd" in
     bootstrap
     exec node bench/ingest-gateway.ts "$@"
     ;;
+  bench-api)
+    bootstrap
+    exec node bench/api-latency.ts "$@"
+    ;;
   recompute)
     bootstrap >&2
     exec node services/processor/src/recompute-cli.ts "$@"
@@ -63,7 +67,7 @@ case "$cmd" in
     exec node services/simulator/src/cli.ts "$@"
     ;;
   *)
-    echo "usage: scripts/cpi.sh start|test|simulate|recompute" >&2
+    echo "usage: scripts/cpi.sh start|test|simulate|recompute|bench-ingest|bench-api" >&2
     exit 2
     ;;
 esac

@@ -9,4 +9,5 @@ export {
   registerMetricsRoute,
   rejectedEventsCounter,
 } from './metrics.ts'
+export { serveProcess } from './serve.ts'
 export { createShutdown, type ShutdownStep } from './shutdown.ts'

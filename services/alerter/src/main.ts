@@ -4,17 +4,10 @@ import { createClickHouse, migrateToLatest } from '@cpi/clickhouse'
 import { loadConfigOrExit } from '@cpi/config'
 import { createKafka, kafkaReachable } from '@cpi/kafka'
 import { createLogger } from '@cpi/logger'
-import {
-  createHttpServer,
-  createMetricsRegistry,
-  createShutdown,
-  registerHealthRoutes,
-  registerMetricsRoute,
-} from '@cpi/runtime'
+import { createHttpServer, createMetricsRegistry, serveProcess } from '@cpi/runtime'
 import { startAlerter } from './alerter-service.ts'
 
 const config = loadConfigOrExit()
-
 const logger = createLogger({ service: 'alerter', level: config.log.level })
 const clickhouse = createClickHouse(config.clickhouse)
 await migrateToLatest(clickhouse)
@@ -23,24 +16,19 @@ const registry = createMetricsRegistry({ service: 'alerter' })
 const alerter = await startAlerter({ config, clickhouse, kafka, registry, logger })
 const http = createHttpServer(logger)
 
-const lifecycle = createShutdown({
+await serveProcess({
   logger,
-  timeoutMs: config.shutdownTimeoutMs,
-  steps: () => [
-    { name: 'alerter', run: () => alerter.stop() },
-    { name: 'http', run: () => http.close() },
-    { name: 'clickhouse', run: () => clickhouse.close() },
-  ],
-})
-registerHealthRoutes(http, {
-  timeoutMs: config.readyCheckTimeoutMs,
-  isShuttingDown: lifecycle.isShuttingDown,
+  http,
+  registry,
+  settings: config,
   checks: [
     { name: 'kafka', check: () => kafkaReachable(kafka, config.readyCheckTimeoutMs) },
     { name: 'clickhouse', check: () => clickhouse.ping() },
   ],
+  steps: [
+    { name: 'alerter', run: () => alerter.stop() },
+    { name: 'http', run: () => http.close() },
+    { name: 'clickhouse', run: () => clickhouse.close() },
+  ],
+  message: 'alerter running',
 })
-registerMetricsRoute(http, registry)
-lifecycle.installSignalHandlers()
-await http.listen({ port: config.http.port, host: config.http.host })
-logger.info('alerter running')

@@ -4,17 +4,10 @@ import { createClickHouse, migrateToLatest } from '@cpi/clickhouse'
 import { loadConfigOrExit } from '@cpi/config'
 import { createKafka } from '@cpi/kafka'
 import { createLogger } from '@cpi/logger'
-import {
-  createHttpServer,
-  createMetricsRegistry,
-  createShutdown,
-  registerHealthRoutes,
-  registerMetricsRoute,
-} from '@cpi/runtime'
+import { createHttpServer, createMetricsRegistry, serveProcess } from '@cpi/runtime'
 import { startApi } from './api-service.ts'
 
 const config = loadConfigOrExit()
-
 const logger = createLogger({ service: 'api', level: config.log.level })
 const clickhouse = createClickHouse(config.clickhouse)
 await migrateToLatest(clickhouse)
@@ -23,21 +16,17 @@ const registry = createMetricsRegistry({ service: 'api' })
 const http = createHttpServer(logger)
 const api = await startApi({ config, clickhouse, http, logger, kafka })
 
-const lifecycle = createShutdown({
+await serveProcess({
   logger,
-  timeoutMs: config.shutdownTimeoutMs,
-  steps: () => [
+  http,
+  registry,
+  settings: config,
+  checks: [{ name: 'clickhouse', check: () => clickhouse.ping() }],
+  steps: [
+    // Open live streams would keep the server from closing.
     { name: 'streams', run: async () => api.stop() },
     { name: 'http', run: () => http.close() },
     { name: 'clickhouse', run: () => clickhouse.close() },
   ],
+  message: 'API and dashboard listening',
 })
-registerHealthRoutes(http, {
-  timeoutMs: config.readyCheckTimeoutMs,
-  isShuttingDown: lifecycle.isShuttingDown,
-  checks: [{ name: 'clickhouse', check: () => clickhouse.ping() }],
-})
-registerMetricsRoute(http, registry)
-lifecycle.installSignalHandlers()
-const address = await http.listen({ port: config.http.port, host: config.http.host })
-logger.info({ address }, 'API and dashboard listening')

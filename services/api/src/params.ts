@@ -45,7 +45,11 @@ export function parseTime(text: string, now: number): number | undefined {
     return duration === undefined ? undefined : now - duration
   }
   if (/^\d{10,13}$/.test(text)) return Number(text)
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text)) return undefined
+  const iso = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.exec(text)
+  if (!iso) return undefined
+  // Date.parse rolls an impossible day over (2026-02-30 → 2026-03-02); refuse it instead.
+  const day = Number(iso[3])
+  if (new Date(Date.UTC(Number(iso[1]), Number(iso[2]) - 1, day)).getUTCDate() !== day) return undefined
   const parsed = Date.parse(text)
   return Number.isNaN(parsed) ? undefined : parsed
 }

@@ -34,7 +34,8 @@ export function healthOf(ratio: number | null, target: number, pageFiring: boole
   if (pageFiring) return 'breached'
   if (ratio === null) return 'no_data'
   if (ratio >= target) return 'ok'
-  return 1 - ratio >= 2 * (1 - target) ? 'breached' : 'at_risk'
+  // A tolerance: 1 − 0.9 = 0.09999999999999998 < 2 × (1 − 0.95) = 0.10000000000000009.
+  return 1 - ratio >= 2 * (1 - target) - 1e-9 ? 'breached' : 'at_risk'
 }
 
 /**

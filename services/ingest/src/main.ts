@@ -2,13 +2,7 @@
 import { loadConfigOrExit } from '@cpi/config'
 import { createKafka, kafkaReachable } from '@cpi/kafka'
 import { createLogger } from '@cpi/logger'
-import {
-  createHttpServer,
-  createMetricsRegistry,
-  createShutdown,
-  registerHealthRoutes,
-  registerMetricsRoute,
-} from '@cpi/runtime'
+import { createHttpServer, createMetricsRegistry, serveProcess } from '@cpi/runtime'
 import { startIngestGateway } from './ingest-gateway.ts'
 
 const config = loadConfigOrExit()
@@ -19,21 +13,16 @@ const http = createHttpServer(logger, { bodyLimitBytes: config.ingest.maxBodyByt
 const registry = createMetricsRegistry({ service: 'ingest' })
 const gateway = await startIngestGateway({ config, kafka, http, registry, logger })
 
-const lifecycle = createShutdown({
+await serveProcess({
   logger,
-  timeoutMs: config.shutdownTimeoutMs,
-  steps: () => [
+  http,
+  registry,
+  settings: config,
+  checks: [{ name: 'kafka', check: () => kafkaReachable(kafka, config.readyCheckTimeoutMs) }],
+  steps: [
     // Stop taking requests first; requests in flight finish, then the producer flushes.
     { name: 'http', run: () => http.close() },
     { name: 'producer', run: () => gateway.stop() },
   ],
+  message: 'ingest gateway listening',
 })
-registerHealthRoutes(http, {
-  timeoutMs: config.readyCheckTimeoutMs,
-  isShuttingDown: lifecycle.isShuttingDown,
-  checks: [{ name: 'kafka', check: () => kafkaReachable(kafka, config.readyCheckTimeoutMs) }],
-})
-registerMetricsRoute(http, registry)
-lifecycle.installSignalHandlers()
-const address = await http.listen({ port: config.http.port, host: config.http.host })
-logger.info({ address }, 'ingest gateway listening')

@@ -4,13 +4,7 @@ import { createClickHouse, migrateToLatest } from '@cpi/clickhouse'
 import { loadConfigOrExit } from '@cpi/config'
 import { createKafka, kafkaReachable } from '@cpi/kafka'
 import { createLogger } from '@cpi/logger'
-import {
-  createHttpServer,
-  createMetricsRegistry,
-  createShutdown,
-  registerHealthRoutes,
-  registerMetricsRoute,
-} from '@cpi/runtime'
+import { createHttpServer, createMetricsRegistry, serveProcess } from '@cpi/runtime'
 import { startProcessor } from './processor-service.ts'
 
 const config = loadConfigOrExit()
@@ -23,25 +17,20 @@ const registry = createMetricsRegistry({ service: 'processor' })
 const processor = await startProcessor({ config, kafka, clickhouse, registry, logger })
 const http = createHttpServer(logger)
 
-const lifecycle = createShutdown({
+await serveProcess({
   logger,
-  timeoutMs: config.shutdownTimeoutMs,
-  steps: () => [
-    { name: 'consumers', run: () => processor.stop() },
-    { name: 'http', run: () => http.close() },
-    { name: 'clickhouse', run: () => clickhouse.close() },
-  ],
-})
-registerHealthRoutes(http, {
-  timeoutMs: config.readyCheckTimeoutMs,
-  isShuttingDown: lifecycle.isShuttingDown,
+  http,
+  registry,
+  settings: config,
   checks: [
     { name: 'kafka', check: () => kafkaReachable(kafka, config.readyCheckTimeoutMs) },
     { name: 'clickhouse', check: () => clickhouse.ping() },
     { name: 'consumers', check: async () => processor.isHealthy() },
   ],
+  steps: [
+    { name: 'consumers', run: () => processor.stop() },
+    { name: 'http', run: () => http.close() },
+    { name: 'clickhouse', run: () => clickhouse.close() },
+  ],
+  message: 'processor running',
 })
-registerMetricsRoute(http, registry)
-lifecycle.installSignalHandlers()
-await http.listen({ port: config.http.port, host: config.http.host })
-logger.info('processor running')

@@ -39,7 +39,8 @@ const aggregates = `countIf(state = 'good') AS good,
 
 const toIso = (value: unknown): string => new Date(`${String(value).replace(' ', 'T')}Z`).toISOString()
 
-function toPoint(row: Record<string, unknown>): CpiPoint {
+/** A point from a row with good, total, pending, latency_count, q (quantiles), status, window_start. */
+export function toPoint(row: Record<string, unknown>): CpiPoint {
   const good = Number(row.good)
   const total = Number(row.total)
   const quantiles = (row.q as (number | null)[] | undefined) ?? []

@@ -1,5 +1,6 @@
 import type { ClickHouse } from '../client.ts'
 import { toClickHouseError } from '../errors.ts'
+import { type CpiPoint, toPoint } from './cpi-series.ts'
 
 // Tables `outcomes` and `watermarks`, views `cpi_values*`: schemas/clickhouse/migrations/0003_create_outcomes.sql.
 
@@ -143,19 +144,10 @@ export async function recordWatermarks(
   }
 }
 
-export interface CpiValueRow {
+export interface CpiValueRow extends CpiPoint {
   cpi: string
-  windowStart: string
   dimension: string
   value: string
-  good: number
-  total: number
-  pending: number
-  ratio: number | null
-  p50: number | null
-  p90: number | null
-  p99: number | null
-  status: 'provisional' | 'final'
   definitionVersion: number
 }
 
@@ -169,7 +161,7 @@ export async function queryCpiValues(
   ]
   try {
     const result = await clickhouse.reader.query({
-      query: `SELECT cpi, window_start, dimension, value, good, total, pending, ratio, latency_count, latency_quantiles_ms, status,
+      query: `SELECT cpi, window_start, dimension, value, good, total, pending, ratio, latency_count, latency_quantiles_ms AS q, status,
                      definition_version
               FROM ${clickhouse.database}.${view}
               WHERE ({cpi:String} = '' OR cpi = {cpi:String}) AND ({dimension:String} = '' OR dimension = {dimension:String})
@@ -178,29 +170,13 @@ export async function queryCpiValues(
       format: 'JSONEachRow',
     })
     const rows = await result.json<Record<string, unknown>>()
-    return rows.map((row) => {
-      const quantiles = (row.latency_quantiles_ms as (number | null)[] | undefined) ?? []
-      const total = Number(row.total)
-      // No percentiles where the CPI measures no latency, or no outcome in the window is known.
-      const measured = Number(row.latency_count) > 0
-      const latency = (index: number) =>
-        !measured || Number.isNaN(Number(quantiles[index])) ? null : Number(quantiles[index])
-      return {
-        cpi: String(row.cpi),
-        windowStart: new Date(`${String(row.window_start).replace(' ', 'T')}Z`).toISOString(),
-        dimension: String(row.dimension),
-        value: String(row.value),
-        good: Number(row.good),
-        total,
-        pending: Number(row.pending),
-        ratio: row.ratio === null ? null : Number(row.ratio),
-        p50: latency(0),
-        p90: latency(1),
-        p99: latency(2),
-        status: row.status === 'provisional' ? 'provisional' : 'final',
-        definitionVersion: Number(row.definition_version),
-      }
-    })
+    return rows.map((row) => ({
+      cpi: String(row.cpi),
+      dimension: String(row.dimension),
+      value: String(row.value),
+      ...toPoint(row),
+      definitionVersion: Number(row.definition_version),
+    }))
   } catch (error) {
     throw toClickHouseError(error, 'querying CPI values')
   }

@@ -1,0 +1,287 @@
+import { describe, expect, it } from 'vitest'
+import {
+  formatDuration,
+  type Parsed,
+  parseAlertState,
+  parseDuration,
+  parseSeriesParameters,
+  parseTime,
+  parseWindow,
+  type SeriesParameters,
+} from './params.ts'
+
+const MIN = 60_000
+const HOUR = 60 * MIN
+const DAY = 24 * HOUR
+const NOW = Date.parse('2026-11-22T10:00:00Z')
+const DIMENSIONS = ['channel', 'region']
+
+const series = (query: Record<string, unknown>, dimensions: readonly string[] = DIMENSIONS) =>
+  parseSeriesParameters(query, dimensions, NOW)
+
+function value<T>(parsed: Parsed<T>): T {
+  if (!parsed.ok) throw new Error(`expected success, got ${JSON.stringify(parsed.problems)}`)
+  return parsed.value
+}
+
+function problems(parsed: Parsed<unknown>) {
+  if (parsed.ok) throw new Error(`expected problems, got ${JSON.stringify(parsed.value)}`)
+  return parsed.problems
+}
+
+describe('parseDuration and formatDuration', () => {
+  it('parses every unit to milliseconds', () => {
+    expect(parseDuration('250ms')).toBe(250)
+    expect(parseDuration('30s')).toBe(30_000)
+    expect(parseDuration('5m')).toBe(5 * MIN)
+    expect(parseDuration('1h')).toBe(HOUR)
+    expect(parseDuration('7d')).toBe(7 * DAY)
+    expect(parseDuration('2w')).toBe(14 * DAY)
+  })
+
+  it('refuses what is not a whole number and a unit', () => {
+    for (const text of ['', '5', 'm', '1.5h', '-5m', '5 m', '5M', '1y', ' 5m', '5mins'])
+      expect(parseDuration(text), text).toBeUndefined()
+  })
+
+  it('formats with the largest unit that divides exactly', () => {
+    expect(formatDuration(28 * DAY)).toBe('28d')
+    expect(formatDuration(14 * DAY)).toBe('14d')
+    expect(formatDuration(30 * DAY)).toBe('30d')
+    expect(formatDuration(90 * MIN)).toBe('90m')
+    expect(formatDuration(HOUR)).toBe('1h')
+    expect(formatDuration(1500)).toBe('1500ms')
+    expect(formatDuration(0)).toBe('0ms')
+  })
+
+  it('round-trips: formatting then parsing gives the same milliseconds', () => {
+    for (const ms of [1, 999, 1000, 61_000, 5 * MIN, 90 * MIN, HOUR, 25 * HOUR, DAY, 10 * DAY, 28 * DAY])
+      expect(parseDuration(formatDuration(ms)), String(ms)).toBe(ms)
+    for (const text of ['30s', '5m', '1h', '1d', '28d', '250ms'])
+      expect(formatDuration(parseDuration(text) as number)).toBe(text)
+  })
+})
+
+describe('parseTime', () => {
+  it('reads now and now-<duration> relative to the clock given', () => {
+    expect(parseTime('now', NOW)).toBe(NOW)
+    expect(parseTime('now-6h', NOW)).toBe(NOW - 6 * HOUR)
+    expect(parseTime('now-30s', NOW)).toBe(NOW - 30_000)
+    expect(parseTime('now-6', NOW)).toBeUndefined()
+    expect(parseTime('now+6h', NOW)).toBeUndefined()
+  })
+
+  it('reads ISO 8601 times with Z or an offset', () => {
+    expect(parseTime('2026-11-22T10:00:00Z', NOW)).toBe(NOW)
+    expect(parseTime('2026-11-22T10:00Z', NOW)).toBe(NOW)
+    expect(parseTime('2026-11-22T12:00:00+02:00', NOW)).toBe(NOW)
+    expect(parseTime('2026-11-22T05:30:00-04:30', NOW)).toBe(NOW)
+    expect(parseTime('2026-11-22T10:00:00.250Z', NOW)).toBe(NOW + 250)
+  })
+
+  it('reads epoch milliseconds', () => {
+    expect(parseTime(String(NOW), 0)).toBe(NOW)
+    expect(parseTime('1700000000000', 0)).toBe(1_700_000_000_000)
+  })
+
+  it('refuses a date without a time or zone, words, and impossible dates', () => {
+    for (const text of [
+      '2026-11-22',
+      '2026-11-22T10:00:00',
+      'yesterday',
+      'today',
+      '',
+      '2026-13-01T10:00:00Z',
+      '2026-11-22T25:00:00Z',
+      // Date.parse alone would roll these over into March and December.
+      '2026-02-30T10:00:00Z',
+      '2026-11-31T10:00:00Z',
+    ])
+      expect(parseTime(text, NOW), text).toBeUndefined()
+    // A leap day exists in a leap year only.
+    expect(parseTime('2028-02-29T00:00:00Z', NOW)).toBe(Date.UTC(2028, 1, 29))
+    expect(parseTime('2026-02-29T00:00:00Z', NOW)).toBeUndefined()
+  })
+})
+
+describe('parseSeriesParameters', () => {
+  it('defaults to the last hour as one window, no grouping, no filter', () => {
+    expect(value(series({}))).toEqual({
+      from: NOW - HOUR,
+      to: NOW,
+      stepMs: undefined,
+      by: undefined,
+      where: {},
+    })
+    // Empty values count as absent.
+    expect(value(series({ from: '', to: '', step: '', by: '' }))).toEqual(value(series({})))
+  })
+
+  it('takes from, to, step and by, and from defaults to an hour before to', () => {
+    const parsed = value(series({ from: 'now-6h', to: 'now-1h', step: '5m', by: 'channel' }))
+    expect(parsed).toEqual({
+      from: NOW - 6 * HOUR,
+      to: NOW - HOUR,
+      stepMs: 5 * MIN,
+      by: 'channel',
+      where: {},
+    } satisfies SeriesParameters)
+    expect(value(series({ to: '2026-11-21T00:00:00Z' })).from).toBe(Date.parse('2026-11-20T23:00:00Z'))
+  })
+
+  it('accepts access_token (EventSource) without complaint', () => {
+    expect(series({ access_token: 'secret' }).ok).toBe(true)
+  })
+
+  it('names a bad from and says what was expected and what came', () => {
+    expect(problems(series({ from: 'yesterday' }))).toEqual([
+      {
+        parameter: 'from',
+        message: expect.stringMatching(/^expected an ISO 8601 time with a zone .*, got "yesterday"$/),
+      },
+    ])
+    expect(problems(series({ to: '2026-11-22' }))).toEqual([
+      { parameter: 'to', message: expect.stringMatching(/got "2026-11-22"$/) },
+    ])
+  })
+
+  it('refuses from at or after to', () => {
+    expect(problems(series({ from: 'now', to: 'now' }))).toEqual([
+      { parameter: 'from', message: 'expected a time before to, got "now"' },
+    ])
+    expect(problems(series({ from: 'now-1h', to: 'now-2h' }))[0]?.parameter).toBe('from')
+  })
+
+  it('refuses a range longer than 400 days, and accepts exactly 400', () => {
+    expect(series({ from: 'now-400d' }).ok).toBe(true)
+    expect(problems(series({ from: 'now-401d' }))).toEqual([
+      { parameter: 'from', message: 'expected a range of at most 400d, got 401d' },
+    ])
+  })
+
+  it('refuses a step that is not a duration or not whole seconds of at least one', () => {
+    for (const step of ['5', 'often', '500ms', '1500ms', '0s'])
+      expect(problems(series({ step })), step).toEqual([
+        {
+          parameter: 'step',
+          message: `expected a whole number of seconds such as 30s, 5m, 1h or 1d, got "${step}"`,
+        },
+      ])
+    expect(value(series({ step: '2000ms' })).stepMs).toBe(2000)
+  })
+
+  it('refuses more than 10 000 windows, and accepts exactly 10 000', () => {
+    // 10 000 minutes = 6d 22h 40m.
+    expect(value(series({ from: `now-${10_000}m`, step: '1m' })).stepMs).toBe(MIN)
+    expect(problems(series({ from: `now-${10_001}m`, step: '1m' }))).toEqual([
+      {
+        parameter: 'step',
+        message: 'expected at most 10000 windows in the range, got 10001 (a larger step or a shorter range)',
+      },
+    ])
+    expect(problems(series({ from: 'now-7d', step: '30s' }))[0]?.message).toMatch(/got 20160 /)
+  })
+
+  it('refuses a by that is not a dimension, listing the dimensions', () => {
+    expect(problems(series({ by: 'carrier' }))).toEqual([
+      { parameter: 'by', message: `expected one of the CPI's dimensions: channel, region, got "carrier"` },
+    ])
+    expect(problems(series({ by: 'channel' }, []))).toEqual([
+      {
+        parameter: 'by',
+        message: `expected one of the CPI's dimensions: none (this CPI has no dimensions), got "channel"`,
+      },
+    ])
+  })
+
+  it('reads where as comma-separated pairs, repeated, or both, trimming spaces', () => {
+    expect(value(series({ where: 'channel:web, region:eu-west' })).where).toEqual({
+      channel: 'web',
+      region: 'eu-west',
+    })
+    expect(value(series({ where: ['channel:web', 'region:eu'] })).where).toEqual({
+      channel: 'web',
+      region: 'eu',
+    })
+    // A value may hold a colon; trailing commas are ignored.
+    expect(value(series({ where: ['region:eu:west,', 'channel:phone'] })).where).toEqual({
+      region: 'eu:west',
+      channel: 'phone',
+    })
+  })
+
+  it('refuses a malformed where pair and a where on an unknown dimension', () => {
+    for (const item of ['channel', ':web', 'channel:', 'channel: '])
+      expect(problems(series({ where: item })), item).toEqual([
+        { parameter: 'where', message: `expected dimension:value pairs separated by commas, got "${item}"` },
+      ])
+    expect(problems(series({ where: 'channel:web,carrier:ups' }))).toEqual([
+      { parameter: 'where', message: `expected one of the CPI's dimensions: channel, region, got "carrier"` },
+    ])
+  })
+
+  it('refuses unknown parameters by name', () => {
+    expect(problems(series({ form: 'now-1h' }))).toEqual([
+      { parameter: 'form', message: 'expected one of from, to, step, by, where, got "form"' },
+    ])
+  })
+
+  it('reports every problem at once, each naming its parameter', () => {
+    const found = problems(
+      series({ from: 'yesterday', step: 'often', by: 'carrier', where: 'x', limit: '5' }),
+    )
+    expect(found.map((problem) => problem.parameter).sort()).toEqual(['by', 'from', 'limit', 'step', 'where'])
+    for (const problem of found) expect(problem.message).toMatch(/^expected .+, got .+/)
+  })
+
+  it('uses the last value when a single-valued parameter is repeated', () => {
+    expect(value(series({ step: ['1m', '5m'], by: ['region', 'channel'] }))).toMatchObject({
+      stepMs: 5 * MIN,
+      by: 'channel',
+    })
+  })
+})
+
+describe('parseWindow', () => {
+  it('defaults to one hour', () => {
+    expect(parseWindow({})).toEqual({ ok: true, value: HOUR })
+    expect(parseWindow({ window: '' })).toEqual({ ok: true, value: HOUR })
+  })
+
+  it('accepts 1m to 30d in whole seconds', () => {
+    expect(parseWindow({ window: '1m' })).toEqual({ ok: true, value: MIN })
+    expect(parseWindow({ window: '15m' })).toEqual({ ok: true, value: 15 * MIN })
+    expect(parseWindow({ window: '30d' })).toEqual({ ok: true, value: 30 * DAY })
+    expect(parseWindow({ window: '60500ms' })).toEqual(expect.objectContaining({ ok: false }))
+  })
+
+  it('refuses shorter, longer and malformed windows, naming window', () => {
+    for (const window of ['59s', '2s', '31d', '5w', 'hour', '1.5h'])
+      expect(parseWindow({ window }), window).toEqual({
+        ok: false,
+        problems: [
+          {
+            parameter: 'window',
+            message: `expected a duration from 1m to 30d such as 15m, 1h or 1d, got "${window}"`,
+          },
+        ],
+      })
+  })
+})
+
+describe('parseAlertState', () => {
+  it('defaults to active and accepts each state', () => {
+    expect(parseAlertState({})).toEqual({ ok: true, value: 'active' })
+    for (const state of ['active', 'firing', 'pending', 'resolved', 'all'])
+      expect(parseAlertState({ state })).toEqual({ ok: true, value: state })
+  })
+
+  it('refuses another state, listing the accepted ones', () => {
+    expect(parseAlertState({ state: 'open' })).toEqual({
+      ok: false,
+      problems: [
+        { parameter: 'state', message: 'expected one of active, firing, pending, resolved, all, got "open"' },
+      ],
+    })
+  })
+})
