@@ -64,7 +64,7 @@ afterEach(() => {
 })
 
 describe('the all-in-one process', () => {
-  it('serves /healthz and /readyz on one port, ready when Kafka and ClickHouse answer; SIGTERM exits 0', async () => {
+  it('serves /healthz, /readyz, the dashboard and the query API on one port, ready when Kafka and ClickHouse answer; SIGTERM exits 0 with a live stream open', async () => {
     const port = await freePort()
     const app = start(environmentFor(port))
     await waitUntilAlive(port)
@@ -83,9 +83,23 @@ describe('the all-in-one process', () => {
       },
     })
     expect(app.output()).toContain(`http://127.0.0.1:${port}/readyz`)
+    expect(app.output()).toContain(`dashboard   http://127.0.0.1:${port}/`)
+
+    // The dashboard and the query API run in the same process, on the same port.
+    const page = await fetch(`http://127.0.0.1:${port}/`)
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/)
+    const catalog = await get(port, '/v1/cpis')
+    expect(catalog.status).toBe(200)
+    expect((catalog.body.cpis as unknown[]).length).toBe(7)
+    expect((await get(port, '/v1/alerts')).body).toEqual({ alerts: [] })
+    // An open Server-Sent Events stream does not keep the process from stopping.
+    const stream = await fetch(`http://127.0.0.1:${port}/v1/stream`)
+    expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/)
     app.child.kill('SIGTERM')
     const [code] = await once(app.child, 'exit')
     expect(code).toBe(0)
+    await stream.body?.cancel().catch(() => undefined)
   })
 
   it('generates an ingest key once in local mode, and processes what is posted with it', async () => {

@@ -147,8 +147,17 @@ export async function startAlerter(options: {
     }),
   }
 
-  await ensureTopics(kafka, [{ topic: settings.topic, numPartitions: 1 }])
   const producer = new BatchingProducer(kafka, { logger })
+  // The topic is made on first use, not at start: the alerter starts (and evaluates, and records)
+  // while Kafka is unreachable; the topic's notifications wait in the outbox meanwhile.
+  let topicReady: Promise<void> | undefined
+  const ensureAlertsTopic = () => {
+    topicReady ??= ensureTopics(kafka, [{ topic: settings.topic, numPartitions: 1 }]).catch((error) => {
+      topicReady = undefined
+      throw error
+    })
+    return topicReady
+  }
   const receivers: Receiver[] = [
     ...settings.webhooks.map((url) =>
       webhookReceiver(url, { dashboardUrl: links.dashboardUrl, timeoutMs: settings.webhookTimeoutMs }),
@@ -157,6 +166,7 @@ export async function startAlerter(options: {
     kafkaReceiver(
       settings.topic,
       async (message) => {
+        await ensureAlertsTopic()
         await producer.send(settings.topic, [
           { key: message.key, value: message.value, headers: message.headers },
         ])

@@ -53,7 +53,7 @@ export async function startApi(options: {
       mode: config.mode,
     }),
   )
-  registerApiRoutes(http, { clickhouse, catalog, live })
+  registerApiRoutes(http, { clickhouse, catalog, live, policy: config.alerter.policy })
   const stream = registerStream(http, { live, intervalMs: config.api.streamIntervalMs, logger })
   registerDashboardRoutes(http)
   const runbook = await readFile(runbookFile, 'utf8').catch(

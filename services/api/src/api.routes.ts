@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { parseSilence } from '@cpi/alerting'
+import { type AlertPolicy, burnTiers, parseSilence } from '@cpi/alerting'
 import {
   type ClickHouse,
   listSilences,
@@ -18,6 +18,7 @@ import {
   parseSeriesParameters,
   parseWindow,
 } from './params.ts'
+import { createReadCache } from './read-cache.ts'
 
 const badRequest = (reply: FastifyReply, problems: ParameterProblem[]) =>
   reply.code(400).send({
@@ -39,18 +40,28 @@ const silenceView = (silence: StoredSilence, now: number) => ({
 /** The JSON API under /v1 (the live stream is registered beside it). */
 export function registerApiRoutes(
   http: FastifyInstance,
-  options: { clickhouse: ClickHouse; catalog: readonly CpiDefinition[]; live: LiveState; now?: () => number },
+  options: {
+    clickhouse: ClickHouse
+    catalog: readonly CpiDefinition[]
+    live: LiveState
+    /** The alerter's policy, to describe its rules (`/v1/alert-rules`). */
+    policy?: AlertPolicy
+    /** Identical reads within this many ms share one computation (default 1000). */
+    shareReadsMs?: number
+    now?: () => number
+  },
 ): void {
   const { clickhouse, live } = options
   const now = options.now ?? Date.now
   const byName = new Map(options.catalog.map((definition) => [definition.name, definition]))
+  const shared = createReadCache({ ttlMs: options.shareReadsMs ?? 1000, now })
 
   http.get('/v1/openapi.json', async () => openApiDocument)
 
   http.get('/v1/cpis', async (request, reply) => {
     const window = parseWindow(request.query as Record<string, unknown>)
     if (!window.ok) return badRequest(reply, window.problems)
-    const snapshot = await live.snapshot(window.value)
+    const snapshot = await shared.get(`cpis ${window.value}`, () => live.snapshot(window.value))
     return {
       asOf: new Date(snapshot.asOf).toISOString(),
       window: formatDuration(window.value),
@@ -65,6 +76,8 @@ export function registerApiRoutes(
         error: 'not_found',
         message: `expected a CPI of the catalog (${[...byName.keys()].join(', ')}), got ${JSON.stringify(request.params.name)}`,
       })
+    // Relative times resolve against now: the same URL within a second is the same read.
+    const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : ''
     const parsed = parseSeriesParameters(
       request.query as Record<string, unknown>,
       definition.dimensions,
@@ -72,15 +85,7 @@ export function registerApiRoutes(
     )
     if (!parsed.ok) return badRequest(reply, parsed.problems)
     const { from, to, stepMs, by, where } = parsed.value
-    const series = await queryCpiSeries(clickhouse, {
-      cpi: definition.name,
-      from,
-      to,
-      ...(stepMs === undefined ? {} : { stepSeconds: stepMs / 1000 }),
-      ...(by === undefined ? {} : { by }),
-      where,
-    })
-    return {
+    return shared.get(`series ${definition.name} ${query}`, async () => ({
       cpi: definition.name,
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
@@ -88,8 +93,15 @@ export function registerApiRoutes(
       by: by ?? null,
       where,
       target: definition.objective.target,
-      series,
-    }
+      series: await queryCpiSeries(clickhouse, {
+        cpi: definition.name,
+        from,
+        to,
+        ...(stepMs === undefined ? {} : { stepSeconds: stepMs / 1000 }),
+        ...(by === undefined ? {} : { by }),
+        where,
+      }),
+    }))
   })
 
   http.get('/v1/alerts', async (request, reply) => {
@@ -137,4 +149,28 @@ export function registerApiRoutes(
   })
 
   http.get('/v1/freshness', async () => live.freshness())
+
+  // What the alerter evaluates per CPI: its burn-rate tiers scaled to the objective window, and
+  // the tiers left out because they can never fire at the CPI's target.
+  http.get('/v1/alert-rules', async () => ({
+    policy: options.policy ?? null,
+    cpis: options.catalog.map((definition) => {
+      const { tiers, warnings } = burnTiers(definition.objective, definition.alerting)
+      return {
+        cpi: definition.name,
+        target: definition.objective.target,
+        objectiveWindow: formatDuration(definition.objective.window),
+        alerting: definition.alerting,
+        tiers: tiers.map((tier) => ({
+          severity: tier.severity,
+          factor: tier.factor,
+          longWindow: formatDuration(tier.longMs),
+          shortWindow: formatDuration(tier.shortMs),
+          errorRateThreshold: tier.errorRateThreshold,
+          budgetShare: tier.budgetShare,
+        })),
+        warnings,
+      }
+    }),
+  }))
 }

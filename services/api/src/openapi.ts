@@ -187,6 +187,52 @@ export const openApiDocument = {
         responses: { '200': json(ref('Freshness'), 'Freshness.'), '401': common['401'] },
       },
     },
+    '/v1/alert-rules': {
+      get: {
+        operationId: 'alertRules',
+        summary:
+          "The alerter's policy and, per CPI, its burn-rate tiers scaled to the objective window, with warnings for tiers that can never fire at the CPI's target.",
+        responses: {
+          '200': json(
+            {
+              type: 'object',
+              properties: {
+                policy: { type: ['object', 'null'] },
+                cpis: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      cpi: { type: 'string' },
+                      target: { type: 'number' },
+                      objectiveWindow: { type: 'string' },
+                      alerting: { enum: ['page', 'ticket', 'none'] },
+                      tiers: {
+                        type: 'array',
+                        items: {
+                          type: 'object',
+                          properties: {
+                            severity: { enum: ['page', 'ticket'] },
+                            factor: { type: 'number' },
+                            longWindow: { type: 'string' },
+                            shortWindow: { type: 'string' },
+                            errorRateThreshold: { type: 'number' },
+                            budgetShare: { type: 'number' },
+                          },
+                        },
+                      },
+                      warnings: { type: 'array', items: { type: 'string' } },
+                    },
+                  },
+                },
+              },
+            },
+            'Alert rules.',
+          ),
+          '401': common['401'],
+        },
+      },
+    },
     '/v1/stream': {
       get: {
         operationId: 'stream',

@@ -82,6 +82,8 @@ describe('parseTime', () => {
   it('reads epoch milliseconds', () => {
     expect(parseTime(String(NOW), 0)).toBe(NOW)
     expect(parseTime('1700000000000', 0)).toBe(1_700_000_000_000)
+    // Epoch seconds are refused rather than read as a date in January 1970.
+    expect(parseTime('1795334400', 0)).toBeUndefined()
   })
 
   it('refuses a date without a time or zone, words, and impossible dates', () => {

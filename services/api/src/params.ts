@@ -44,7 +44,8 @@ export function parseTime(text: string, now: number): number | undefined {
     const duration = parseDuration(relative[1] as string)
     return duration === undefined ? undefined : now - duration
   }
-  if (/^\d{10,13}$/.test(text)) return Number(text)
+  // Epoch milliseconds only (12–13 digits): epoch seconds would silently mean January 1970.
+  if (/^\d{12,13}$/.test(text)) return Number(text)
   const iso = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.exec(text)
   if (!iso) return undefined
   // Date.parse rolls an impossible day over (2026-02-30 → 2026-03-02); refuse it instead.
