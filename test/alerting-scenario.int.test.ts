@@ -1,19 +1,17 @@
-import path from 'node:path'
 import { startAlerter } from '@cpi/alerter'
 import { listAlerts, listAlertTransitions } from '@cpi/clickhouse'
 import { loadConfig } from '@cpi/config'
 import { BatchingProducer } from '@cpi/kafka'
 import { startProcessor } from '@cpi/processor'
 import { createMetricsRegistry } from '@cpi/runtime'
-import { kafkaSink, parseScenario, sendAll, simulate } from '@cpi/simulator'
+import { kafkaSink, sendAll } from '@cpi/simulator'
 import { describe, expect } from 'vitest'
+import { dailyObjectiveCatalog, isWebPage, MINUTE, plantedDrop } from './support/alert-scenario.ts'
 import { testEnvironment, uniqueName } from './support/environment.ts'
 import { it } from './support/fixtures.ts'
 import { committedTotal } from './support/ledger.ts'
 import { readWholeTopic, topicSize } from './support/topic-reader.ts'
 import { startWebhookReceiver } from './support/webhook-receiver.ts'
-
-const MINUTE = 60_000
 
 describe('alerting on a planted drop, through the real broker and engine', () => {
   it('pages within the expected detection time, notifies webhook, Slack, topic and table once, resolves after recovery, survives a restart', async ({
@@ -37,7 +35,7 @@ describe('alerting on a planted drop, through the real broker and engine', () =>
       CPI_IDLE_AFTER_MS: String(10 * 365 * 24 * 3_600_000),
       CPI_SWEEP_INTERVAL_MS: '500',
       // fast_quote with a one-day objective: page tier 6× over 12 min and 1 min (14.4× cannot fire at 90 %).
-      CPI_CATALOG_FILES: path.join(import.meta.dirname, 'fixtures/fast-quote-daily-objective.json'),
+      CPI_CATALOG_FILES: dailyObjectiveCatalog,
       CPI_ALERTS_TOPIC: alertsTopic,
       CPI_ALERT_INTERVAL_MS: '300',
       CPI_ALERT_PENDING_MS: String(MINUTE),
@@ -55,39 +53,7 @@ describe('alerting on a planted drop, through the real broker and engine', () =>
       await producer.connect()
       expect(alerter.warnings.fast_quote?.join()).toMatch(/page tier 14\.4× can never fire at target 90%/)
 
-      // Two hours of quotes and calls, all healthy, except web quotes get 30× slower for 30 min.
-      const start = Math.floor((Date.now() - 3 * 60 * MINUTE) / MINUTE) * MINUTE
-      const dropFrom = start + 40 * MINUTE
-      const dropTo = start + 70 * MINUTE
-      const simulation = simulate(
-        parseScenario({
-          seed: 7,
-          ratePerSecond: 3,
-          mix: { quote: 0.7, delivery: 0, ticket: 0, call: 0.3 },
-          malformedShare: 0,
-          latency: {
-            quoteConsumer: Object.fromEntries(
-              ['web', 'phone', 'agent', 'broker', 'partner'].map((channel) => [
-                channel,
-                { medianSeconds: 4, sigma: 0.4 },
-              ]),
-            ),
-            callWait: Object.fromEntries(
-              ['claims', 'billing', 'sales'].map((queue) => [queue, { medianSeconds: 4, sigma: 0.4 }]),
-            ),
-          },
-          drops: [
-            {
-              cpi: 'fast_quote',
-              where: { channel: 'web' },
-              from: new Date(dropFrom).toISOString(),
-              to: new Date(dropTo).toISOString(),
-              latencyFactor: 30,
-            },
-          ],
-        }),
-        { from: start, to: start + 120 * MINUTE },
-      )
+      const { simulation, start, dropFrom, dropTo } = plantedDrop()
       const sendUpTo = async (cutoff: number, after = Number.NEGATIVE_INFINITY) => {
         await sendAll(
           simulation.events.filter((event) => event.time > after && event.time <= cutoff),

@@ -172,9 +172,18 @@ describe('query API over the real engine, fed through the real broker', () => {
       expect((await get('/v1/cpis/no_such_cpi')).status).toBe(404)
       expect((await get('/v1/alerts?state=burning')).status).toBe(400)
       expect((await get('/v1/openapi.json')).body.openapi).toBe('3.1.0')
-      const rules = (await get('/v1/alert-rules')).body.cpis.find((r: { cpi: string }) => r.cpi === 'fast_quote')
-      expect(rules.warnings).toEqual(['page tier 14.4× can never fire at target 90%: it needs an error rate of 144%'])
-      expect(rules.tiers[0]).toMatchObject({ severity: 'page', factor: 6, longWindow: '336m', shortWindow: '28m' })
+      const rules = (await get('/v1/alert-rules')).body.cpis.find(
+        (r: { cpi: string }) => r.cpi === 'fast_quote',
+      )
+      expect(rules.warnings).toEqual([
+        'page tier 14.4× can never fire at target 90%: it needs an error rate of 144%',
+      ])
+      expect(rules.tiers[0]).toMatchObject({
+        severity: 'page',
+        factor: 6,
+        longWindow: '336m',
+        shortWindow: '28m',
+      })
 
       // Silences: create, list, expire.
       const created = await fetch(`${base}/v1/silences`, {

@@ -111,10 +111,14 @@ start() {
     -Djava.awt.headless=true -Dlog4j2.configurationFile="$here/log4j2.xml" \
     -Dkafka.logs.dir="$log_dir" -cp "$libs_dir/*" kafka.Kafka "$data_dir/server.properties" \
     >"$log_dir/stdout.log" 2>&1 </dev/null &
-  echo $! >"$pid_file"
+  local started=$!
+  echo "$started" >"$pid_file"
   local deadline=$((SECONDS + start_timeout))
   while ((SECONDS < deadline)); do
-    if ! running_pid >/dev/null; then
+    # Liveness of the process just started, not running_pid: right after the fork its command
+    # line may still be the shell's, which running_pid would take for a stale pid file (and the
+    # broker would run on, orphaned).
+    if ! kill -0 "$started" 2>/dev/null; then
       tail -n 40 "$log_dir/stdout.log" "$log_dir/server.log" >&2 2>/dev/null || true
       rm -f "$pid_file"
       die "the broker exited during start-up (logs in $log_dir)"
@@ -127,6 +131,8 @@ start() {
     fi
     sleep 0.5
   done
+  kill -TERM "$started" 2>/dev/null || true
+  rm -f "$pid_file"
   die "the broker did not become ready within ${start_timeout}s (logs in $log_dir)"
 }
 

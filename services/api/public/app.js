@@ -94,9 +94,12 @@ function duration(ms) {
   return `${(ms / 86_400_000).toFixed(1)} d`
 }
 
+// Alert times are event time: ages count from the pipeline's watermark (the wall clock when live,
+// last week's clock during a replay), not from this browser's clock.
 function age(iso) {
   if (!iso) return '—'
-  const ms = Date.now() - Date.parse(iso)
+  const watermark = state.freshness?.watermark ? Date.parse(state.freshness.watermark) : Number.NaN
+  const ms = (Number.isNaN(watermark) ? Date.now() : watermark) - Date.parse(iso)
   if (ms < 60_000) return `${Math.max(0, Math.round(ms / 1000))} s`
   if (ms < 3600_000) return `${Math.round(ms / 60_000)} min`
   if (ms < 86_400_000) return `${Math.round(ms / 3600_000)} h`
