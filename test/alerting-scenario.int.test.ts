@@ -68,11 +68,6 @@ describe('alerting on a planted drop, through the real broker and engine', () =>
       // First hour: the drop starts, the page fires.
       const firstCut = start + 60 * MINUTE
       await sendUpTo(firstCut)
-      const isWebPage = (labels: Record<string, string>) =>
-        labels.cpi === 'fast_quote' &&
-        labels.dimension === 'channel' &&
-        labels.segment === 'web' &&
-        labels.severity === 'page'
       await expect
         .poll(
           async () =>
