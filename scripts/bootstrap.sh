@@ -7,6 +7,8 @@
 #   .tools/pnpm   pnpm, from the npm registry (corepack is not relied on)
 #   node_modules  the workspace, from the committed lockfile
 #   .cache/kafka  the Apache Kafka jars, from Maven Central (infra/kafka/kafka.sh fetch)
+#   chromium      for the browser test only (`npm test`): Debian's package, when the machine has
+#                 none and apt-get may be used (root or passwordless sudo); CHROMIUM_PATH overrides
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 node_package_version=24.21.0
@@ -55,6 +57,28 @@ ensure_dependencies() {
 
 ensure_kafka_jars() {
   bash "$root/infra/kafka/kafka.sh" fetch
+}
+
+ensure_chromium() {
+  if [[ -n "${CHROMIUM_PATH:-}" ]]; then
+    [[ -x "$CHROMIUM_PATH" ]] || { bootstrap_say "CHROMIUM_PATH=$CHROMIUM_PATH is not an executable"; return 1; }
+    return 0
+  fi
+  [[ -x /usr/bin/chromium ]] && return 0
+  local apt=()
+  if [[ $(id -u) -eq 0 ]]; then
+    apt=(env DEBIAN_FRONTEND=noninteractive)
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    apt=(sudo env DEBIAN_FRONTEND=noninteractive)
+  else
+    bootstrap_say "the browser test needs Chromium: apt-get install chromium (or set CHROMIUM_PATH); it will fail without it"
+    return 0
+  fi
+  command -v apt-get >/dev/null || { bootstrap_say "no apt-get to install Chromium with; set CHROMIUM_PATH"; return 0; }
+  bootstrap_say "installing Chromium (Debian package) for the browser test"
+  "${apt[@]}" apt-get update -qq >/dev/null &&
+    "${apt[@]}" apt-get install -y -qq chromium >/dev/null ||
+    { bootstrap_say "installing Chromium failed; the browser test will say so"; return 0; }
 }
 
 # kafkajs 2.2.4 arms timers with negative delays, which Node >= 23 reports on every request

@@ -29,6 +29,7 @@ case "$cmd" in
     ;;
   test)
     bootstrap
+    ensure_chromium
     echo "== node $(node --version), pnpm $(pnpm --version)"
     echo "== lint (biome)"
     pnpm run -s lint
