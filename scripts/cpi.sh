@@ -59,6 +59,10 @@ case "$cmd" in
     bootstrap
     exec node bench/api-latency.ts "$@"
     ;;
+  bench)
+    bootstrap
+    exec node bench/pipeline.ts "$@"
+    ;;
   recompute)
     bootstrap >&2
     exec node services/processor/src/recompute-cli.ts "$@"
@@ -68,7 +72,7 @@ case "$cmd" in
     exec node services/simulator/src/cli.ts "$@"
     ;;
   *)
-    echo "usage: scripts/cpi.sh start|test|simulate|recompute|bench-ingest|bench-api" >&2
+    echo "usage: scripts/cpi.sh start|test|simulate|recompute|bench|bench-ingest|bench-api" >&2
     exit 2
     ;;
 esac

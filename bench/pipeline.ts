@@ -1,0 +1,285 @@
+// The pipeline benchmark (`npm run bench`): end-to-end throughput of simulator → Kafka →
+// processor → ClickHouse, checked against the ground truth, as a ratio to this machine's
+// ceilings (raw kafkajs consume of the same topic, raw insert of the same rows through the
+// adapter), with the processor's peak RSS. The processor runs as its own process, as in
+// production. Prints a table and writes bench/results/pipeline-<timestamp>.json.
+// Options (environment): BENCH_EVENTS (1,000,000 events to produce), KAFKA_BROKERS.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readFile, rm } from 'node:fs/promises'
+import path from 'node:path'
+import { createClickHouse, insertEvents, migrateToLatest, type RawEventRow } from '@cpi/clickhouse'
+import { BatchingProducer, createKafka, ensureTopics } from '@cpi/kafka'
+import { createLogger } from '@cpi/logger'
+import { kafkaSink, parseScenario, sendAll, simulate } from '@cpi/simulator'
+import {
+  partitionOfSubjects,
+  storedValues,
+  storedWatermarks,
+  truthPerPartition,
+} from '../test/support/engine-truth.ts'
+import type { PeerResult } from './kafka-engine-peer.ts'
+import { benchBrokers, freePort, machine, root, writeResult } from './support.ts'
+
+const targetEvents = Number(process.env.BENCH_EVENTS ?? 1_000_000)
+const PARTITIONS = 6
+const logger = createLogger({ service: 'bench', level: 'warn' })
+const stamp = Date.now()
+const dataDir = path.join(root, `.data/bench/pipeline-${stamp}`)
+const say = (text: string) => process.stderr.write(`[bench] ${text}\n`)
+
+const { brokers, stop: stopBroker } = await benchBrokers()
+const kafka = createKafka({ brokers: brokers.split(','), clientId: 'bench', logger })
+const topic = `bench.pipeline.${stamp}`
+await ensureTopics(kafka, [
+  { topic, numPartitions: PARTITIONS },
+  { topic: `${topic}.dlq`, numPartitions: 1 },
+])
+
+// The workload: the simulator's realistic mix (all CPIs, duplicates, reordering, late and
+// invalid events included), a day ago, dense enough to give BENCH_EVENTS events.
+const eventsPerInteraction = 2.3
+const seconds = 600
+const rate = Math.ceil(targetEvents / eventsPerInteraction / seconds)
+const from = Date.now() - 24 * 3_600_000
+say(`simulating ${rate} interactions/s over ${seconds} s of event time`)
+const simulation = simulate(parseScenario({ seed: 2026, ratePerSecond: rate }), {
+  from,
+  to: from + seconds * 1000,
+})
+const sent = simulation.events.filter((event) => event.time <= Date.now())
+const validIds = new Set(sent.filter((event) => !event.invalid).map((event) => event.id))
+
+say(`producing ${sent.length} events`)
+const producer = new BatchingProducer(kafka, { logger })
+await producer.connect()
+let started = performance.now()
+await sendAll(sent, kafkaSink(producer, topic), 5000)
+const produceSeconds = (performance.now() - started) / 1000
+await producer.disconnect()
+
+// Ceiling 1: kafkajs consuming the topic with no processing at all.
+say('ceiling: raw consume')
+const consumer = kafka.consumer({ groupId: `bench-raw-${stamp}`, maxBytes: 50 * 1024 * 1024 })
+await consumer.connect()
+await consumer.subscribe({ topic, fromBeginning: true })
+let consumed = 0
+const rows: RawEventRow[] = []
+const allConsumed = new Promise<void>((resolve) => {
+  started = performance.now()
+  void consumer.run({
+    eachBatchAutoResolve: true,
+    eachBatch: async ({ batch }) => {
+      consumed += batch.messages.length
+      if (consumed >= sent.length) resolve()
+    },
+  })
+})
+await allConsumed
+const consumeSeconds = (performance.now() - started) / 1000
+await consumer.disconnect()
+
+// Ceiling 2: the same rows inserted into `events` through the adapter, in the processor's batch size.
+say('ceiling: raw insert')
+for (const [index, event] of sent.entries()) {
+  if (event.invalid) continue
+  rows.push({
+    id: event.id,
+    type: event.type,
+    source: '/bench',
+    subject: event.subject,
+    time: new Date(event.time).toISOString(),
+    payload: event.text,
+    kafka_topic: topic,
+    kafka_partition: index % PARTITIONS,
+    kafka_offset: index,
+  })
+}
+const ceilingEngine = createClickHouse({
+  kind: 'embedded',
+  path: path.join(dataDir, 'ceiling'),
+  database: 'bench',
+})
+await migrateToLatest(ceilingEngine)
+started = performance.now()
+const insertBatch = 5000
+for (let start = 0; start < rows.length; start += insertBatch) {
+  await insertEvents(ceilingEngine, rows.slice(start, start + insertBatch))
+}
+const insertSeconds = (performance.now() - started) / 1000
+await ceilingEngine.close()
+
+// Peer: ClickHouse's own Kafka table engine with a materialized view, reading the same topic
+// into the same raw table (parsing only: no validation, no dead letters, no outcomes — the
+// ceiling of "let the database consume").
+say('peer: the Kafka table engine of the embedded ClickHouse')
+// In a process of its own: the embedded engine is a process singleton.
+const peer = await new Promise<PeerResult>((resolve) => {
+  const peerProcess = spawn(process.execPath, [path.join(root, 'bench/kafka-engine-peer.ts')], {
+    env: { ...process.env, PEER_BROKERS: brokers, PEER_TOPIC: topic, PEER_PATH: path.join(dataDir, 'peer') },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let output = ''
+  peerProcess.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString()
+  })
+  peerProcess.on('exit', (code) => {
+    try {
+      resolve(JSON.parse(output) as PeerResult)
+    } catch {
+      resolve({ available: false, reason: `the peer process exited with ${code}: ${output.slice(0, 300)}` })
+    }
+  })
+})
+
+// End to end: the processor process from an empty database to every offset committed.
+say('end to end: the processor process')
+const groupId = `bench-processor-${stamp}`
+const pipelinePath = path.join(dataDir, 'pipeline')
+// BENCH_PROFILE=1: a V8 CPU profile of the processor into bench/results/profiles/.
+const profile =
+  process.env.BENCH_PROFILE === '1'
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'bench/results/profiles')}`]
+    : []
+const child = spawn(process.execPath, [...profile, path.join(root, 'services/processor/src/main.ts')], {
+  env: {
+    ...process.env,
+    PORT: String(await freePort()),
+    LOG_LEVEL: 'warn',
+    KAFKA_BROKERS: brokers,
+    CPI_EVENTS_TOPIC: topic,
+    CPI_DEAD_LETTER_TOPIC: `${topic}.dlq`,
+    CPI_PROCESSOR_GROUP: groupId,
+    CLICKHOUSE_PATH: pipelinePath,
+    CLICKHOUSE_DATABASE: 'cpi',
+    // Judged on the stream's own clock: the truth is taken as of each partition's latest event.
+    CPI_IDLE_AFTER_MS: String(10 * 365 * 24 * 3_600_000),
+  },
+  stdio: ['ignore', 'ignore', 'inherit'],
+})
+const rss: number[] = []
+const sampleRss = async () => {
+  const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => '')
+  const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
+  if (kib > 0) rss.push(kib * 1024)
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024
+}
+const admin = kafka.admin()
+await admin.connect()
+const ends = new Map(
+  (await admin.fetchTopicOffsets(topic)).map((entry) => [entry.partition, Number(entry.high)]),
+)
+const total = [...ends.values()].reduce((sum, end) => sum + end, 0)
+const committed = async () => {
+  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] })
+  return (offsets?.partitions ?? []).reduce((sum, entry) => sum + Math.max(0, Number(entry.offset)), 0)
+}
+const processStarted = performance.now()
+let firstProgress: number | undefined
+let peakRss = 0
+const progress: { seconds: number; committed: number }[] = []
+for (;;) {
+  peakRss = Math.max(peakRss, await sampleRss())
+  const done = await committed()
+  const now = performance.now()
+  if (done > 0 && firstProgress === undefined) firstProgress = now
+  progress.push({ seconds: (now - processStarted) / 1000, committed: done })
+  if (done >= total) break
+  if (now - processStarted > 3_600_000) throw new Error('the processor did not finish within an hour')
+  await new Promise((resolve) => setTimeout(resolve, 250))
+}
+const finished = performance.now()
+peakRss = Math.max(peakRss, await sampleRss())
+await admin.disconnect()
+// The sweep (every CPI_SWEEP_INTERVAL_MS, 1 s) decides interactions whose deadline the final
+// watermark passed; give it a few rounds before stopping.
+await new Promise((resolve) => setTimeout(resolve, 4000))
+child.kill('SIGTERM')
+await once(child, 'exit')
+const endToEndSeconds = (finished - (firstProgress ?? processStarted)) / 1000
+const wallSeconds = (finished - processStarted) / 1000
+
+// A fast wrong answer is a failure: every window × segment value against the ground truth.
+say('checking the CPIs against the ground truth')
+const engine = createClickHouse({ kind: 'embedded', path: pipelinePath, database: 'cpi' })
+const watermarks = await storedWatermarks(engine, topic)
+const truth = truthPerPartition(simulation.facts, await partitionOfSubjects(engine), watermarks)
+const values = await storedValues(engine)
+let mismatches = 0
+for (const row of truth.rows) {
+  const got = values.get(`${row.cpi}|${row.windowStart}|${row.dimension}|${row.value}`)
+  if (!got || got.good !== row.good || got.total !== row.total || got.pending !== row.pending) mismatches++
+}
+const storedEventsResult = await engine.reader.query({
+  query: 'SELECT uniqExact(id) AS n FROM cpi.events',
+  format: 'JSONEachRow',
+})
+const storedEvents = Number((await storedEventsResult.json<{ n: string }>())[0]?.n ?? 0)
+await engine.close()
+await stopBroker()
+await rm(dataDir, { recursive: true, force: true })
+
+const perSecond = (count: number, seconds: number) => Math.round(count / seconds)
+const result = {
+  benchmark: 'pipeline',
+  at: new Date().toISOString(),
+  machine: machine(),
+  workload: {
+    messages: total,
+    validEvents: validIds.size,
+    interactionsPerSecondOfEventTime: rate,
+    partitions: PARTITIONS,
+    eventBytesMean: Math.round(sent.reduce((sum, event) => sum + event.text.length, 0) / sent.length),
+  },
+  produce: { eventsPerSecond: perSecond(sent.length, produceSeconds) },
+  ceilings: {
+    rawConsumePerSecond: perSecond(consumed, consumeSeconds),
+    rawInsertPerSecond: perSecond(rows.length, insertSeconds),
+  },
+  endToEnd: {
+    eventsPerSecond: perSecond(total, endToEndSeconds),
+    seconds: Number(endToEndSeconds.toFixed(1)),
+    wallSecondsIncludingStart: Number(wallSeconds.toFixed(1)),
+    ratioToRawConsume: 0,
+    ratioToRawInsert: 0,
+    progress,
+  },
+  groundTruth: {
+    windowSegments: truth.rows.length,
+    mismatches,
+    storedEvents,
+    validEvents: validIds.size,
+    correct: mismatches === 0 && storedEvents === validIds.size,
+  },
+  processor: {
+    peakRssMiB: Math.round(peakRss / 2 ** 20),
+    meanRssMiB: Math.round(rss.reduce((a, b) => a + b, 0) / Math.max(1, rss.length) / 2 ** 20),
+  },
+}
+result.endToEnd.ratioToRawConsume = Number(
+  (result.endToEnd.eventsPerSecond / result.ceilings.rawConsumePerSecond).toFixed(3),
+)
+result.endToEnd.ratioToRawInsert = Number(
+  (result.endToEnd.eventsPerSecond / result.ceilings.rawInsertPerSecond).toFixed(3),
+)
+const file = await writeResult('pipeline', result)
+const pct = (ratio: number) => `${(ratio * 100).toFixed(1)} %`
+process.stdout.write(
+  [
+    '',
+    `pipeline benchmark — ${result.machine.cpus} cores, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}, broker and embedded engine on the same machine`,
+    `  workload            ${total} messages (${validIds.size} valid events), ${PARTITIONS} partitions, mean ${result.workload.eventBytesMean} B`,
+    `  produce             ${result.produce.eventsPerSecond} events/s`,
+    `  ceiling: consume    ${result.ceilings.rawConsumePerSecond} messages/s (kafkajs, no processing)`,
+    `  ceiling: insert     ${result.ceilings.rawInsertPerSecond} rows/s (adapter, batches of ${insertBatch})`,
+    peer.available
+      ? `  peer: Kafka engine  ${peer.rowsPerSecond} rows/s (ClickHouse's Kafka table engine + materialized view into the same raw table; no validation, no outcomes)`
+      : `  peer: Kafka engine  not measured: ${peer.reason}`,
+    `  end to end          ${result.endToEnd.eventsPerSecond} events/s over ${result.endToEnd.seconds} s (${pct(result.endToEnd.ratioToRawConsume)} of consume, ${pct(result.endToEnd.ratioToRawInsert)} of insert)`,
+    `  ground truth        ${result.groundTruth.correct ? 'correct' : 'WRONG'}: ${truth.rows.length} window × segment values, ${mismatches} mismatches; ${storedEvents} of ${validIds.size} valid events stored`,
+    `  processor RSS       peak ${result.processor.peakRssMiB} MiB, mean ${result.processor.meanRssMiB} MiB`,
+    `  written to          ${file}`,
+    '',
+  ].join('\n'),
+)
+if (!result.groundTruth.correct) process.exit(1)
