@@ -38,12 +38,12 @@ export {
 export { countEvents, type EventCounts, insertEvents, type RawEventRow } from './tables/events.ts'
 export {
   type CpiValueRow,
-  dueRevisits,
   insertOutcomes,
   loadInteractionEvents,
   maxEventTimeBefore,
   type OutcomeRow,
   partitionTime,
+  pendingRevisits,
   queryCpiValues,
   recordWatermarks,
   type StoredEvent,

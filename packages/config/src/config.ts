@@ -74,7 +74,10 @@ const environmentShape = z.object({
   CPI_ALLOWED_LATENESS_MS: positiveInt().default(3_600_000),
   CPI_IDLE_AFTER_MS: positiveInt().default(5000),
   CPI_SWEEP_INTERVAL_MS: positiveInt().default(1000),
-  CPI_PROCESSOR_FETCH_BYTES: positiveInt().min(65_536).default(4 * 1024 * 1024),
+  CPI_PROCESSOR_FETCH_BYTES: positiveInt()
+    .min(65_536)
+    .default(4 * 1024 * 1024),
+  CPI_PROCESSOR_CONCURRENT_PARTITIONS: positiveInt().max(1000).default(6),
   CPI_SIMULATOR: onOff.optional(),
   CPI_SIMULATOR_RATE: z.coerce.number().positive().max(100_000).default(2),
   CPI_SIMULATOR_SEED: z.coerce.number().int().default(1),
@@ -169,6 +172,7 @@ export const configSchema = environmentShape
       idleAfterMs: env.CPI_IDLE_AFTER_MS,
       sweepIntervalMs: env.CPI_SWEEP_INTERVAL_MS,
       fetchBytesPerPartition: env.CPI_PROCESSOR_FETCH_BYTES,
+      concurrentPartitions: env.CPI_PROCESSOR_CONCURRENT_PARTITIONS,
     },
     simulator: {
       // On by default where the product runs alone (local mode), so it is alive on first start.

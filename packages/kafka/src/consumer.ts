@@ -32,6 +32,11 @@ export interface BatchConsumerOptions {
   /** Called after each rebalance with the partitions this member now owns, per topic. */
   onAssignment?: (assignment: Record<string, number[]>) => void
   retry?: { initialMs?: number; maxMs?: number }
+  /**
+   * How many partitions' batches may be in `handleBatch` at once (kafkajs
+   * `partitionsConsumedConcurrently`; one batch per partition at a time, always). Default 1.
+   */
+  concurrentPartitions?: number
 }
 
 export interface PartitionProgress {
@@ -98,7 +103,7 @@ export class BatchConsumer {
       await this.consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
+        partitionsConsumedConcurrently: this.options.concurrentPartitions ?? 1,
         eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
           this.lastLoopAt = Date.now()
           if (batch.isEmpty()) return

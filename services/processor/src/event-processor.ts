@@ -1,9 +1,9 @@
 import {
   type ClickHouse,
-  dueRevisits,
   insertEvents,
   maxEventTimeBefore,
   partitionTime,
+  pendingRevisits,
   type RawEventRow,
   recordWatermarks,
 } from '@cpi/clickhouse'
@@ -15,8 +15,9 @@ import { encodeDeadLetterHeaders, type ValidationLimits } from '@cpi/schemas'
 import type { Kafka, Message } from 'kafkajs'
 import type { Registry } from 'prom-client'
 import { decideMessage } from './message-outcome.ts'
-import { recomputeOutcomes } from './outcome-stage.ts'
+import { recomputeOutcomesOfPartitions } from './outcome-stage.ts'
 import { PartitionClock } from './partition-clock.ts'
+import { RevisitSchedule } from './revisit-schedule.ts'
 
 export interface EventProcessorDependencies {
   kafka: Kafka
@@ -34,6 +35,8 @@ export interface EventProcessorDependencies {
   time?: { idleAfterMs: number; allowedLatenessMs: number }
   /** The wall clock (tests pass their own). */
   now?: () => number
+  /** Partitions whose batches are taken at once and written as one group (default 1). */
+  concurrentPartitions?: number
 }
 
 /**
@@ -65,6 +68,9 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
   const now = deps.now ?? Date.now
   const catalog = deps.catalog ?? []
   const clock = new PartitionClock(deps.time ?? { idleAfterMs: 5000, allowedLatenessMs: 3_600_000 })
+  /** Interactions waiting for a revisit, per owned partition; reloaded from ClickHouse every 5 minutes. */
+  const revisits = new RevisitSchedule()
+  const REVISITS_REFRESH_MS = 5 * 60_000
   /** The next offset each partition's clock has seen up to; anything else restarts it from ClickHouse. */
   const clockPosition = new Map<number, bigint>()
   const tooLate = counter(deps.registry, {
@@ -99,43 +105,77 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     return run
   }
 
-  async function handleBatch(batch: Batch): Promise<void> {
-    await serially(() => processBatch(batch))
+  // Group commit: batches of different partitions that arrive while a group is being written
+  // (kafkajs hands out up to `partitionsConsumedConcurrently` at once) are written together —
+  // one insert of raw events, one read of the touched interactions, one insert of outcomes —
+  // instead of three engine round trips per partition. Each batch still commits on its own,
+  // after the group it was in is durable; a failed group fails (and retries) all its batches.
+  let waiting: { batch: Batch; resolve: () => void; reject: (error: unknown) => void }[] = []
+  let flushing = false
+  function flush(): void {
+    if (flushing || waiting.length === 0) return
+    flushing = true
+    const group = waiting
+    waiting = []
+    serially(() => processBatches(group.map((entry) => entry.batch)))
+      .then(
+        () => {
+          for (const entry of group) entry.resolve()
+        },
+        (error: unknown) => {
+          for (const entry of group) entry.reject(error)
+        },
+      )
+      .finally(() => {
+        flushing = false
+        flush()
+      })
   }
 
-  async function processBatch(batch: Batch): Promise<void> {
-    const partition = batch.partition
-    const firstOffset = batch.messages[0]?.offset ?? '0'
+  function handleBatch(batch: Batch): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      waiting.push({ batch, resolve, reject })
+      flush()
+    })
+  }
+
+  async function processBatches(batches: readonly Batch[]): Promise<void> {
     const arrivedAt = now()
-    if (clockPosition.get(partition) !== BigInt(firstOffset)) {
-      clock.start(
-        partition,
-        await maxEventTimeBefore(deps.clickhouse, { topic: batch.topic, partition, offset: firstOffset }),
-        arrivedAt,
-      )
-    }
+    const rows: RawEventRow[] = []
+    const deadLetters: Message[] = []
+    const touched = new Map<number, Set<string>>()
+    let late = 0
     try {
-      const rows: RawEventRow[] = []
-      const deadLetters: Message[] = []
-      const touched = new Set<string>()
-      let late = 0
-      for (const message of batch.messages) {
-        const outcome = decideMessage(message, { topic: batch.topic, partition }, deps.limits)
-        if (outcome.kind === 'ok') {
-          const flagged = clock.observe(partition, Date.parse(outcome.row.time), arrivedAt).tooLate
-          if (flagged) late++
-          else touched.add(outcome.row.subject)
-          rows.push({ ...outcome.row, too_late: flagged ? 1 : 0 })
-        } else {
-          deadLetters.push({
-            key: outcome.key,
-            value: outcome.raw,
-            headers: encodeDeadLetterHeaders(outcome.letter),
-          })
-          logger.debug(
-            { partition, offset: message.offset, reason: outcome.letter.reason },
-            'event dead-lettered',
+      for (const batch of batches) {
+        const partition = batch.partition
+        const firstOffset = batch.messages[0]?.offset ?? '0'
+        if (clockPosition.get(partition) !== BigInt(firstOffset)) {
+          clock.start(
+            partition,
+            await maxEventTimeBefore(deps.clickhouse, { topic: batch.topic, partition, offset: firstOffset }),
+            arrivedAt,
           )
+        }
+        const subjects = touched.get(partition) ?? new Set<string>()
+        touched.set(partition, subjects)
+        for (const message of batch.messages) {
+          const outcome = decideMessage(message, { topic: batch.topic, partition }, deps.limits)
+          if (outcome.kind === 'ok') {
+            const flagged = clock.observe(partition, Date.parse(outcome.row.time), arrivedAt).tooLate
+            if (flagged) late++
+            else subjects.add(outcome.row.subject)
+            rows.push({ ...outcome.row, too_late: flagged ? 1 : 0 })
+          } else {
+            deadLetters.push({
+              key: outcome.key,
+              value: outcome.raw,
+              headers: encodeDeadLetterHeaders(outcome.letter),
+            })
+            logger.debug(
+              { partition, offset: message.offset, reason: outcome.letter.reason },
+              'event dead-lettered',
+            )
+          }
         }
       }
       const started = performance.now()
@@ -143,15 +183,20 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
         insertEvents(deps.clickhouse, rows),
         deps.producer.send(deps.topics.deadLetter, deadLetters),
       ])
-      if (catalog.length > 0 && touched.size > 0) {
-        const watermark = clock.watermark(partition, arrivedAt) as number
-        outcomeRows.inc(
-          { trigger: 'event' },
-          await recomputeOutcomes(deps.clickhouse, catalog, [...touched], watermark, partition),
-        )
+      const groups = [...touched]
+        .filter(([, subjects]) => subjects.size > 0)
+        .map(([partition, subjects]) => ({
+          partition,
+          watermark: clock.watermark(partition, arrivedAt) as number,
+          subjects: [...subjects],
+        }))
+      if (catalog.length > 0 && groups.length > 0) {
+        const written = await recomputeOutcomesOfPartitions(deps.clickhouse, catalog, groups)
+        revisits.record(written)
+        outcomeRows.inc({ trigger: 'event' }, written.length)
       }
       insertSeconds.observe((performance.now() - started) / 1000)
-      batchSizes.observe(batch.messages.length)
+      for (const batch of batches) batchSizes.observe(batch.messages.length)
       // Counted once durable: a batch retried after a failure is not counted twice.
       outcomes.inc({ outcome: 'ok' }, rows.length)
       outcomes.inc({ outcome: 'dead_letter' }, deadLetters.length)
@@ -160,11 +205,15 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
         const reason = letter.headers?.['cpi-reject-reason']
         rejections.inc({ origin: 'processor', reason: typeof reason === 'string' ? reason : 'unknown' })
       }
-      const latest = clock.maxEventTime(partition)
-      if (latest !== undefined) freshness.set({ partition: String(partition) }, latest / 1000)
-      clockPosition.set(partition, BigInt(batch.messages.at(-1)?.offset ?? firstOffset) + 1n)
+      for (const batch of batches) {
+        const latest = clock.maxEventTime(batch.partition)
+        if (latest !== undefined) freshness.set({ partition: String(batch.partition) }, latest / 1000)
+        const last = batch.messages.at(-1)?.offset ?? batch.messages[0]?.offset ?? '0'
+        clockPosition.set(batch.partition, BigInt(last) + 1n)
+      }
     } catch (error) {
-      clockPosition.delete(partition) // the retry starts the clock again from what is stored
+      // The retry starts each clock again from what is stored.
+      for (const batch of batches) clockPosition.delete(batch.partition)
       throw error
     }
   }
@@ -182,9 +231,22 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
         const watermark = clock.watermark(partition, now())
         if (watermark === undefined) continue
         if (catalog.length > 0) {
-          const due = await dueRevisits(deps.clickhouse, partition, watermark)
-          if (due.length > 0)
-            written += await recomputeOutcomes(deps.clickhouse, catalog, due, watermark, partition)
+          // The schedule, not a scan of `outcomes`: a sweep costs what is due, not the table size.
+          if (!revisits.loaded(partition, now() - REVISITS_REFRESH_MS))
+            revisits.load(partition, await pendingRevisits(deps.clickhouse, partition), now())
+          const due = revisits.takeDue(partition, watermark)
+          if (due.length > 0) {
+            try {
+              const rows = await recomputeOutcomesOfPartitions(deps.clickhouse, catalog, [
+                { partition, watermark, subjects: due },
+              ])
+              revisits.record(rows)
+              written += rows.length
+            } catch (error) {
+              revisits.forget(partition) // loaded again, due subjects included, at the next sweep
+              throw error
+            }
+          }
         }
         watermarkGauge.set({ partition: String(partition) }, watermark / 1000)
         records.push({
@@ -210,6 +272,7 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
       for (const known of clock.partitionsKnown()) {
         if (!partitions.includes(known)) {
           clock.forget(known)
+          revisits.forget(known)
           clockPosition.delete(known)
         }
       }
@@ -240,6 +303,7 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
       )
     },
     ...(deps.consumerConfig ? { consumerConfig: deps.consumerConfig } : {}),
+    ...(deps.concurrentPartitions ? { concurrentPartitions: deps.concurrentPartitions } : {}),
   })
   return { consumer, handleBatch, sweep, clock, start: () => consumer.start(), stop: () => consumer.stop() }
 }

@@ -99,15 +99,37 @@ export async function recomputeOutcomes(
   watermark: number,
   partition: number,
 ): Promise<number> {
+  return (await recomputeOutcomesOfPartitions(clickhouse, catalog, [{ partition, watermark, subjects }]))
+    .length
+}
+
+/**
+ * The same for several partitions at once, each as of its own watermark: one read of the
+ * interactions' events and one insert of their outcomes for all of them (a group of batches).
+ */
+export async function recomputeOutcomesOfPartitions(
+  clickhouse: ClickHouse,
+  catalog: readonly CpiDefinition[],
+  groups: readonly { partition: number; watermark: number; subjects: readonly string[] }[],
+): Promise<OutcomeRow[]> {
+  const subjects = groups.flatMap((group) => group.subjects)
   const bySubject = new Map<string, InteractionEvent[]>()
-  for (let start = 0; start < subjects.length; start += 5000) {
-    for (const stored of await loadInteractionEvents(clickhouse, subjects.slice(start, start + 5000))) {
+  for (let start = 0; start < subjects.length; start += 10_000) {
+    for (const stored of await loadInteractionEvents(clickhouse, subjects.slice(start, start + 10_000))) {
       const list = bySubject.get(stored.subject) ?? []
       list.push(toInteractionEvent(stored))
       bySubject.set(stored.subject, list)
     }
   }
-  const rows = outcomeRows(catalog, bySubject, watermark, partition)
+  const rows: OutcomeRow[] = []
+  for (const group of groups) {
+    const mine = new Map<string, InteractionEvent[]>()
+    for (const subject of group.subjects) {
+      const events = bySubject.get(subject)
+      if (events) mine.set(subject, events)
+    }
+    rows.push(...outcomeRows(catalog, mine, group.watermark, group.partition))
+  }
   await insertOutcomes(clickhouse, rows)
-  return rows.length
+  return rows
 }

@@ -43,6 +43,7 @@ export async function startProcessor(deps: {
       maxBytesPerPartition: config.processor.fetchBytesPerPartition,
       maxBytes: config.processor.fetchBytesPerPartition * 4,
     },
+    concurrentPartitions: config.processor.concurrentPartitions,
     time: {
       idleAfterMs: config.processor.idleAfterMs,
       allowedLatenessMs: config.processor.allowedLatenessMs,

@@ -83,23 +83,31 @@ export async function loadInteractionEvents(
   }
 }
 
-/** Interactions of a partition whose outcome can change by `watermark` without a new event. */
-export async function dueRevisits(
+/**
+ * Every interaction of a partition whose latest outcome waits for a revisit, with the earliest
+ * revisit time over its CPIs: the processor's schedule after it takes a partition over.
+ */
+export async function pendingRevisits(
   clickhouse: ClickHouse,
   partition: number,
-  watermark: number,
-): Promise<string[]> {
+): Promise<Map<string, number>> {
   try {
     const result = await clickhouse.writer.query({
-      query: `SELECT DISTINCT subject FROM ${clickhouse.database}.outcomes FINAL
-              WHERE kafka_partition = {partition:UInt32} AND revisit_at IS NOT NULL
-                AND revisit_at <= fromUnixTimestamp64Milli({watermark:Int64}, 'UTC')`,
-      query_params: { partition, watermark },
+      query: `SELECT subject, toUnixTimestamp64Milli(min(revisit)) AS at FROM (
+                SELECT subject, argMax(tuple(revisit_at), version).1 AS revisit
+                FROM ${clickhouse.database}.outcomes
+                WHERE kafka_partition = {partition:UInt32}
+                GROUP BY cpi, subject
+              )
+              WHERE revisit IS NOT NULL
+              GROUP BY subject`,
+      query_params: { partition },
       format: 'JSONEachRow',
     })
-    return (await result.json<{ subject: string }>()).map((row) => row.subject)
+    const rows = await result.json<{ subject: string; at: string | number }>()
+    return new Map(rows.map((row) => [row.subject, Number(row.at)]))
   } catch (error) {
-    throw toClickHouseError(error, 'finding outcomes due for a revisit')
+    throw toClickHouseError(error, `loading the revisits of partition ${partition}`)
   }
 }
 
