@@ -7,22 +7,11 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { rm } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import path from 'node:path'
 import { createKafka } from '@cpi/kafka'
 import { createLogger } from '@cpi/logger'
-import { benchBrokers, freePort, machine, percentile, root, writeResult } from './support.ts'
-
-interface AutocannonInstance {
-  on(event: 'response', listener: (client: unknown, status: number, bytes: number, ms: number) => void): void
-  then: Promise<{ errors: number; non2xx: number; requests: { total: number }; duration: number }>['then']
-}
-const autocannon = createRequire(import.meta.url)('autocannon') as (options: {
-  url: string
-  connections: number
-  duration: number
-  requests?: { setupRequest: (request: { path: string }) => { path: string } }[]
-}) => AutocannonInstance
+import { loadRoutes, routeRows, standardTargets } from './route-load.ts'
+import { benchBrokers, freePort, machine, root, writeResult } from './support.ts'
 
 const hours = Number(process.env.BENCH_HOURS ?? 24)
 const rate = Number(process.env.BENCH_RATE ?? 2)
@@ -83,47 +72,7 @@ const storedEvents = (await admin.fetchTopicOffsets(topic)).reduce(
 )
 await admin.disconnect()
 
-// The same URL from many clients shares one read a second (services/api/src/read-cache.ts), as
-// dashboards open on the same view do; the "distinct" rows give every request its own range,
-// so each one is a query of its own against the engine.
-let unique = Date.now() - 1000
-const distinct = (route: string) => [
-  { setupRequest: (request: { path: string }) => ({ ...request, path: `${route}&to=${unique++}` }) },
-]
-const targets: Record<string, { route: string; distinct?: boolean }> = {
-  catalog: { route: '/v1/cpis' },
-  series: { route: '/v1/cpis/fast_quote?from=now-24h&step=1h' },
-  drillDown: { route: '/v1/cpis/fast_quote?from=now-6h&step=5m&by=channel' },
-  seriesDistinct: { route: '/v1/cpis/fast_quote?from=now-24h&step=1h', distinct: true },
-  drillDownDistinct: { route: '/v1/cpis/fast_quote?from=now-6h&step=5m&by=channel', distinct: true },
-}
-const results: Record<string, unknown> = {}
-for (const [name, { route, distinct: isDistinct }] of Object.entries(targets)) {
-  const times: number[] = []
-  const instance = autocannon({
-    url: `${url}${route}`,
-    connections,
-    duration: seconds,
-    ...(isDistinct ? { requests: distinct(route) } : {}),
-  })
-  instance.on('response', (_client, _status, _bytes, ms) => {
-    times.push(ms)
-  })
-  const outcome = await instance
-  times.sort((a, b) => a - b)
-  results[name] = {
-    route,
-    requests: outcome.requests.total,
-    requestsPerSecond: Math.round(outcome.requests.total / outcome.duration),
-    latencyMs: {
-      p50: Number(percentile(times, 50).toFixed(1)),
-      p95: Number(percentile(times, 95).toFixed(1)),
-      p99: Number(percentile(times, 99).toFixed(1)),
-    },
-    errors: outcome.errors,
-    non2xx: outcome.non2xx,
-  }
-}
+const results = await loadRoutes(url, standardTargets, { connections, seconds })
 
 app.kill('SIGTERM')
 await once(app, 'exit')
@@ -140,15 +89,7 @@ const result = {
   results,
 }
 const file = await writeResult('api', result)
-const rows = Object.entries(results).map(([name, value]) => {
-  const r = value as {
-    requestsPerSecond: number
-    latencyMs: { p50: number; p95: number; p99: number }
-    non2xx: number
-    errors: number
-  }
-  return `  ${name.padEnd(18)} ${String(r.requestsPerSecond).padStart(6)} req/s   p50 ${r.latencyMs.p50} ms   p95 ${r.latencyMs.p95} ms   p99 ${r.latencyMs.p99} ms   non-2xx ${r.non2xx}, errors ${r.errors}`
-})
+const rows = routeRows(results)
 process.stdout.write(
   [
     '',

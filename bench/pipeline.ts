@@ -3,11 +3,14 @@
 // ceilings (raw kafkajs consume of the same topic, raw insert of the same rows through the
 // adapter), with the processor's peak RSS. The processor runs as its own process, as in
 // production. Prints a table and writes bench/results/pipeline-<timestamp>.json.
-// Options (environment): BENCH_EVENTS (1,000,000 events to produce), KAFKA_BROKERS.
-import { spawn } from 'node:child_process'
+// Then freshness (bench/freshness.ts) and API query latency over 10 million stored events
+// (bench/query-latency.ts). Options (environment): BENCH_EVENTS (1,000,000 events to produce),
+// BENCH_QUERY_EVENTS (10,000,000; 0 skips), KAFKA_BROKERS.
+import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
+import { promisify } from 'node:util'
 import { createClickHouse, insertEvents, migrateToLatest, type RawEventRow } from '@cpi/clickhouse'
 import { BatchingProducer, createKafka, ensureTopics } from '@cpi/kafka'
 import { createLogger } from '@cpi/logger'
@@ -18,7 +21,10 @@ import {
   storedWatermarks,
   truthPerPartition,
 } from '../test/support/engine-truth.ts'
+import type { FreshnessResult } from './freshness.ts'
 import type { PeerResult } from './kafka-engine-peer.ts'
+import { measureQueryLatency } from './query-latency.ts'
+import { routeRows } from './route-load.ts'
 import { benchBrokers, freePort, machine, root, writeResult } from './support.ts'
 
 const targetEvents = Number(process.env.BENCH_EVENTS ?? 1_000_000)
@@ -216,6 +222,27 @@ const storedEventsResult = await engine.reader.query({
 })
 const storedEvents = Number((await storedEventsResult.json<{ n: string }>())[0]?.n ?? 0)
 await engine.close()
+
+// Freshness at 5,000 events/s and near the maximum (80 % of the end-to-end rate just measured),
+// in a process of its own: this one holds the whole workload in memory.
+const nearMax = Math.max(5000, Math.round(((total / endToEndSeconds) * 0.8) / 1000) * 1000)
+say(`freshness at 5000 and ${nearMax} events/s`)
+const freshnessRun = await promisify(execFile)(process.execPath, [path.join(root, 'bench/freshness.ts')], {
+  env: { ...process.env, KAFKA_BROKERS: brokers, FRESHNESS_RATES: [...new Set([5000, nearMax])].join(',') },
+  maxBuffer: 16 * 1024 * 1024,
+})
+const freshness = freshnessRun.stdout
+  .split('\n')
+  .filter((line) => line.startsWith('{"targetEventsPerSecond"'))
+  .map((line) => JSON.parse(line) as FreshnessResult)
+// Query latency of the API over a large stored history (synthetic, see bench/synthetic-load.ts).
+const queryEvents = Number(process.env.BENCH_QUERY_EVENTS ?? 10_000_000)
+say(`query latency over ${queryEvents} stored events`)
+const query =
+  queryEvents > 0
+    ? await measureQueryLatency({ brokers, events: queryEvents, seconds: 15, connections: 8 })
+    : null
+
 await stopBroker()
 await rm(dataDir, { recursive: true, force: true })
 
@@ -277,6 +304,16 @@ process.stdout.write(
       : `  peer: Kafka engine  not measured: ${peer.reason}`,
     `  end to end          ${result.endToEnd.eventsPerSecond} events/s over ${result.endToEnd.seconds} s (${pct(result.endToEnd.ratioToRawConsume)} of consume, ${pct(result.endToEnd.ratioToRawInsert)} of insert)`,
     `  ground truth        ${result.groundTruth.correct ? 'correct' : 'WRONG'}: ${truth.rows.length} window × segment values, ${mismatches} mismatches; ${storedEvents} of ${validIds.size} valid events stored`,
+    ...freshness.map(
+      (f) =>
+        `  freshness @${String(f.targetEventsPerSecond).padEnd(6)} p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, max ${f.maxMs} ms (${f.visible}/${f.markers} markers, ${f.achievedEventsPerSecond} events/s achieved, produced → visible in outcomes_now)`,
+    ),
+    ...(query
+      ? [
+          `  API queries         over ${query.events} stored events (${query.outcomes} outcomes, synthetic), 8 concurrent clients:`,
+          ...routeRows(query.results).map((row) => `    ${row.trim()}`),
+        ]
+      : ['  API queries         not measured (BENCH_QUERY_EVENTS=0)']),
     `  processor RSS       peak ${result.processor.peakRssMiB} MiB, mean ${result.processor.meanRssMiB} MiB`,
     `  written to          ${file}`,
     '',
