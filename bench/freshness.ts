@@ -13,7 +13,7 @@ import { createLogger } from '@cpi/logger'
 import { startProcessor } from '@cpi/processor'
 import { createMetricsRegistry } from '@cpi/runtime'
 import { parseScenario, simulate } from '@cpi/simulator'
-import { benchBrokers, percentile, root } from './support.ts'
+import { benchBrokers, benchDatabase, percentile, root } from './support.ts'
 
 export interface FreshnessResult {
   targetEventsPerSecond: number
@@ -45,7 +45,7 @@ export async function measureFreshness(options: {
     CPI_EVENTS_TOPIC: topic,
     CPI_DEAD_LETTER_TOPIC: `${topic}.dlq`,
     CPI_PROCESSOR_GROUP: `bench-freshness-${stamp}`,
-    CLICKHOUSE_PATH: options.dataDir,
+    ...benchDatabase('freshness', options.dataDir, stamp).env,
     LOG_LEVEL: 'warn',
   })
   const clickhouse = createClickHouse(config.clickhouse)

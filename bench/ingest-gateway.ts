@@ -9,7 +9,7 @@ import path from 'node:path'
 import { createKafka } from '@cpi/kafka'
 import { createLogger } from '@cpi/logger'
 import { parseScenario, simulate } from '@cpi/simulator'
-import { benchBrokers, freePort, machine, percentile, root, writeResult } from './support.ts'
+import { benchBrokers, freePort, machine, percentile, root, waitUntilReady, writeResult } from './support.ts'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 20)
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8)
@@ -35,15 +35,7 @@ const gateway = spawn(process.execPath, [path.join(root, 'services/ingest/src/ma
   stdio: ['ignore', 'ignore', 'inherit'],
 })
 const url = `http://127.0.0.1:${port}`
-for (let attempt = 0; ; attempt++) {
-  const status = await fetch(`${url}/readyz`).then(
-    (response) => response.status,
-    () => 0,
-  )
-  if (status === 200) break
-  if (attempt > 300) throw new Error('the gateway did not become ready')
-  await new Promise((resolve) => setTimeout(resolve, 100))
-}
+await waitUntilReady(url, 'the gateway')
 
 // Valid simulated events (no planted faults), cut into NDJSON bodies once, before timing.
 const now = Date.now()

@@ -25,7 +25,7 @@ import type { FreshnessResult } from './freshness.ts'
 import type { PeerResult } from './kafka-engine-peer.ts'
 import { measureQueryLatency } from './query-latency.ts'
 import { routeRows } from './route-load.ts'
-import { benchBrokers, freePort, machine, root, writeResult } from './support.ts'
+import { benchBrokers, benchDatabase, freePort, machine, root, writeResult } from './support.ts'
 
 const targetEvents = Number(process.env.BENCH_EVENTS ?? 1_000_000)
 const PARTITIONS = 6
@@ -85,6 +85,7 @@ await allConsumed
 const consumeSeconds = (performance.now() - started) / 1000
 await consumer.disconnect()
 
+// Ceiling 2 (and everything after it): the embedded engine, or the server at CLICKHOUSE_URL.
 // Ceiling 2: the same rows inserted into `events` through the adapter, in the processor's batch size.
 say('ceiling: raw insert')
 for (const [index, event] of sent.entries()) {
@@ -122,7 +123,12 @@ say('peer: the Kafka table engine of the embedded ClickHouse')
 // In a process of its own: the embedded engine is a process singleton.
 const peer = await new Promise<PeerResult>((resolve) => {
   const peerProcess = spawn(process.execPath, [path.join(root, 'bench/kafka-engine-peer.ts')], {
-    env: { ...process.env, PEER_BROKERS: brokers, PEER_TOPIC: topic, PEER_PATH: path.join(dataDir, 'peer') },
+    env: {
+      ...process.env,
+      PEER_BROKERS: brokers,
+      PEER_TOPIC: topic,
+      ...benchDatabase('peer', dataDir, stamp).env,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   let output = ''
@@ -141,7 +147,7 @@ const peer = await new Promise<PeerResult>((resolve) => {
 // End to end: the processor process from an empty database to every offset committed.
 say('end to end: the processor process')
 const groupId = `bench-processor-${stamp}`
-const pipelinePath = path.join(dataDir, 'pipeline')
+const pipelineDatabase = benchDatabase('pipeline', dataDir, stamp)
 // BENCH_PROFILE=1: a V8 CPU profile of the processor into bench/results/profiles/.
 const profile =
   process.env.BENCH_PROFILE === '1'
@@ -156,8 +162,7 @@ const child = spawn(process.execPath, [...profile, path.join(root, 'services/pro
     CPI_EVENTS_TOPIC: topic,
     CPI_DEAD_LETTER_TOPIC: `${topic}.dlq`,
     CPI_PROCESSOR_GROUP: groupId,
-    CLICKHOUSE_PATH: pipelinePath,
-    CLICKHOUSE_DATABASE: 'cpi',
+    ...pipelineDatabase.env,
     // Judged on the stream's own clock: the truth is taken as of each partition's latest event.
     CPI_IDLE_AFTER_MS: String(10 * 365 * 24 * 3_600_000),
   },
@@ -207,7 +212,7 @@ const wallSeconds = (finished - processStarted) / 1000
 
 // A fast wrong answer is a failure: every window × segment value against the ground truth.
 say('checking the CPIs against the ground truth')
-const engine = createClickHouse({ kind: 'embedded', path: pipelinePath, database: 'cpi' })
+const engine = createClickHouse(pipelineDatabase.settings)
 const watermarks = await storedWatermarks(engine, topic)
 const truth = truthPerPartition(simulation.facts, await partitionOfSubjects(engine), watermarks)
 const values = await storedValues(engine)
@@ -217,7 +222,7 @@ for (const row of truth.rows) {
   if (!got || got.good !== row.good || got.total !== row.total || got.pending !== row.pending) mismatches++
 }
 const storedEventsResult = await engine.reader.query({
-  query: 'SELECT uniqExact(id) AS n FROM cpi.events',
+  query: `SELECT uniqExact(id) AS n FROM ${engine.database}.events`,
   format: 'JSONEachRow',
 })
 const storedEvents = Number((await storedEventsResult.json<{ n: string }>())[0]?.n ?? 0)

@@ -10,7 +10,15 @@ import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { loadRoutes, type RouteResult, routeRows, standardTargets } from './route-load.ts'
-import { benchBrokers, freePort, machine, root, writeResult } from './support.ts'
+import {
+  benchBrokers,
+  benchDatabase,
+  freePort,
+  machine,
+  root,
+  waitUntilReady,
+  writeResult,
+} from './support.ts'
 
 export async function measureQueryLatency(options: {
   brokers: string
@@ -20,12 +28,12 @@ export async function measureQueryLatency(options: {
 }): Promise<{ events: number; outcomes: number; loadSeconds: number; results: Record<string, RouteResult> }> {
   const stamp = Date.now()
   const dataDir = path.join(root, `.data/bench/query-${stamp}`)
-  const clickhousePath = path.join(dataDir, 'clickhouse')
+  const database = benchDatabase('query', dataDir, stamp)
   try {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      [path.join(root, 'bench/synthetic-load.ts'), clickhousePath, String(options.events)],
-      { maxBuffer: 1024 * 1024 },
+      [path.join(root, 'bench/synthetic-load.ts'), String(options.events)],
+      { maxBuffer: 1024 * 1024, env: { ...process.env, ...database.env } },
     )
     const loaded = JSON.parse(stdout.trim().split('\n').at(-1) as string) as {
       events: number
@@ -44,22 +52,14 @@ export async function measureQueryLatency(options: {
         CPI_ALERTS_TOPIC: `bench.query.${stamp}.alerts`,
         CPI_PROCESSOR_GROUP: `bench-query-${stamp}`,
         CPI_DATA_DIR: dataDir,
-        CLICKHOUSE_PATH: clickhousePath,
+        ...database.env,
         CPI_SIMULATOR: 'off',
         CPI_ALERTER: 'off',
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     })
     const url = `http://127.0.0.1:${port}`
-    for (let attempt = 0; ; attempt++) {
-      const status = await fetch(`${url}/readyz`).then(
-        (response) => response.status,
-        () => 0,
-      )
-      if (status === 200) break
-      if (attempt > 600) throw new Error('the all-in-one process did not become ready')
-      await new Promise((resolve) => setTimeout(resolve, 200))
-    }
+    await waitUntilReady(url, 'the all-in-one process')
     const results = await loadRoutes(url, standardTargets, options)
     app.kill('SIGTERM')
     await once(app, 'exit')

@@ -50,3 +50,44 @@ export async function writeResult(name: string, result: { at: string }): Promise
   await writeFile(file, `${JSON.stringify(result, null, 2)}\n`)
   return path.relative(root, file)
 }
+
+/** Polls `<url>/readyz` until it answers 200 (a minute at most). */
+export async function waitUntilReady(url: string, what: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const status = await fetch(`${url}/readyz`).then(
+      (response) => response.status,
+      () => 0,
+    )
+    if (status === 200) return
+    if (attempt > 600) throw new Error(`${what} did not become ready`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+/**
+ * Where a benchmark keeps a database: the embedded engine under `dataDir/<name>`, or — with
+ * CLICKHOUSE_URL set — a database `bench_<name>_<stamp>` on that server. `env` is what a child
+ * process of the product needs to use the same one.
+ */
+export function benchDatabase(name: string, dataDir: string, stamp: number) {
+  const url = process.env.CLICKHOUSE_URL
+  if (url) {
+    const database = `bench_${name}_${stamp}`
+    const username = process.env.CLICKHOUSE_USER ?? 'default'
+    const password = process.env.CLICKHOUSE_PASSWORD ?? ''
+    return {
+      settings: { kind: 'http' as const, url, username, password, database },
+      env: {
+        CLICKHOUSE_URL: url,
+        CLICKHOUSE_USER: username,
+        CLICKHOUSE_PASSWORD: password,
+        CLICKHOUSE_DATABASE: database,
+      },
+    }
+  }
+  const enginePath = path.join(dataDir, name)
+  return {
+    settings: { kind: 'embedded' as const, path: enginePath, database: 'cpi' },
+    env: { CLICKHOUSE_PATH: enginePath, CLICKHOUSE_DATABASE: 'cpi' },
+  }
+}

@@ -4,13 +4,25 @@
 // outcomes of their interactions (one interaction per 2.3 events; the simulator's CPIs, segment
 // dimensions and values, states and latencies in realistic proportions), plus watermarks at
 // now. Shaped like the pipeline's output, not produced by it — the benchmark says so.
-// Usage: node bench/synthetic-load.ts <clickhouse path> <events>. Prints one JSON line.
+// Usage: node bench/synthetic-load.ts <events> with CLICKHOUSE_PATH (embedded) or CLICKHOUSE_URL
+// (a server), and CLICKHOUSE_DATABASE. Prints one JSON line.
 import { createClickHouse, migrateToLatest } from '@cpi/clickhouse'
 
-const [dataPath, eventsText] = process.argv.slice(2)
+const [eventsText] = process.argv.slice(2)
 const events = Number(eventsText ?? 10_000_000)
 const interactions = Math.round(events / 2.3)
-const clickhouse = createClickHouse({ kind: 'embedded', path: dataPath as string, database: 'cpi' })
+const database = process.env.CLICKHOUSE_DATABASE ?? 'cpi'
+const clickhouse = createClickHouse(
+  process.env.CLICKHOUSE_URL
+    ? {
+        kind: 'http',
+        url: process.env.CLICKHOUSE_URL,
+        username: process.env.CLICKHOUSE_USER ?? 'default',
+        password: process.env.CLICKHOUSE_PASSWORD ?? '',
+        database,
+      }
+    : { kind: 'embedded', path: process.env.CLICKHOUSE_PATH as string, database },
+)
 await migrateToLatest(clickhouse)
 const now = Date.now()
 const days = 7
@@ -34,20 +46,20 @@ const values = `map(
 )`
 
 await clickhouse.writer.command({
-  query: `INSERT INTO cpi.events (id, type, source, subject, time, payload, kafka_topic, kafka_partition, kafka_offset)
+  query: `INSERT INTO ${database}.events (id, type, source, subject, time, payload, kafka_topic, kafka_partition, kafka_offset)
           SELECT concat('e-', toString(number)) AS id,
                  ['quote.requested', 'quote.issued', 'delivery.scheduled', 'ticket.opened', 'call.queued'][1 + number % 5] AS type,
                  '/synthetic' AS source,
                  concat('i-', toString(intDiv(number * 10, 23))) AS subject,
                  fromUnixTimestamp64Milli(toInt64(${now} - ${days} * 86400000 + intDiv(number * 10, 23) * ${(days * 86_400_000) / interactions}), 'UTC') AS time,
                  concat('{"specversion":"1.0","id":"e-', toString(number), '","data":{"customerId":"c-', toString(number % 100000), '","pad":"', randomPrintableASCII(120), '"}}') AS payload,
-                 'cpi.events' AS kafka_topic, number % 6 AS kafka_partition, intDiv(number, 6) AS kafka_offset
+                 '${database}.events' AS kafka_topic, number % 6 AS kafka_partition, intDiv(number, 6) AS kafka_offset
           FROM numbers(${events})`,
   clickhouse_settings: { max_insert_threads: '2' },
 })
 
 await clickhouse.writer.command({
-  query: `INSERT INTO cpi.outcomes (cpi, definition_version, subject, cohort_at, state, status, latency_ms, open, segments, revisit_at, watermark, kafka_partition, version)
+  query: `INSERT INTO ${database}.outcomes (cpi, definition_version, subject, cohort_at, state, status, latency_ms, open, segments, revisit_at, watermark, kafka_partition, version)
           SELECT kind.1 AS cpi, 1, concat('i-', toString(number)) AS subject,
                  fromUnixTimestamp64Milli(toInt64(${now} - ${days} * 86400000 + number * ${(days * 86_400_000) / interactions}), 'UTC') AS cohort_at,
                  multiIf(cohort_at > now64(3) - INTERVAL 2 MINUTE AND rand(1) % 3 = 0, 'pending', rand(2) % 100 < 86, 'good', 'bad') AS state,
@@ -62,19 +74,19 @@ await clickhouse.writer.command({
 })
 
 await clickhouse.writer.insert({
-  table: 'cpi.watermarks',
+  table: `${database}.watermarks`,
   values: Array.from({ length: 6 }, (_, partition) => ({
-    topic: 'cpi.events',
+    topic: '${database}.events',
     partition,
     watermark: new Date(now).toISOString(),
     max_event_time: new Date(now).toISOString(),
   })),
   format: 'JSONEachRow',
 })
-await clickhouse.writer.command({ query: 'OPTIMIZE TABLE cpi.outcomes FINAL' })
+await clickhouse.writer.command({ query: `OPTIMIZE TABLE ${database}.outcomes FINAL` })
 const count = async (table: string) => {
   const result = await clickhouse.reader.query({
-    query: `SELECT count() AS n FROM cpi.${table}`,
+    query: `SELECT count() AS n FROM ${database}.${table}`,
     format: 'JSONEachRow',
   })
   return Number((await result.json<{ n: string }>())[0]?.n ?? 0)
