@@ -53,7 +53,7 @@ await clickhouse.writer.command({
                  concat('i-', toString(intDiv(number * 10, 23))) AS subject,
                  fromUnixTimestamp64Milli(toInt64(${now} - ${days} * 86400000 + intDiv(number * 10, 23) * ${(days * 86_400_000) / interactions}), 'UTC') AS time,
                  concat('{"specversion":"1.0","id":"e-', toString(number), '","data":{"customerId":"c-', toString(number % 100000), '","pad":"', randomPrintableASCII(120), '"}}') AS payload,
-                 '${database}.events' AS kafka_topic, number % 6 AS kafka_partition, intDiv(number, 6) AS kafka_offset
+                 'cpi.events' AS kafka_topic, number % 6 AS kafka_partition, intDiv(number, 6) AS kafka_offset
           FROM numbers(${events})`,
   clickhouse_settings: { max_insert_threads: '2' },
 })
@@ -76,7 +76,7 @@ await clickhouse.writer.command({
 await clickhouse.writer.insert({
   table: `${database}.watermarks`,
   values: Array.from({ length: 6 }, (_, partition) => ({
-    topic: '${database}.events',
+    topic: 'cpi.events',
     partition,
     watermark: new Date(now).toISOString(),
     max_event_time: new Date(now).toISOString(),
