@@ -135,7 +135,8 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
   function handleBatch(batch: Batch): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       waiting.push({ batch, resolve, reject })
-      flush()
+      // After the current tick: the batches kafkajs hands out together join one group.
+      setImmediate(flush)
     })
   }
 
@@ -226,14 +227,20 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
   async function sweep(): Promise<number> {
     return serially(async () => {
       let written = 0
+      // A partition's schedule is loaded on its first sweep after a takeover; the 5-minute
+      // refreshes (each scans the partition's outcomes while batches wait) go one per sweep.
+      let refreshedOne = false
       const records: { topic: string; partition: number; watermark: number; maxEventTime: number }[] = []
       for (const partition of clock.partitionsKnown()) {
         const watermark = clock.watermark(partition, now())
         if (watermark === undefined) continue
         if (catalog.length > 0) {
           // The schedule, not a scan of `outcomes`: a sweep costs what is due, not the table size.
-          if (!revisits.loaded(partition, now() - REVISITS_REFRESH_MS))
+          const stale = !revisits.loaded(partition, now() - REVISITS_REFRESH_MS)
+          if (!revisits.loaded(partition) || (stale && !refreshedOne)) {
+            refreshedOne ||= revisits.loaded(partition)
             revisits.load(partition, await pendingRevisits(deps.clickhouse, partition), now())
+          }
           const due = revisits.takeDue(partition, watermark)
           if (due.length > 0) {
             try {

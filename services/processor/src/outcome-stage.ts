@@ -114,8 +114,9 @@ export async function recomputeOutcomesOfPartitions(
 ): Promise<OutcomeRow[]> {
   const subjects = groups.flatMap((group) => group.subjects)
   const bySubject = new Map<string, InteractionEvent[]>()
-  for (let start = 0; start < subjects.length; start += 10_000) {
-    for (const stored of await loadInteractionEvents(clickhouse, subjects.slice(start, start + 10_000))) {
+  // 5,000 ids per read keep the query parameter under a server's HTTP field limit (128 KiB).
+  for (let start = 0; start < subjects.length; start += 5000) {
+    for (const stored of await loadInteractionEvents(clickhouse, subjects.slice(start, start + 5000))) {
       const list = bySubject.get(stored.subject) ?? []
       list.push(toInteractionEvent(stored))
       bySubject.set(stored.subject, list)

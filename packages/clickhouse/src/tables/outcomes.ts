@@ -93,13 +93,11 @@ export async function pendingRevisits(
 ): Promise<Map<string, number>> {
   try {
     const result = await clickhouse.writer.query({
-      query: `SELECT subject, toUnixTimestamp64Milli(min(revisit)) AS at FROM (
-                SELECT subject, argMax(tuple(revisit_at), version).1 AS revisit
-                FROM ${clickhouse.database}.outcomes
-                WHERE kafka_partition = {partition:UInt32}
-                GROUP BY cpi, subject
-              )
-              WHERE revisit IS NOT NULL
+      // FINAL keeps each (cpi, subject)'s latest row the way the table does — the highest
+      // watermark, and at equal watermarks the row written last — then only waiting ones count.
+      query: `SELECT subject, toUnixTimestamp64Milli(min(revisit_at)) AS at
+              FROM ${clickhouse.database}.outcomes FINAL
+              WHERE kafka_partition = {partition:UInt32} AND revisit_at IS NOT NULL
               GROUP BY subject`,
       query_params: { partition },
       format: 'JSONEachRow',
