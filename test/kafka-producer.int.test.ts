@@ -2,6 +2,7 @@ import { BatchingProducer, KafkaAdapterError } from '@cpi/kafka'
 import { describe, expect } from 'vitest'
 import { uniqueName } from './support/environment.ts'
 import { it } from './support/fixtures.ts'
+import { topicSize } from './support/topic-reader.ts'
 
 describe('BatchingProducer against the real broker', () => {
   it('acknowledges 200 concurrent sends in a few requests, each subject on one partition', async ({
@@ -55,5 +56,42 @@ describe('BatchingProducer against the real broker', () => {
     } finally {
       await producer.disconnect()
     }
+  })
+
+  it('splits more than a broker message (1 MiB) for one partition across requests, in order, instead of failing', async ({
+    kafka,
+    createTopic,
+    logger,
+  }) => {
+    const topic = await createTopic('producer_large', 1)
+    const producer = new BatchingProducer(kafka, { logger })
+    await producer.connect()
+    try {
+      // 3 MB for one key in one call, and more while it is in flight: each alone is over the limit.
+      const value = (index: number) => `${String(index).padStart(8, '0')}${'x'.repeat(92)}`
+      const first = Array.from({ length: 30_000 }, (_, index) => ({ key: 'one', value: value(index) }))
+      const second = Array.from({ length: 15_000 }, (_, index) => ({
+        key: 'one',
+        value: value(30_000 + index),
+      }))
+      await Promise.all([producer.send(topic, first), producer.send(topic, second)])
+      expect(producer.stats().requests).toBeGreaterThanOrEqual(5)
+    } finally {
+      await producer.disconnect()
+    }
+    expect(await topicSize(kafka, topic)).toBe(45_000)
+    // Order within the partition is the order of the calls.
+    const consumer = kafka.consumer({ groupId: uniqueName('reader') })
+    const offsets: number[] = []
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        offsets.push(Number(message.value?.toString().slice(0, 8)))
+      },
+    })
+    await expect.poll(() => offsets.length, { timeout: 60_000 }).toBe(45_000)
+    await consumer.disconnect()
+    expect(offsets.every((index, position) => index === position)).toBe(true)
   })
 })

@@ -8,14 +8,45 @@ export interface BatchingProducerOptions {
   lingerMs?: number
   /** Flush as soon as this many messages wait. */
   maxBatchMessages?: number
+  /**
+   * Most bytes (keys and values) in one request. Under the broker's default `message.max.bytes`
+   * (1 MiB per partition's record batch) even when every message goes to one partition; a
+   * larger `send` is split across requests and resolves when all its parts are acknowledged.
+   */
+  maxRequestBytes?: number
   logger: Logger
 }
 
 interface Waiting {
   topic: string
   messages: Message[]
+  bytes: number
   resolve: () => void
   reject: (error: unknown) => void
+}
+
+const sizeOf = (value: Message['key'] | Message['value']): number =>
+  value === null || value === undefined
+    ? 0
+    : typeof value === 'string'
+      ? Buffer.byteLength(value)
+      : value.length
+
+/** One `send` as parts of at most `maxBytes` each (a single larger message stays one part). */
+function split(messages: Message[], maxBytes: number): { messages: Message[]; bytes: number }[] {
+  const parts: { messages: Message[]; bytes: number }[] = []
+  let current: { messages: Message[]; bytes: number } = { messages: [], bytes: 0 }
+  for (const message of messages) {
+    const bytes = sizeOf(message.key) + sizeOf(message.value) + 64
+    if (current.messages.length > 0 && current.bytes + bytes > maxBytes) {
+      parts.push(current)
+      current = { messages: [], bytes: 0 }
+    }
+    current.messages.push(message)
+    current.bytes += bytes
+  }
+  if (current.messages.length > 0) parts.push(current)
+  return parts
 }
 
 /**
@@ -31,6 +62,7 @@ export class BatchingProducer {
   private readonly producer: Producer
   private readonly lingerMs: number
   private readonly maxBatchMessages: number
+  private readonly maxRequestBytes: number
   private readonly logger: Logger
   private waiting: Waiting[] = []
   private waitingCount = 0
@@ -50,6 +82,7 @@ export class BatchingProducer {
     })
     this.lingerMs = options.lingerMs ?? 2
     this.maxBatchMessages = options.maxBatchMessages ?? 5000
+    this.maxRequestBytes = options.maxRequestBytes ?? 900_000
     this.logger = options.logger
   }
 
@@ -74,9 +107,26 @@ export class BatchingProducer {
   /** Resolves when every message is acknowledged by Kafka; rejects with a KafkaAdapterError. */
   send(topic: string, messages: Message[]): Promise<void> {
     if (messages.length === 0) return Promise.resolve()
+    const parts = split(messages, this.maxRequestBytes)
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ topic, messages, resolve, reject })
-      this.waitingCount += messages.length
+      let left = parts.length
+      let failed = false
+      for (const part of parts) {
+        this.waiting.push({
+          topic,
+          messages: part.messages,
+          bytes: part.bytes,
+          resolve: () => {
+            if (--left === 0 && !failed) resolve()
+          },
+          reject: (error) => {
+            if (failed) return
+            failed = true
+            reject(error)
+          },
+        })
+        this.waitingCount += part.messages.length
+      }
       if (this.waitingCount >= this.maxBatchMessages) this.flushSoon(0)
       else this.flushSoon(this.lingerMs)
     })
@@ -98,6 +148,10 @@ export class BatchingProducer {
     await this.producer.disconnect()
   }
 
+  private waitingBytes(): number {
+    return this.waiting.reduce((sum, entry) => sum + entry.bytes, 0)
+  }
+
   private flushSoon(delayMs: number): void {
     if (this.inFlight) return // the request in flight starts the next one when it ends
     if (delayMs === 0) {
@@ -114,13 +168,26 @@ export class BatchingProducer {
 
   private startRequest(): void {
     if (this.inFlight || this.waiting.length === 0) return
-    const batch = this.waiting
-    this.waiting = []
-    this.waitingCount = 0
+    // What waits, in order, up to the request's byte budget (at least one part).
+    let bytes = 0
+    let count = 0
+    while (count < this.waiting.length) {
+      const next = this.waiting[count] as Waiting
+      if (count > 0 && bytes + next.bytes > this.maxRequestBytes) break
+      bytes += next.bytes
+      count++
+    }
+    const batch = this.waiting.slice(0, count)
+    this.waiting = this.waiting.slice(count)
+    this.waitingCount = this.waiting.reduce((sum, entry) => sum + entry.messages.length, 0)
     this.inFlight = this.sendBatch(batch).finally(() => {
       this.inFlight = undefined
       if (this.waiting.length > 0)
-        this.flushSoon(this.waitingCount >= this.maxBatchMessages ? 0 : this.lingerMs)
+        this.flushSoon(
+          this.waitingCount >= this.maxBatchMessages || this.waitingBytes() >= this.maxRequestBytes
+            ? 0
+            : this.lingerMs,
+        )
     })
   }
 
