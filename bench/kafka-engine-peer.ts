@@ -4,6 +4,7 @@
 // CLICKHOUSE_URL, and CLICKHOUSE_DATABASE). Parsing only: no
 // validation, no dead letters, no outcomes. Prints one JSON line: PeerResult.
 import { createClickHouse, migrateToLatest } from '@cpi/clickhouse'
+import { databaseFromEnvironment } from './support.ts'
 
 export type PeerResult =
   | { available: true; rowsPerSecond: number; rows: number; seconds: number }
@@ -12,18 +13,7 @@ export type PeerResult =
 async function measure(): Promise<PeerResult> {
   const brokers = process.env.PEER_BROKERS as string
   const topic = process.env.PEER_TOPIC as string
-  const database = process.env.CLICKHOUSE_DATABASE ?? 'peer'
-  const engine = createClickHouse(
-    process.env.CLICKHOUSE_URL
-      ? {
-          kind: 'http',
-          url: process.env.CLICKHOUSE_URL,
-          username: process.env.CLICKHOUSE_USER ?? 'default',
-          password: process.env.CLICKHOUSE_PASSWORD ?? '',
-          database,
-        }
-      : { kind: 'embedded', path: process.env.CLICKHOUSE_PATH as string, database },
-  )
+  const engine = createClickHouse(databaseFromEnvironment('peer'))
   const db = engine.database
   try {
     await migrateToLatest(engine)

@@ -6,6 +6,7 @@ import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import type { ClickHouseSettings } from '@cpi/clickhouse'
 
 const run = promisify(execFile)
 export const root = path.resolve(import.meta.dirname, '..')
@@ -90,4 +91,18 @@ export function benchDatabase(name: string, dataDir: string, stamp: number) {
     settings: { kind: 'embedded' as const, path: enginePath, database: 'cpi' },
     env: { CLICKHOUSE_PATH: enginePath, CLICKHOUSE_DATABASE: 'cpi' },
   }
+}
+
+/** In a benchmark's child process: the database `benchDatabase(...).env` described. */
+export function databaseFromEnvironment(fallbackDatabase: string): ClickHouseSettings {
+  const database = process.env.CLICKHOUSE_DATABASE ?? fallbackDatabase
+  return process.env.CLICKHOUSE_URL
+    ? {
+        kind: 'http',
+        url: process.env.CLICKHOUSE_URL,
+        username: process.env.CLICKHOUSE_USER ?? 'default',
+        password: process.env.CLICKHOUSE_PASSWORD ?? '',
+        database,
+      }
+    : { kind: 'embedded', path: process.env.CLICKHOUSE_PATH as string, database }
 }

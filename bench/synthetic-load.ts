@@ -7,22 +7,13 @@
 // Usage: node bench/synthetic-load.ts <events> with CLICKHOUSE_PATH (embedded) or CLICKHOUSE_URL
 // (a server), and CLICKHOUSE_DATABASE. Prints one JSON line.
 import { createClickHouse, migrateToLatest } from '@cpi/clickhouse'
+import { databaseFromEnvironment } from './support.ts'
 
 const [eventsText] = process.argv.slice(2)
 const events = Number(eventsText ?? 10_000_000)
 const interactions = Math.round(events / 2.3)
-const database = process.env.CLICKHOUSE_DATABASE ?? 'cpi'
-const clickhouse = createClickHouse(
-  process.env.CLICKHOUSE_URL
-    ? {
-        kind: 'http',
-        url: process.env.CLICKHOUSE_URL,
-        username: process.env.CLICKHOUSE_USER ?? 'default',
-        password: process.env.CLICKHOUSE_PASSWORD ?? '',
-        database,
-      }
-    : { kind: 'embedded', path: process.env.CLICKHOUSE_PATH as string, database },
-)
+const clickhouse = createClickHouse(databaseFromEnvironment('cpi'))
+const database = clickhouse.database
 await migrateToLatest(clickhouse)
 const now = Date.now()
 const days = 7
