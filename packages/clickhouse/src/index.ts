@@ -25,6 +25,18 @@ export {
   writeCheckpoint,
 } from './tables/alerts.ts'
 export {
+  type ExperimentArmRow,
+  type KpiDomain,
+  kpiOfDomain,
+  type LinkRow,
+  type PerceptionRow,
+  queryExperimentArms,
+  queryLinkage,
+  queryPerception,
+  quoteBuckets,
+  type Range as AnalyticsRange,
+} from './tables/analytics.ts'
+export {
   type CpiPoint,
   type MinuteCountRow,
   type PartitionFreshness,

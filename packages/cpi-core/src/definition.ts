@@ -47,7 +47,10 @@ const common = {
       kind: z.enum(['rolling', 'calendar']).default('rolling'),
     })
     .prefault({ target: 0.9 }),
+  /** CPIs whose movement comes before this one's (first_reply_2h leads first_time_resolution). */
   leadingIndicators: z.array(z.string()).default([]),
+  /** Weight in the one customer index every team shares (0: not part of it). */
+  indexWeight: z.number().min(0).default(0),
   alerting: z.enum(['page', 'ticket', 'none']).default('ticket'),
 }
 

@@ -7,6 +7,7 @@ import type { Logger } from '@cpi/logger'
 import { createKeyring } from '@cpi/runtime'
 import type { FastifyInstance } from 'fastify'
 import type { Kafka } from 'kafkajs'
+import { registerAnalyticsRoutes } from './analytics.routes.ts'
 import { registerApiRoutes } from './api.routes.ts'
 import { readAccess } from './auth.ts'
 import { registerDashboardRoutes } from './dashboard.routes.ts'
@@ -54,6 +55,7 @@ export async function startApi(options: {
     }),
   )
   registerApiRoutes(http, { clickhouse, catalog, live, policy: config.alerter.policy })
+  registerAnalyticsRoutes(http, { clickhouse, catalog, live })
   const stream = registerStream(http, { live, intervalMs: config.api.streamIntervalMs, logger })
   registerDashboardRoutes(http)
   const runbook = await readFile(runbookFile, 'utf8').catch(

@@ -2,6 +2,7 @@ import { type CpiDefinition, loadCatalog } from '@cpi/cpi-core'
 import { createLogger } from '@cpi/logger'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { registerAnalyticsRoutes } from './analytics.routes.ts'
 import { registerApiRoutes } from './api.routes.ts'
 import type { LiveState } from './live.ts'
 import { openApiDocument } from './openapi.ts'
@@ -17,6 +18,11 @@ vi.mock('@cpi/clickhouse', () => {
     listSilences: unreachable('listSilences'),
     queryCpiSeries: unreachable('queryCpiSeries'),
     upsertSilence: unreachable('upsertSilence'),
+    queryPerception: unreachable('queryPerception'),
+    queryLinkage: unreachable('queryLinkage'),
+    queryExperimentArms: unreachable('queryExperimentArms'),
+    kpiOfDomain: { quote: 'quote_acceptance', delivery: 'repeat_order_90d', ticket: 'churn_90d' },
+    quoteBuckets: ['≤30s', '30s–5m', '5m–1h', '>1h', 'never'],
   }
 })
 
@@ -52,6 +58,7 @@ describe('the OpenAPI document and the routes', () => {
         if (method !== 'HEAD' && route.url.startsWith('/v1/')) routes.push(`${method} ${route.url}`)
     })
     registerApiRoutes(http, { clickhouse: {} as never, catalog: [], live: {} as never })
+    registerAnalyticsRoutes(http, { clickhouse: {} as never, catalog: [], live: {} as never })
     const stream = registerStream(http, { live: {} as never, intervalMs: 1000, logger })
     await http.ready()
     stream.stop()
@@ -68,6 +75,8 @@ describe('the OpenAPI document and the routes', () => {
         'GET /v1/stream',
         'POST /v1/silences',
         'DELETE /v1/silences/:id',
+        'GET /v1/analytics/experiments',
+        'GET /v1/analytics/index',
       ]),
     )
     expect(new Set(routes).size).toBe(routes.length)

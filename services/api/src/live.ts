@@ -64,6 +64,12 @@ export function alertView(alert: StoredAlert, silencedBy: string[]): AlertView {
   }
 }
 
+/** The CPIs that name `name` among their leading indicators. */
+export const laggingOf = (catalog: readonly CpiDefinition[], name: string): string[] =>
+  catalog
+    .filter((definition) => definition.leadingIndicators.includes(name))
+    .map((definition) => definition.name)
+
 /**
  * The reads behind the catalog endpoint and the live stream. One refresh is shared by every
  * stream client; `refresh` diffs against the previous one and hands out only what changed.
@@ -136,6 +142,7 @@ export function createLiveState(options: {
           count: SPARKLINE_WINDOWS,
           firing: firing.length,
           pageFiring: firing.some((a) => a.labels.severity === 'page' && !a.silenced),
+          lagging: laggingOf(catalog, definition.name),
         })
       }),
     }
@@ -148,10 +155,20 @@ export function createLiveState(options: {
     return { asOf, cpis, alerts: alertList, freshness: fresh }
   }
 
+  /** `count` consecutive windows per CPI ending at the watermark (whole seconds). */
+  async function windows(windowMs: number, count: number) {
+    const asOf = asOfFrom(await freshness())
+    return {
+      asOf,
+      byCpi: await queryCpiWindows(clickhouse, { to: asOf, stepSeconds: windowMs / 1000, windows: count }),
+    }
+  }
+
   return {
     freshness,
     alerts,
     snapshot,
+    windows,
     /** The latest shared snapshot (the default one-hour window), if one was taken. */
     latest: () => last,
     /** Takes a new snapshot and returns what changed since the previous one. */

@@ -21,6 +21,31 @@ const common = {
   '401': problem('No or a wrong read token.'),
 }
 
+const analyticsRange = [
+  query('from', 'Interactions whose first event is at or after this time (default now-30d).'),
+  query('to', 'Interactions whose first event is before this time (default now).'),
+]
+const interval = { type: 'object', properties: { lower: { type: 'number' }, upper: { type: 'number' } } }
+const proportion = {
+  type: 'object',
+  description: 'A proportion with its 95 % Wilson interval; estimate null without trials.',
+  properties: { estimate: nullable('number'), lower: { type: 'number' }, upper: { type: 'number' } },
+}
+const withRate = {
+  type: 'object',
+  properties: { successes: { type: 'integer' }, trials: { type: 'integer' }, rate: proportion },
+}
+const brief = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    displayName: { type: 'string' },
+    ratio: nullable('number'),
+    target: nullable('number'),
+    health: { enum: ['ok', 'at_risk', 'breached', 'no_data'] },
+  },
+}
+
 const point = {
   type: 'object',
   required: ['windowStart', 'good', 'total', 'pending', 'ratio', 'p50', 'p90', 'p99', 'status'],
@@ -247,6 +272,171 @@ export const openApiDocument = {
         },
       },
     },
+    '/v1/analytics/perception': {
+      get: {
+        operationId: 'perception',
+        summary:
+          'Perception vs performance: per CPI, CSAT (top-two-box), NPS and CES of interactions that met the expectation vs those that missed it, the gaps with intervals, and the survey response rate per group.',
+        parameters: analyticsRange,
+        responses: {
+          '200': json(
+            {
+              type: 'object',
+              properties: {
+                from: time,
+                to: time,
+                note: { type: 'string' },
+                cpis: { type: 'array', items: ref('Perception') },
+              },
+            },
+            'One entry per CPI with an interaction domain (survey CPIs are the scores themselves).',
+          ),
+          ...common,
+        },
+      },
+    },
+    '/v1/analytics/linkage': {
+      get: {
+        operationId: 'linkage',
+        summary:
+          'CPI → KPI links (observational): quote acceptance by time-to-quote bucket, repeat order within 90 days after an intact vs a broken delivery, churn within 90 days after first-time resolution vs not; Wilson intervals and each group against the first.',
+        parameters: analyticsRange,
+        responses: {
+          '200': json(
+            {
+              type: 'object',
+              properties: {
+                from: time,
+                to: time,
+                note: { type: 'string', description: 'What observational means here.' },
+                links: { type: 'array', items: ref('Link') },
+              },
+            },
+            'The links whose CPI is in the catalog.',
+          ),
+          ...common,
+        },
+      },
+    },
+    '/v1/analytics/experiments': {
+      get: {
+        operationId: 'experiments',
+        summary:
+          'Experiments: for interactions carrying `experiment`/`variant`, each arm’s CPI and linked KPI, the difference to the control with interval, two-proportion z-test, p-value, the planned sample size per arm and what is still missing (fixed-horizon design).',
+        parameters: [
+          ...analyticsRange,
+          query('experiment', 'Only this experiment id.'),
+          query(
+            'mde',
+            'Minimum detectable effect: the absolute change of a rate the experiment is sized for (default 0.02).',
+            {
+              type: 'number',
+            },
+          ),
+          query('alpha', 'Two-sided significance level, (0, 0.2] (default 0.05).', { type: 'number' }),
+          query('power', 'Power, [0.5, 1) (default 0.8).', { type: 'number' }),
+        ],
+        responses: {
+          '200': json(
+            {
+              type: 'object',
+              properties: {
+                from: time,
+                to: time,
+                design: {
+                  type: 'object',
+                  properties: {
+                    minimumDetectableEffect: { type: 'number' },
+                    alpha: { type: 'number' },
+                    power: { type: 'number' },
+                    rule: { type: 'string' },
+                  },
+                },
+                experiments: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      id: { type: 'string' },
+                      cpis: { type: 'array', items: ref('ExperimentCpi') },
+                    },
+                  },
+                },
+              },
+            },
+            'Every experiment seen in the range, per CPI its interactions count in.',
+          ),
+          ...common,
+        },
+      },
+    },
+    '/v1/analytics/index': {
+      get: {
+        operationId: 'customerIndex',
+        summary:
+          'The one customer index every team shares: the weighted mean of the CPIs’ ratios (weights `indexWeight` in the catalog), 0–100, per window for 30 windows and its latest components.',
+        parameters: [query('window', 'Window length, 1m to 30d (default 1d).')],
+        responses: {
+          '200': json(
+            {
+              type: 'object',
+              properties: {
+                asOf: time,
+                window: { type: 'string' },
+                weights: { type: 'object', additionalProperties: { type: 'number' } },
+                current: ref('CustomerIndex'),
+                series: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      windowStart: time,
+                      value: nullable('number'),
+                      lower: nullable('number'),
+                      upper: nullable('number'),
+                      coverage: { type: 'number' },
+                    },
+                  },
+                },
+              },
+            },
+            'Windows end at the pipeline watermark.',
+          ),
+          ...common,
+        },
+      },
+    },
+    '/v1/analytics/scorecards': {
+      get: {
+        operationId: 'scorecards',
+        summary:
+          'Per team (the CPIs’ owner): the CPIs it can move with value, target, health, trend, their leading and lagging indicators beside them, and their points in the customer index.',
+        parameters: [query('window', 'Window length, 1m to 30d (default 1d).')],
+        responses: {
+          '200': json(
+            {
+              type: 'object',
+              properties: {
+                asOf: time,
+                window: { type: 'string' },
+                index: {
+                  type: 'object',
+                  properties: {
+                    value: nullable('number'),
+                    lower: nullable('number'),
+                    upper: nullable('number'),
+                    target: nullable('number'),
+                  },
+                },
+                teams: { type: 'array', items: ref('Scorecard') },
+              },
+            },
+            'Teams in name order.',
+          ),
+          ...common,
+        },
+      },
+    },
     '/v1/openapi.json': {
       get: {
         operationId: 'openApi',
@@ -290,6 +480,12 @@ export const openApiDocument = {
           },
           alerting: { enum: ['page', 'ticket', 'none'] },
           leadingIndicators: { type: 'array', items: { type: 'string' } },
+          laggingIndicators: {
+            type: 'array',
+            items: { type: 'string' },
+            description: 'CPIs that name this one among their leading indicators.',
+          },
+          indexWeight: { type: 'number', description: 'Weight in the shared customer index.' },
           current: { oneOf: [ref('Point'), { type: 'null' }] },
           previous: { oneOf: [ref('Point'), { type: 'null' }] },
           trend: { ...nullable('number'), description: 'current.ratio − previous.ratio' },
@@ -354,6 +550,216 @@ export const openApiDocument = {
           createdBy: { type: 'string' },
           comment: { type: 'string' },
           state: { enum: ['pending', 'active', 'expired'] },
+        },
+      },
+      Difference: {
+        type: 'object',
+        description:
+          'A difference between two groups (B − A, or met − missed) with its interval and two-sided p-value.',
+        properties: {
+          difference: { type: 'number' },
+          interval,
+          z: { type: 'number' },
+          pValue: { type: 'number' },
+        },
+      },
+      GroupPerception: {
+        type: 'object',
+        properties: {
+          interactions: { type: 'integer' },
+          responses: { type: 'integer' },
+          responseRate: proportion,
+          csat: {
+            type: 'object',
+            description: 'Top-two-box share (4–5 of 5) with its Wilson interval.',
+            properties: {
+              ...proportion.properties,
+              responses: { type: 'integer' },
+              satisfied: { type: 'integer' },
+            },
+          },
+          nps: {
+            type: 'object',
+            description: 'Net Promoter Score in points, promoters 9–10, detractors 0–6.',
+            properties: {
+              responses: { type: 'integer' },
+              promoters: { type: 'integer' },
+              passives: { type: 'integer' },
+              detractors: { type: 'integer' },
+              score: nullable('number'),
+              standardError: nullable('number'),
+              lower: { type: 'number' },
+              upper: { type: 'number' },
+            },
+          },
+          ces: {
+            type: 'object',
+            description: 'Customer Effort Score: mean of 1–7.',
+            properties: {
+              responses: { type: 'integer' },
+              mean: nullable('number'),
+              standardDeviation: nullable('number'),
+              interval: { oneOf: [interval, { type: 'null' }] },
+            },
+          },
+        },
+      },
+      Perception: {
+        type: 'object',
+        properties: {
+          cpi: { type: 'string' },
+          displayName: { type: 'string' },
+          subjectType: { type: 'string' },
+          met: ref('GroupPerception'),
+          missed: ref('GroupPerception'),
+          gap: {
+            type: 'object',
+            description: 'met − missed; null where a group has too few responses.',
+            properties: {
+              csat: { oneOf: [ref('Difference'), { type: 'null' }] },
+              nps: { oneOf: [ref('Difference'), { type: 'null' }] },
+              ces: { oneOf: [ref('Difference'), { type: 'null' }] },
+            },
+          },
+          responseRateGap: { oneOf: [ref('Difference'), { type: 'null' }] },
+        },
+      },
+      Link: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          cpi: { type: 'string' },
+          kpi: { type: 'string' },
+          groupedBy: { type: 'string' },
+          higherIsBetter: { type: 'boolean' },
+          observational: { const: true },
+          groups: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                group: { type: 'string' },
+                trials: { type: 'integer' },
+                successes: { type: 'integer' },
+                followUpComplete: {
+                  ...nullable('integer'),
+                  description: 'Interactions whose 90-day follow-up has fully passed as of the watermark.',
+                },
+                rate: proportion,
+              },
+            },
+          },
+          comparisons: {
+            type: 'array',
+            items: {
+              allOf: [
+                ref('Difference'),
+                { type: 'object', properties: { group: { type: 'string' }, versus: { type: 'string' } } },
+              ],
+            },
+          },
+        },
+      },
+      ExperimentCpi: {
+        type: 'object',
+        properties: {
+          cpi: { type: 'string' },
+          displayName: { type: 'string' },
+          kpi: nullable('string'),
+          control: { type: 'string' },
+          design: {
+            type: 'object',
+            properties: {
+              alpha: { type: 'number' },
+              power: { type: 'number' },
+              minimumDetectableEffect: { type: 'number' },
+            },
+          },
+          arms: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                variant: { type: 'string' },
+                cpi: withRate,
+                kpi: { oneOf: [withRate, { type: 'null' }] },
+              },
+            },
+          },
+          comparisons: {
+            type: 'array',
+            items: {
+              allOf: [
+                ref('Difference'),
+                {
+                  type: 'object',
+                  properties: {
+                    metric: { enum: ['cpi', 'kpi'] },
+                    variant: { type: 'string' },
+                    versus: { type: 'string' },
+                    requiredPerArm: nullable('integer'),
+                    remainingPerArm: nullable('integer'),
+                    horizonReached: { type: 'boolean' },
+                    decision: { enum: ['collecting', 'significant', 'not_significant'] },
+                  },
+                },
+              ],
+            },
+          },
+        },
+      },
+      CustomerIndex: {
+        type: 'object',
+        properties: {
+          value: nullable('number'),
+          lower: nullable('number'),
+          upper: nullable('number'),
+          target: { ...nullable('number'), description: 'The same weighted mean of the targets.' },
+          coverage: { type: 'number', description: 'Share of the total weight whose CPI had data.' },
+          components: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                cpi: { type: 'string' },
+                weight: { type: 'number' },
+                share: { type: 'number' },
+                ratio: nullable('number'),
+                total: { type: 'integer' },
+                contribution: { type: 'number', description: 'Index points this CPI adds.' },
+              },
+            },
+          },
+        },
+      },
+      Scorecard: {
+        type: 'object',
+        properties: {
+          team: { type: 'string' },
+          indexPoints: { type: 'number' },
+          health: { type: 'object', additionalProperties: { type: 'integer' } },
+          cpis: {
+            type: 'array',
+            items: {
+              allOf: [
+                brief,
+                {
+                  type: 'object',
+                  properties: {
+                    good: { type: 'integer' },
+                    total: { type: 'integer' },
+                    pending: { type: 'integer' },
+                    trend: nullable('number'),
+                    firingAlerts: { type: 'integer' },
+                    indexWeight: { type: 'number' },
+                    indexPoints: { type: 'number' },
+                    leading: { type: 'array', items: brief },
+                    lagging: { type: 'array', items: brief },
+                  },
+                },
+              ],
+            },
+          },
         },
       },
       Freshness: {

@@ -201,3 +201,107 @@ export function parseAlertState(query: Record<string, unknown>): Parsed<AlertSta
     ],
   }
 }
+
+export interface AnalyticsParameters {
+  from: number
+  to: number
+  /** Experiments only. */
+  experiment: string | undefined
+  minimumDetectableEffect: number
+  alpha: number
+  power: number
+}
+
+const numberParameter = (
+  query: Record<string, unknown>,
+  name: string,
+  fallback: number,
+  check: (value: number) => boolean,
+  expected: string,
+  problems: ParameterProblem[],
+): number => {
+  const text = single(query[name])
+  if (text === undefined || text === '') return fallback
+  const value = Number(text)
+  if (!/^-?\d*\.?\d+(e-?\d+)?$/i.test(text) || !check(value)) {
+    problems.push({ parameter: name, message: `expected ${expected}, got ${quote(text)}` })
+    return fallback
+  }
+  return value
+}
+
+/**
+ * `GET /v1/analytics/*`: from/to over the interactions' cohort (default the last 30 days);
+ * experiments also take `experiment` (one id), `mde` (the absolute change the experiment is
+ * sized for, default 0.02), `alpha` (default 0.05) and `power` (default 0.8).
+ */
+export function parseAnalyticsParameters(
+  query: Record<string, unknown>,
+  now: number,
+  options: { experiments?: boolean } = {},
+): Parsed<AnalyticsParameters> {
+  const problems: ParameterProblem[] = []
+  const names = options.experiments ? ['from', 'to', 'experiment', 'mde', 'alpha', 'power'] : ['from', 'to']
+  for (const name of Object.keys(query)) {
+    if (name !== 'access_token' && !names.includes(name))
+      problems.push({ parameter: name, message: `expected one of ${names.join(', ')}, got ${quote(name)}` })
+  }
+  const time = (name: 'from' | 'to', fallback: number): number => {
+    const text = single(query[name])
+    if (text === undefined || text === '') return fallback
+    const parsed = parseTime(text, now)
+    if (parsed === undefined) {
+      problems.push({
+        parameter: name,
+        message: `expected an ISO 8601 time with a zone (2026-11-22T10:00:00Z), epoch milliseconds, now or now-<duration> (now-30d), got ${quote(text)}`,
+      })
+      return fallback
+    }
+    return parsed
+  }
+  const to = time('to', now)
+  const from = time('from', to - 30 * 86_400_000)
+  if (from >= to)
+    problems.push({
+      parameter: 'from',
+      message: `expected a time before to, got ${quote(single(query.from))}`,
+    })
+  else if (to - from > seriesLimits.maxRangeMs)
+    problems.push({
+      parameter: 'from',
+      message: `expected a range of at most 400d, got ${formatDuration(to - from)}`,
+    })
+  const experiment = single(query.experiment) || undefined
+  if (experiment !== undefined && !/^[\w.:-]{1,128}$/.test(experiment))
+    problems.push({
+      parameter: 'experiment',
+      message: `expected an experiment id (letters, digits, _ . : -, at most 128), got ${quote(experiment)}`,
+    })
+  const minimumDetectableEffect = numberParameter(
+    query,
+    'mde',
+    0.02,
+    (v) => v > 0 && v < 1,
+    'an absolute change of the rate between 0 and 1 such as 0.02',
+    problems,
+  )
+  const alpha = numberParameter(
+    query,
+    'alpha',
+    0.05,
+    (v) => v > 0 && v <= 0.2,
+    'a significance level in (0, 0.2]',
+    problems,
+  )
+  const power = numberParameter(
+    query,
+    'power',
+    0.8,
+    (v) => v >= 0.5 && v < 1,
+    'a power in [0.5, 1)',
+    problems,
+  )
+  return problems.length > 0
+    ? { ok: false, problems }
+    : { ok: true, value: { from, to, experiment, minimumDetectableEffect, alpha, power } }
+}

@@ -107,6 +107,8 @@ describe('summarize', () => {
       objective: { target: 0.8, window: '28d' },
       alerting: 'page',
       leadingIndicators: [],
+      laggingIndicators: [],
+      indexWeight: 0,
     })
     const oneDay = { ...definition, objective: { ...definition.objective, window: 86_400_000 } }
     expect(summarize(oneDay, [], options).objective.window).toBe('1d')

@@ -17,7 +17,12 @@ export interface CpiSummary {
   dimensions: string[]
   objective: { target: number; window: string }
   alerting: CpiDefinition['alerting']
+  /** CPIs that move before this one. */
   leadingIndicators: string[]
+  /** CPIs this one leads (they name it among their leading indicators). */
+  laggingIndicators: string[]
+  /** Weight in the shared customer index. */
+  indexWeight: number
   current: CpiPoint | null
   previous: CpiPoint | null
   trend: number | null
@@ -45,7 +50,15 @@ export function healthOf(ratio: number | null, target: number, pageFiring: boole
 export function summarize(
   definition: CpiDefinition,
   windows: readonly CpiPoint[],
-  options: { asOf: number; windowMs: number; count: number; firing: number; pageFiring: boolean },
+  options: {
+    asOf: number
+    windowMs: number
+    count: number
+    firing: number
+    pageFiring: boolean
+    /** CPIs that name this one as a leading indicator. */
+    lagging?: readonly string[]
+  },
 ): CpiSummary {
   const byStart = new Map(windows.map((point) => [Date.parse(point.windowStart), point]))
   const starts = Array.from(
@@ -67,6 +80,8 @@ export function summarize(
     objective: { target: definition.objective.target, window: formatDuration(definition.objective.window) },
     alerting: definition.alerting,
     leadingIndicators: [...definition.leadingIndicators],
+    laggingIndicators: [...(options.lagging ?? [])],
+    indexWeight: definition.indexWeight,
     current,
     previous,
     trend: ratio !== null && previous?.ratio != null ? ratio - previous.ratio : null,

@@ -1,0 +1,288 @@
+import type { ClickHouse } from '../client.ts'
+import { toClickHouseError } from '../errors.ts'
+
+// The counts behind the customer-centric analytics (docs/analytics.md): survey responses joined
+// to the rated interaction's outcome, KPI events (acceptances, orders, churn) joined to the CPI
+// outcome of the interaction before them, and both per experiment arm. Pure statistics on these
+// counts live in @cpi/analytics. Each read takes interactions by cohort (their first event) in
+// [from, to) with a known outcome (good or bad; pending ones are not yet evidence), and counts a
+// duplicate event once (existence, min, any — never sums over raw rows).
+
+/** The interaction domains whose CPIs link to a KPI. */
+export type KpiDomain = 'quote' | 'delivery' | 'ticket'
+
+/** The KPI linked to the CPIs of each domain. */
+export const kpiOfDomain = {
+  quote: 'quote_acceptance',
+  delivery: 'repeat_order_90d',
+  ticket: 'churn_90d',
+} as const satisfies Record<KpiDomain, string>
+
+export interface Range {
+  from: number
+  to: number
+}
+
+const FOLLOW_UP = 'INTERVAL 90 DAY'
+
+const rangeParams = (range: Range) => ({ from: range.from / 1000, to: range.to / 1000 })
+
+/** Known outcomes of the CPIs `{cpis:Array(String)}` in the range. */
+const knownOutcomes = (db: string, cpiFilter: string) =>
+  `SELECT cpi, subject, cohort_at, state, latency_ms, open
+   FROM ${db}.outcomes FINAL
+   WHERE ${cpiFilter} AND state IN ('good', 'bad')
+     AND cohort_at >= toDateTime64({from:Float64}, 3, 'UTC') AND cohort_at < toDateTime64({to:Float64}, 3, 'UTC')`
+
+/** The slowest partition's current watermark: "now" of the data (R6). */
+const currentWatermark = (db: string) =>
+  `(SELECT min(current) FROM (SELECT argMax(watermark, updated_at) AS current FROM ${db}.watermarks GROUP BY partition))`
+
+/**
+ * One row per interaction of a domain among `outcomeSubjects`: its KPI (1 or 0), whether its
+ * follow-up window has fully passed, and (quotes) whether it was declined.
+ * - quote: accepted (any `quote.accepted`); the follow-up is open-ended, counted complete.
+ * - delivery: an `order.placed` by the same customer within 90 days after the delivery (after
+ *   the schedule for one never delivered).
+ * - ticket: a `customer.churned` of the same customer within 90 days after the opening.
+ */
+function kpiRows(db: string, domain: KpiDomain, outcomeSubjects: string): string {
+  const events = `${db}.events`
+  switch (domain) {
+    case 'quote':
+      return `SELECT subject, max(type = 'quote.accepted') AS kpi, max(type = 'quote.declined') AS declined, 1 AS complete
+              FROM ${events}
+              WHERE type IN ('quote.requested', 'quote.accepted', 'quote.declined') AND too_late = 0
+                AND subject IN (${outcomeSubjects})
+              GROUP BY subject`
+    case 'delivery':
+      return `SELECT d.subject AS subject,
+                     arrayExists(t -> t > d.at AND t <= d.at + ${FOLLOW_UP}, c.times) AS kpi,
+                     0 AS declined,
+                     d.at + ${FOLLOW_UP} <= ${currentWatermark(db)} AS complete
+              FROM (SELECT subject,
+                           if(countIf(type = 'delivery.delivered') > 0, minIf(time, type = 'delivery.delivered'),
+                              minIf(time, type = 'delivery.scheduled')) AS at,
+                           anyIf(customer_id, type = 'delivery.scheduled') AS customer
+                    FROM ${events}
+                    WHERE type IN ('delivery.scheduled', 'delivery.delivered') AND too_late = 0
+                      AND subject IN (${outcomeSubjects})
+                    GROUP BY subject) AS d
+              LEFT JOIN (SELECT customer_id AS customer, groupArray(time) AS times FROM ${events}
+                         WHERE type = 'order.placed' AND too_late = 0 GROUP BY customer_id) AS c
+                ON c.customer = d.customer`
+    case 'ticket':
+      return `SELECT d.subject AS subject,
+                     arrayExists(t -> t > d.at AND t <= d.at + ${FOLLOW_UP}, c.times) AS kpi,
+                     0 AS declined,
+                     d.at + ${FOLLOW_UP} <= ${currentWatermark(db)} AS complete
+              FROM (SELECT subject, minIf(time, type = 'ticket.opened') AS at,
+                           anyIf(customer_id, type = 'ticket.opened') AS customer
+                    FROM ${events}
+                    WHERE type = 'ticket.opened' AND too_late = 0 AND subject IN (${outcomeSubjects})
+                    GROUP BY subject) AS d
+              LEFT JOIN (SELECT customer_id AS customer, groupArray(time) AS times FROM ${events}
+                         WHERE type = 'customer.churned' AND too_late = 0 GROUP BY customer_id) AS c
+                ON c.customer = d.customer`
+  }
+}
+
+async function rows<T>(clickhouse: ClickHouse, query: string, params: Record<string, unknown>, what: string) {
+  try {
+    const result = await clickhouse.reader.query({ query, query_params: params, format: 'JSONEachRow' })
+    return await result.json<T>()
+  } catch (error) {
+    throw toClickHouseError(error, what)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Perception vs performance
+
+export interface PerceptionRow {
+  cpi: string
+  group: 'met' | 'missed'
+  interactions: number
+  responded: number
+  csat: number[]
+  nps: number[]
+  ces: number[]
+}
+
+const histogram = (column: string, first: number, last: number) =>
+  `[${Array.from({ length: last - first + 1 }, (_, i) => `countIf(s.${column} = ${first + i})`).join(', ')}]`
+
+/**
+ * Per CPI and group (met: good, missed: bad): interactions, those with a survey response, and
+ * the response's CSAT (1–5), NPS (0–10) and CES (1–7) histograms. A response rates the
+ * interaction whose id is its `subject`, of its `subjectType` (the CPI's domain); an
+ * interaction rated twice counts its latest response.
+ */
+export async function queryPerception(
+  clickhouse: ClickHouse,
+  options: Range & { cpis: { cpi: string; domain: string }[] },
+): Promise<PerceptionRow[]> {
+  const db = clickhouse.database
+  const outcomes = knownOutcomes(db, 'cpi IN {cpis:Array(String)}')
+  const score = (field: string) =>
+    `argMax(JSONExtract(payload, 'data', '${field}', 'Nullable(Int64)'), time) AS ${field}`
+  const query = `
+    WITH o AS (${outcomes})
+    SELECT o.cpi AS cpi, if(o.state = 'good', 'met', 'missed') AS group,
+           count() AS interactions,
+           countIf(s.subject != '') AS responded,
+           ${histogram('csat', 1, 5)} AS csat,
+           ${histogram('nps', 0, 10)} AS nps,
+           ${histogram('ces', 1, 7)} AS ces
+    FROM o
+    LEFT JOIN (
+      SELECT subject, argMax(JSONExtractString(payload, 'data', 'subjectType'), time) AS subject_type,
+             ${score('csat')}, ${score('nps')}, ${score('ces')}
+      FROM ${db}.events
+      WHERE type = 'survey.responded' AND too_late = 0 AND subject IN (SELECT subject FROM o)
+      GROUP BY subject
+    ) AS s ON s.subject = o.subject AND s.subject_type = transform(o.cpi, {cpis:Array(String)}, {domains:Array(String)}, '')
+    GROUP BY cpi, group
+    ORDER BY cpi, group`
+  const result = await rows<Record<string, unknown>>(
+    clickhouse,
+    query,
+    {
+      ...rangeParams(options),
+      cpis: options.cpis.map((c) => c.cpi),
+      domains: options.cpis.map((c) => c.domain),
+    },
+    'querying survey responses by outcome',
+  )
+  return result.map((row) => ({
+    cpi: String(row.cpi),
+    group: row.group === 'met' ? 'met' : 'missed',
+    interactions: Number(row.interactions),
+    responded: Number(row.responded),
+    csat: (row.csat as unknown[]).map(Number),
+    nps: (row.nps as unknown[]).map(Number),
+    ces: (row.ces as unknown[]).map(Number),
+  }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPI → KPI linkage
+
+export interface LinkRow {
+  group: string
+  trials: number
+  successes: number
+  followUpComplete: number
+}
+
+/** Time-to-quote buckets, in order. `never`: no answer as of the watermark. */
+export const quoteBuckets = ['≤30s', '30s–5m', '5m–1h', '>1h', 'never'] as const
+
+/**
+ * The linked KPI per group of the CPI's outcomes:
+ * - `fast_quote` (quote): acceptance per time-to-answer bucket; declined quotes are left out
+ *   (a clear no cannot be accepted).
+ * - a delivery CPI: repeat order within 90 days, per `intact` (good) / `broken` (bad) — named
+ *   for nothing_broke; for another delivery CPI read them as met / missed.
+ * - a ticket CPI: churn within 90 days, per `first_time` (good) / `not_first_time` (bad).
+ */
+export async function queryLinkage(
+  clickhouse: ClickHouse,
+  options: Range & { cpi: string; domain: KpiDomain },
+): Promise<LinkRow[]> {
+  const db = clickhouse.database
+  const outcomes = knownOutcomes(db, 'cpi = {cpi:String}')
+  const groups = {
+    quote: `multiIf(o.open = 1 OR o.latency_ms IS NULL, 'never', o.latency_ms <= 30000, '≤30s',
+                    o.latency_ms <= 300000, '30s–5m', o.latency_ms <= 3600000, '5m–1h', '>1h')`,
+    delivery: `if(o.state = 'good', 'intact', 'broken')`,
+    ticket: `if(o.state = 'good', 'first_time', 'not_first_time')`,
+  }[options.domain]
+  const query = `
+    WITH o AS (${outcomes})
+    SELECT ${groups} AS group, count() AS trials, countIf(k.kpi = 1) AS successes,
+           countIf(k.complete = 1) AS followUpComplete
+    FROM o
+    INNER JOIN (${kpiRows(db, options.domain, 'SELECT subject FROM o')}) AS k ON k.subject = o.subject
+    WHERE k.declined = 0
+    GROUP BY group`
+  const result = await rows<Record<string, unknown>>(
+    clickhouse,
+    query,
+    { ...rangeParams(options), cpi: options.cpi },
+    `querying the KPI linked to ${options.cpi}`,
+  )
+  return result.map((row) => ({
+    group: String(row.group),
+    trials: Number(row.trials),
+    successes: Number(row.successes),
+    followUpComplete: Number(row.followUpComplete),
+  }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Experiments
+
+export interface ExperimentArmRow {
+  experiment: string
+  variant: string
+  cpi: string
+  /** The CPI: good / known outcomes. */
+  good: number
+  total: number
+  /** The linked KPI among the same interactions (all of them, declined quotes too); null without one. */
+  kpiSuccesses: number | null
+  kpiTrials: number | null
+}
+
+/**
+ * Per experiment, arm and CPI: the CPI over the arm's interactions with a known outcome and the
+ * domain's linked KPI over the same interactions (intent to treat: every assigned interaction
+ * counts). An interaction's arm is the `experiment`/`variant` its events carry.
+ */
+export async function queryExperimentArms(
+  clickhouse: ClickHouse,
+  options: Range & { cpis: { cpi: string; domain: KpiDomain | null }[]; experiment?: string },
+): Promise<ExperimentArmRow[]> {
+  const db = clickhouse.database
+  const out: ExperimentArmRow[] = []
+  for (const { cpi, domain } of options.cpis) {
+    const outcomes = knownOutcomes(db, 'cpi = {cpi:String}')
+    const kpi = domain
+      ? kpiRows(db, domain, 'SELECT subject FROM o')
+      : "SELECT '' AS subject, 0 AS kpi WHERE 0"
+    const query = `
+      WITH o AS (${outcomes}),
+           x AS (SELECT subject, anyIf(experiment, experiment != '') AS experiment, anyIf(variant, experiment != '') AS variant
+                 FROM ${db}.events
+                 WHERE experiment != '' AND ({experiment:String} = '' OR experiment = {experiment:String})
+                   AND subject IN (SELECT subject FROM o)
+                 GROUP BY subject)
+      SELECT x.experiment AS experiment, x.variant AS variant,
+             countIf(o.state = 'good') AS good, count() AS total, countIf(k.kpi = 1) AS kpi_successes
+      FROM o
+      INNER JOIN x ON x.subject = o.subject
+      LEFT JOIN (${kpi}) AS k ON k.subject = o.subject
+      GROUP BY experiment, variant
+      ORDER BY experiment, variant`
+    const result = await rows<Record<string, unknown>>(
+      clickhouse,
+      query,
+      { ...rangeParams(options), cpi, experiment: options.experiment ?? '' },
+      `querying experiment arms of ${cpi}`,
+    )
+    for (const row of result) {
+      const total = Number(row.total)
+      out.push({
+        experiment: String(row.experiment),
+        variant: String(row.variant),
+        cpi,
+        good: Number(row.good),
+        total,
+        kpiSuccesses: domain ? Number(row.kpi_successes) : null,
+        kpiTrials: domain ? total : null,
+      })
+    }
+  }
+  return out
+}
