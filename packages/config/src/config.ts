@@ -82,6 +82,7 @@ const environmentShape = z.object({
   CPI_SIMULATOR_RATE: z.coerce.number().positive().max(100_000).default(2),
   CPI_SIMULATOR_SEED: z.coerce.number().int().default(1),
   CPI_SIMULATOR_TARGET: z.enum(['http', 'kafka']).default('http'),
+  CPI_SIMULATOR_EXPERIMENT: onOff.default('on'),
   CPI_READ_TOKENS: keyList.optional(),
   CPI_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   CPI_RUNBOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -181,6 +182,7 @@ export const configSchema = environmentShape
       seed: env.CPI_SIMULATOR_SEED,
       target: env.CPI_SIMULATOR_TARGET,
       backfillHours: env.CPI_SIMULATOR_BACKFILL_HOURS,
+      experiment: env.CPI_SIMULATOR_EXPERIMENT === 'on',
     },
     api: {
       readTokens: env.CPI_READ_TOKENS,

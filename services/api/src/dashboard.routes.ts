@@ -23,6 +23,17 @@ function assetsOf(): StaticAsset[] {
   return [
     { route: '/', file: path.join(publicDir, 'index.html'), contentType: 'text/html; charset=utf-8' },
     { route: '/app.js', file: path.join(publicDir, 'app.js'), contentType: 'text/javascript; charset=utf-8' },
+    // ES modules app.js imports: the shared helpers and the analytics views.
+    {
+      route: '/common.js',
+      file: path.join(publicDir, 'common.js'),
+      contentType: 'text/javascript; charset=utf-8',
+    },
+    {
+      route: '/analytics.js',
+      file: path.join(publicDir, 'analytics.js'),
+      contentType: 'text/javascript; charset=utf-8',
+    },
     { route: '/app.css', file: path.join(publicDir, 'app.css'), contentType: 'text/css; charset=utf-8' },
     {
       route: '/vendor/uplot.js',

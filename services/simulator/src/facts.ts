@@ -8,12 +8,20 @@ export interface Experiment {
   variant: string
 }
 
+/** When the interaction's follow-up order was placed, when its customer churned (ms). */
+export interface Kpi {
+  orderAt?: number
+  churnAt?: number
+}
+
 interface InteractionBase {
   subject: string
   startedAt: number
   customerId: string
   region: string
   experiment?: Experiment
+  /** The KPI events this interaction led to (`order.placed`, `customer.churned`), when any. */
+  kpi?: Kpi
 }
 
 export interface QuoteFact extends InteractionBase {

@@ -1,11 +1,12 @@
 import { parseAndValidate } from '@cpi/schemas'
 import { describe, expect, it } from 'vitest'
-import { simulate } from './generate.ts'
+import { type SimulatedEvent, type Simulation, simulate } from './generate.ts'
 import { groundTruth } from './ground-truth.ts'
 import { parseScenario } from './scenario.ts'
 
 const from = Date.parse('2026-11-01T00:00:00Z')
 const HOUR = 3_600_000
+const DAY = 24 * HOUR
 
 describe('simulate', () => {
   const scenario = parseScenario({ seed: 5, ratePerSecond: 5 })
@@ -114,6 +115,53 @@ describe('simulate', () => {
     expect(ratio(0, 'web')).toBeGreaterThan(0.8)
     expect(ratio(1, 'web')).toBeLessThan(0.3)
     expect(ratio(1, 'phone')).toBeGreaterThan(0.6)
+  })
+
+  it("records each KPI event in its interaction fact; a delivery's order comes 1 to 60 days after it arrived", () => {
+    const sent = new Map(
+      run.events
+        .filter(
+          (event) => !event.duplicate && (event.type === 'order.placed' || event.type === 'customer.churned'),
+        )
+        .map((event) => [event.id, event.time]),
+    )
+    const recorded = new Map<string, number>()
+    for (const fact of run.facts) {
+      if (fact.kind === 'survey') continue
+      if (fact.kpi?.orderAt !== undefined) recorded.set(`O-${fact.subject}.0`, fact.kpi.orderAt)
+      if (fact.kpi?.churnAt !== undefined) recorded.set(`X-${fact.subject}.0`, fact.kpi.churnAt)
+      if (fact.kind === 'delivery' && fact.kpi?.orderAt !== undefined) {
+        const after = fact.kpi.orderAt - (fact.delivered?.at ?? fact.startedAt)
+        expect(after).toBeGreaterThanOrEqual(DAY)
+        expect(after).toBeLessThanOrEqual(60 * DAY)
+      }
+    }
+    expect(recorded.size).toBeGreaterThan(500)
+    expect(recorded).toEqual(sent)
+  })
+
+  it('plants the KPI effects without changing anything else', () => {
+    const neutral = simulate(
+      parseScenario({
+        seed: 5,
+        ratePerSecond: 5,
+        kpiEffects: { repeatOrderAfterBrokenFactor: 1, churnAfterFailedResolutionFactor: 1 },
+      }),
+      { from, to: from + HOUR },
+    )
+    const isKpi = (event: SimulatedEvent) =>
+      event.type === 'order.placed' || event.type === 'customer.churned'
+    const others = (simulation: Simulation) =>
+      simulation.events.filter((event) => !isKpi(event)).map((event) => JSON.stringify(event))
+    expect(others(run)).toEqual(others(neutral))
+    const withoutKpi = (simulation: Simulation) =>
+      simulation.facts.map((fact) => ({ ...fact, kpi: undefined }))
+    expect(withoutKpi(run)).toEqual(withoutKpi(neutral))
+    // The effects do change the KPI events: fewer orders after broken deliveries, more churns.
+    const count = (simulation: Simulation, type: string) =>
+      simulation.events.filter((event) => event.type === type && !event.duplicate).length
+    expect(count(run, 'customer.churned')).toBeGreaterThan(count(neutral, 'customer.churned'))
+    expect(count(run, 'order.placed')).toBeLessThan(count(neutral, 'order.placed'))
   })
 
   it('assigns experiment variants and applies their effect', () => {

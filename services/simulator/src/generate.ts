@@ -9,6 +9,7 @@ import type {
   TicketFact,
   TicketStep,
 } from './facts.ts'
+import { firstTimeResolution, nothingBroke } from './ground-truth.ts'
 import { Random } from './random.ts'
 import { type CpiName, type Duration, durations, type Scenario } from './scenario.ts'
 
@@ -102,8 +103,14 @@ export function simulate(scenario: Scenario, range: { from: number; to: number }
         facts.push(survey)
         rendered.push(renderSurvey(survey))
       }
-      rendered.push(...drawKpiEvents(fact, random, scenario))
-      for (const event of applyDeliveryFaults(rendered, random, scenario)) {
+      const kpi = drawKpiEvents(fact, random, scenario)
+      rendered.push(...kpi.drawn)
+      const sent = applyDeliveryFaults(rendered, random, scenario).filter(
+        (event) => !kpi.suppressed.has(event.id),
+      )
+      for (const event of kpi.added)
+        sent.push(...applyDeliveryFaults([event], Random.derive(scenario.seed, event.id), scenario))
+      for (const event of sent) {
         events.push(event)
         if (event.duplicate) stats.duplicates++
       }
@@ -472,39 +479,96 @@ function renderSurvey(survey: SurveyFact): SimulatedEvent {
   )
 }
 
-function drawKpiEvents(fact: InteractionFact, random: Random, scenario: Scenario): SimulatedEvent[] {
-  const events: SimulatedEvent[] = []
-  if (random.chance(scenario.orderShare)) {
-    const at = fact.startedAt + Math.round(random.between(1, 60) * DAY)
-    events.push(
-      envelope(
-        {
-          type: 'order.placed',
-          subject: `O-${fact.subject}`,
-          time: at,
-          data: { customerId: fact.customerId, amount: 50, currency: 'EUR' },
-        },
-        `O-${fact.subject}.0`,
-        '/shop/web',
-      ),
-    )
+/**
+ * A KPI event drawn with probability `share × factor`: its delay after the reference (1 to 60
+ * days), and how the planted effect changed it — 'suppressed' when it would have happened
+ * without the effect, 'added' when it happens only because of it.
+ */
+type KpiRoll = { delay: number; effect: 'none' | 'suppressed' | 'added' }
+
+/**
+ * Draws a KPI event with probability `share × factor`, consuming exactly the draws it did before
+ * effects were planted — `chance(share)`, then one delay on success — whatever the factor, so a
+ * planted effect does not shift the minute's stream. Below `share` the delay is drawn as before
+ * (the event is suppressed when the factor keeps it out); between `share` and `share × factor`
+ * the uniform draw itself, rescaled, gives the delay.
+ */
+function rollKpi(random: Random, share: number, factor: number): KpiRoll | undefined {
+  const chance = Math.min(1, share * factor)
+  const roll = random.next()
+  if (roll < share) {
+    const delay = random.between(1, 60) * DAY
+    return { delay, effect: roll < chance ? 'none' : 'suppressed' }
   }
-  if (random.chance(scenario.churnShare)) {
-    const at = fact.startedAt + Math.round(random.between(1, 60) * DAY)
-    events.push(
-      envelope(
-        {
-          type: 'customer.churned',
-          subject: fact.customerId,
-          time: at,
-          data: { customerId: fact.customerId },
-        },
-        `X-${fact.subject}.0`,
-        '/crm',
-      ),
-    )
+  if (roll < chance) return { delay: (1 + (59 * (roll - share)) / (chance - share)) * DAY, effect: 'added' }
+  return undefined
+}
+
+interface KpiEvents {
+  /** Events that go through the interaction's delivery faults (suppressed ones included). */
+  drawn: SimulatedEvent[]
+  /** Ids of drawn events to drop after the faults: kept out by a planted effect. */
+  suppressed: Set<string>
+  /** Events that exist only because of a planted effect (faults from their own stream). */
+  added: SimulatedEvent[]
+}
+
+/**
+ * The interaction's `order.placed` and `customer.churned` events, recorded in `fact.kpi`. Planted
+ * effects (scenario.kpiEffects) follow the CPI outcome as finally known: a broken delivery
+ * (nothing_broke a miss) makes the follow-up order less likely, a ticket that fails first-time
+ * resolution makes a churn more likely. Every other fact and event stays exactly what it is
+ * without the effects: a suppressed event is still drawn and sent through the delivery faults
+ * (then dropped), an added one draws its faults from a stream of its own.
+ */
+function drawKpiEvents(fact: InteractionFact, random: Random, scenario: Scenario): KpiEvents {
+  const out: KpiEvents = { drawn: [], suppressed: new Set(), added: [] }
+  const keep = (roll: KpiRoll, event: SimulatedEvent, record: () => void) => {
+    if (roll.effect === 'added') out.added.push(event)
+    else out.drawn.push(event)
+    if (roll.effect === 'suppressed') out.suppressed.add(event.id)
+    else record()
   }
-  return events
+  const effects = scenario.kpiEffects
+  const broken = fact.kind === 'delivery' && nothingBroke(fact, Number.POSITIVE_INFINITY).state === 'bad'
+  const failed = fact.kind === 'ticket' && firstTimeResolution(fact, Number.POSITIVE_INFINITY).state === 'bad'
+  const order = rollKpi(random, scenario.orderShare, broken ? effects.repeatOrderAfterBrokenFactor : 1)
+  if (order) {
+    // A delivery's follow-up order comes after the parcel arrived (after the order when it never did).
+    const reference = fact.kind === 'delivery' ? (fact.delivered?.at ?? fact.startedAt) : fact.startedAt
+    const at = reference + Math.round(order.delay)
+    const event = envelope(
+      {
+        type: 'order.placed',
+        subject: `O-${fact.subject}`,
+        time: at,
+        data: { customerId: fact.customerId, amount: 50, currency: 'EUR' },
+      },
+      `O-${fact.subject}.0`,
+      '/shop/web',
+    )
+    keep(order, event, () => {
+      fact.kpi = { ...fact.kpi, orderAt: at }
+    })
+  }
+  const churn = rollKpi(random, scenario.churnShare, failed ? effects.churnAfterFailedResolutionFactor : 1)
+  if (churn) {
+    const at = fact.startedAt + Math.round(churn.delay)
+    const event = envelope(
+      {
+        type: 'customer.churned',
+        subject: fact.customerId,
+        time: at,
+        data: { customerId: fact.customerId },
+      },
+      `X-${fact.subject}.0`,
+      '/crm',
+    )
+    keep(churn, event, () => {
+      fact.kpi = { ...fact.kpi, churnAt: at }
+    })
+  }
+  return out
 }
 
 function applyDeliveryFaults(events: SimulatedEvent[], random: Random, scenario: Scenario): SimulatedEvent[] {

@@ -1,8 +1,23 @@
+export {
+  ACCEPTANCE_BUCKETS,
+  type AcceptanceBucket,
+  type AnalyticsQuery,
+  type Counts,
+  churnByResolution,
+  type ExperimentArm,
+  experimentArms,
+  type FollowUpCounts,
+  type GroupCounts,
+  KPI_FOLLOW_UP_MS,
+  quoteAcceptanceByBucket,
+  repeatOrderByDelivery,
+} from './analytics-truth.ts'
 export type {
   CallFact,
   DeliveryFact,
   Fact,
   InteractionFact,
+  Kpi,
   QuoteFact,
   SurveyFact,
   TicketFact,

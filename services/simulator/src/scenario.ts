@@ -40,6 +40,18 @@ export const scenarioSchema = z.object({
   /** KPI events: an order after an interaction, a churn. */
   orderShare: z.number().min(0).max(1).default(0.05),
   churnShare: z.number().min(0).max(1).default(0.005),
+  /**
+   * Planted CPI→KPI effects, for the linkage analytics to find (1 = no effect). A customer whose
+   * delivery broke (nothing_broke a miss) places the follow-up order with probability
+   * orderShare × `repeatOrderAfterBrokenFactor`; a ticket that fails first-time resolution
+   * raises churnShare by `churnAfterFailedResolutionFactor` (capped at 1).
+   */
+  kpiEffects: z
+    .object({
+      repeatOrderAfterBrokenFactor: z.number().min(0).default(0.4),
+      churnAfterFailedResolutionFactor: z.number().min(0).default(3),
+    })
+    .prefault({}),
   /** Faults of delivery: the same event twice, completion before start, late arrival, invalid events. */
   duplicateShare: z.number().min(0).max(1).default(0.02),
   outOfOrderShare: z.number().min(0).max(1).default(0.03),

@@ -40,7 +40,9 @@ const currentWatermark = (db: string) =>
 
 /**
  * One row per interaction of a domain among `outcomeSubjects`: its KPI (1 or 0), whether its
- * follow-up window has fully passed, and (quotes) whether it was declined.
+ * follow-up window has fully passed, and (quotes) whether it was declined. Like the CPIs, the
+ * KPI is as of the watermark: a KPI event after it does not count yet (a replay gives the same
+ * answer as the live run did at that point).
  * - quote: accepted (any `quote.accepted`); the follow-up is open-ended, counted complete.
  * - delivery: an `order.placed` by the same customer within 90 days after the delivery (after
  *   the schedule for one never delivered).
@@ -50,14 +52,14 @@ function kpiRows(db: string, domain: KpiDomain, outcomeSubjects: string): string
   const events = `${db}.events`
   switch (domain) {
     case 'quote':
-      return `SELECT subject, max(type = 'quote.accepted') AS kpi, max(type = 'quote.declined') AS declined, 1 AS complete
+      return `SELECT subject, max(type = 'quote.accepted' AND time <= ${currentWatermark(db)}) AS kpi, max(type = 'quote.declined') AS declined, 1 AS complete
               FROM ${events}
               WHERE type IN ('quote.requested', 'quote.accepted', 'quote.declined') AND too_late = 0
                 AND subject IN (${outcomeSubjects})
               GROUP BY subject`
     case 'delivery':
       return `SELECT d.subject AS subject,
-                     arrayExists(t -> t > d.at AND t <= d.at + ${FOLLOW_UP}, c.times) AS kpi,
+                     arrayExists(t -> t > d.at AND t <= d.at + ${FOLLOW_UP} AND t <= ${currentWatermark(db)}, c.times) AS kpi,
                      0 AS declined,
                      d.at + ${FOLLOW_UP} <= ${currentWatermark(db)} AS complete
               FROM (SELECT subject,
@@ -73,7 +75,7 @@ function kpiRows(db: string, domain: KpiDomain, outcomeSubjects: string): string
                 ON c.customer = d.customer`
     case 'ticket':
       return `SELECT d.subject AS subject,
-                     arrayExists(t -> t > d.at AND t <= d.at + ${FOLLOW_UP}, c.times) AS kpi,
+                     arrayExists(t -> t > d.at AND t <= d.at + ${FOLLOW_UP} AND t <= ${currentWatermark(db)}, c.times) AS kpi,
                      0 AS declined,
                      d.at + ${FOLLOW_UP} <= ${currentWatermark(db)} AS complete
               FROM (SELECT subject, minIf(time, type = 'ticket.opened') AS at,
@@ -253,12 +255,12 @@ export async function queryExperimentArms(
       : "SELECT '' AS subject, 0 AS kpi WHERE 0"
     const query = `
       WITH o AS (${outcomes}),
-           x AS (SELECT subject, anyIf(experiment, experiment != '') AS experiment, anyIf(variant, experiment != '') AS variant
+           x AS (SELECT subject, anyIf(experiment, experiment != '') AS arm_experiment, anyIf(variant, experiment != '') AS arm_variant
                  FROM ${db}.events
                  WHERE experiment != '' AND ({experiment:String} = '' OR experiment = {experiment:String})
                    AND subject IN (SELECT subject FROM o)
                  GROUP BY subject)
-      SELECT x.experiment AS experiment, x.variant AS variant,
+      SELECT x.arm_experiment AS experiment, x.arm_variant AS variant,
              countIf(o.state = 'good') AS good, count() AS total, countIf(k.kpi = 1) AS kpi_successes
       FROM o
       INNER JOIN x ON x.subject = o.subject
