@@ -1,4 +1,4 @@
-import { type Counts, sampleSizePerArm, twoProportionTest } from '@cpi/analytics'
+import { analyzeExperiment, type Counts, sampleSizePerArm, twoProportionTest } from '@cpi/analytics'
 import { describe, expect, it } from 'vitest'
 import { experimentArms } from './analytics-truth.ts'
 import { simulate } from './generate.ts'
@@ -63,8 +63,15 @@ describe('experiments on simulated quotes', () => {
     for (let seed = 1; seed <= seeds; seed++) {
       const { a, b } = arms({ ...scenario, seed, experiment: { id: 'aa', variants: { A: 0.5, B: 0.5 } } })
       trials += a.cpi.trials + b.cpi.trials
-      if (twoProportionTest(a.cpi, b.cpi).pValue < 0.05) cpiPositives++
-      if (twoProportionTest(a.kpi, b.kpi).pValue < 0.05) kpiPositives++
+      // Through the product's own analysis (what /v1/analytics/experiments reports).
+      const { comparisons } = analyzeExperiment([
+        { variant: 'A', ...a },
+        { variant: 'B', ...b },
+      ])
+      const p = (metric: 'cpi' | 'kpi') => comparisons.find((c) => c.metric === metric)?.pValue ?? 1
+      expect(p('cpi')).toBe(twoProportionTest(a.cpi, b.cpi).pValue)
+      if (p('cpi') < 0.05) cpiPositives++
+      if (p('kpi') < 0.05) kpiPositives++
     }
     const band = binomialBand(seeds, 0.05)
     report(
