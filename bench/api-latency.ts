@@ -10,6 +10,7 @@ import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { createKafka } from '@cpi/kafka'
 import { createLogger } from '@cpi/logger'
+import { analyticsRows, measureAnalytics } from './analytics-latency.ts'
 import { loadRoutes, routeRows, standardTargets } from './route-load.ts'
 import { benchBrokers, freePort, machine, root, writeResult } from './support.ts'
 
@@ -73,6 +74,7 @@ const storedEvents = (await admin.fetchTopicOffsets(topic)).reduce(
 await admin.disconnect()
 
 const results = await loadRoutes(url, standardTargets, { connections, seconds })
+const analytics = await measureAnalytics(url)
 
 app.kill('SIGTERM')
 await once(app, 'exit')
@@ -87,6 +89,7 @@ const result = {
   storedEvents,
   loadSeconds: Math.round(loadSeconds),
   results,
+  analytics,
 }
 const file = await writeResult('api', result)
 const rows = routeRows(results)
@@ -96,6 +99,8 @@ process.stdout.write(
     `API latency, all-in-one process, embedded engine, ${connections} concurrent clients, ${seconds} s per route`,
     `  stored        ${storedEvents} events (${hours} h backfill at ${rate} interactions/s, loaded in ${Math.round(loadSeconds)} s), live ingestion running`,
     ...rows,
+    '  analytics (one client, every request a distinct read):',
+    ...analyticsRows(analytics),
     `  written to    ${file}`,
     '',
   ].join('\n'),
