@@ -3,6 +3,7 @@ import {
   formatDuration,
   type Parsed,
   parseAlertState,
+  parseAnalyticsParameters,
   parseDuration,
   parseSeriesParameters,
   parseTime,
@@ -285,5 +286,79 @@ describe('parseAlertState', () => {
         { parameter: 'state', message: 'expected one of active, firing, pending, resolved, all, got "open"' },
       ],
     })
+  })
+})
+
+describe('parseAnalyticsParameters', () => {
+  it('defaults to the last 30 days and the experiment design 0.02 / 0.05 / 0.8', () => {
+    expect(value(parseAnalyticsParameters({}, NOW))).toEqual({
+      from: NOW - 30 * DAY,
+      to: NOW,
+      experiment: undefined,
+      minimumDetectableEffect: 0.02,
+      alpha: 0.05,
+      power: 0.8,
+    })
+  })
+
+  it('reads times, an experiment id and the design', () => {
+    const parsed = value(
+      parseAnalyticsParameters(
+        {
+          from: 'now-90d',
+          to: '2026-11-01T00:00:00Z',
+          experiment: 'fastquote-routing',
+          mde: '0.05',
+          alpha: '0.01',
+          power: '0.9',
+        },
+        NOW,
+        { experiments: true },
+      ),
+    )
+    expect(parsed).toEqual({
+      from: NOW - 90 * DAY,
+      to: Date.parse('2026-11-01T00:00:00Z'),
+      experiment: 'fastquote-routing',
+      minimumDetectableEffect: 0.05,
+      alpha: 0.01,
+      power: 0.9,
+    })
+  })
+
+  it('names every bad parameter at once', () => {
+    const found = problems(
+      parseAnalyticsParameters(
+        { from: 'yesterday', mde: '1.5', alpha: '0.5', power: 'high', experiment: 'a b', colour: 'red' },
+        NOW,
+        { experiments: true },
+      ),
+    )
+    expect(found.map((problem) => problem.parameter).sort()).toEqual([
+      'alpha',
+      'colour',
+      'experiment',
+      'from',
+      'mde',
+      'power',
+    ])
+    expect(found.find((problem) => problem.parameter === 'mde')?.message).toBe(
+      'expected an absolute change of the rate between 0 and 1 such as 0.02, got "1.5"',
+    )
+  })
+
+  it('takes the design only for experiments, and refuses an empty or reversed range', () => {
+    expect(problems(parseAnalyticsParameters({ mde: '0.1' }, NOW))).toEqual([
+      { parameter: 'mde', message: 'expected one of from, to, got "mde"' },
+    ])
+    expect(problems(parseAnalyticsParameters({ from: 'now', to: 'now-1d' }, NOW))[0]?.parameter).toBe('from')
+    expect(problems(parseAnalyticsParameters({ from: 'now-500d' }, NOW))[0]?.message).toBe(
+      'expected a range of at most 400d, got 500d',
+    )
+  })
+
+  it('refuses numbers that are not plain decimals', () => {
+    for (const mde of ['0x1', '1e', '', ' 0.1', 'Infinity'])
+      expect(parseAnalyticsParameters({ mde }, NOW, { experiments: true }).ok, mde).toBe(mde === '')
   })
 })
