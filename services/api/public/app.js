@@ -1,14 +1,26 @@
 // The live CPI dashboard: tiles, alert feed and freshness from the /v1/stream Server-Sent Events,
-// and a drill-down panel (uPlot) from /v1/cpis/{name}. Plain DOM, no build step.
+// and a drill-down panel (uPlot) from /v1/cpis/{name}; the analytics views (analytics.js) on the
+// same page, one per ?view=. Plain DOM, no build step.
+
+import { isAnalyticsView, showAnalytics } from './analytics.js'
+import {
+  $,
+  apiFetch,
+  clock,
+  duration,
+  getJson,
+  HEALTH,
+  h,
+  integer,
+  PALETTE,
+  percent,
+  readToken,
+  sparkline,
+  targetPercent,
+} from './common.js'
 
 const RANGES = { '1h': '1m', '6h': '5m', '24h': '15m', '7d': '1h' }
 const DEFAULT_RANGE = '6h'
-const HEALTH = {
-  ok: { icon: '✓', label: 'OK' },
-  at_risk: { icon: '⚠', label: 'At risk' },
-  breached: { icon: '✕', label: 'Breached' },
-  no_data: { icon: '–', label: 'No data' },
-}
 const STATE_ORDER = { firing: 0, pending: 1, resolved: 2 }
 const RESOLVED_SHOWN = 10
 const ALERTS_SHOWN = 6
@@ -17,8 +29,6 @@ const FRESHNESS_AMBER_MS = 10_000
 const FRESHNESS_RED_MS = 60_000
 const STREAM_SILENCE_MS = 15_000
 const DETAIL_REFRESH_MS = 5_000
-const PALETTE = ['#0b57d0', '#b3261e', '#146c2e', '#8a4f00', '#6b2fa3', '#00677f', '#a3195b', '#4f5761']
-const SVG_NS = 'http://www.w3.org/2000/svg'
 
 const state = {
   cpis: new Map(),
@@ -30,69 +40,7 @@ const state = {
   detail: null,
 }
 
-const $ = (selector) => document.querySelector(selector)
-
-/**
- * A read token, where the API needs one (CPI_READ_TOKENS): given once as ?access_token=…, kept
- * for the tab's session and taken out of the address bar. EventSource cannot send headers, so
- * the stream gets it in its query string.
- */
-const readToken = (() => {
-  const params = new URLSearchParams(location.search)
-  const given = params.get('access_token')
-  try {
-    if (given) sessionStorage.setItem('cpi-read-token', given)
-    else return sessionStorage.getItem('cpi-read-token')
-  } catch {
-    // Storage can be disabled; the token then lasts for this page only.
-  }
-  if (given) {
-    params.delete('access_token')
-    history.replaceState(null, '', params.size ? `/?${params}` : '/')
-  }
-  return given
-})()
-
-function apiFetch(url, init = {}) {
-  return fetch(url, readToken ? { ...init, headers: { authorization: `Bearer ${readToken}` } } : init)
-}
-
-/** Creates an element (SVG when the tag is listed) with attributes and children. */
-function h(tag, attributes = {}, ...children) {
-  const svg = ['svg', 'path', 'line'].includes(tag)
-  const node = svg ? document.createElementNS(SVG_NS, tag) : document.createElement(tag)
-  for (const [key, value] of Object.entries(attributes)) {
-    if (value === undefined || value === null || value === false) continue
-    if (key === 'text') node.textContent = value
-    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value)
-    else node.setAttribute(key, value === true ? '' : String(value))
-  }
-  for (const child of children) if (child !== null && child !== undefined) node.append(child)
-  return node
-}
-
 // ---------- formatting ----------
-
-function percent(ratio, digits = 1) {
-  if (ratio === null || ratio === undefined || Number.isNaN(ratio)) return '—'
-  const value = ratio * 100
-  return `${Number.isInteger(value) && digits === 0 ? value : value.toFixed(digits)} %`
-}
-
-function targetPercent(target) {
-  const value = Math.round(target * 1000) / 10
-  return `${value} %`
-}
-
-function duration(ms) {
-  if (ms === null || ms === undefined) return '—'
-  const abs = Math.abs(ms)
-  if (abs < 1000) return `${Math.round(ms)} ms`
-  if (abs < 60_000) return `${(ms / 1000).toFixed(1)} s`
-  if (abs < 3600_000) return `${(ms / 60_000).toFixed(1)} min`
-  if (abs < 86_400_000) return `${(ms / 3600_000).toFixed(1)} h`
-  return `${(ms / 86_400_000).toFixed(1)} d`
-}
 
 // Alert times are event time: ages count from the pipeline's watermark (the wall clock when live,
 // last week's clock during a replay), not from this browser's clock.
@@ -106,44 +54,7 @@ function age(iso) {
   return `${Math.round(ms / 86_400_000)} d`
 }
 
-function clock(iso) {
-  if (!iso) return '—'
-  return `${new Date(iso).toISOString().slice(11, 19)} UTC`
-}
-
-const integer = new Intl.NumberFormat('en')
-
 // ---------- tiles ----------
-
-function sparkline(points, target) {
-  const svg = h('svg', {
-    class: 'sparkline',
-    viewBox: '0 0 100 30',
-    preserveAspectRatio: 'none',
-    'aria-hidden': 'true',
-    focusable: 'false',
-  })
-  const values = points.map((point) => point.ratio).filter((ratio) => ratio !== null)
-  const low = Math.max(0, Math.min(target, ...values, 1) - 0.02)
-  const y = (ratio) => (30 - ((ratio - low) / (1 - low || 1)) * 28 - 1).toFixed(2)
-  const x = (index) => (points.length > 1 ? (index / (points.length - 1)) * 100 : 50).toFixed(2)
-  svg.append(h('line', { class: 'target-line', x1: 0, x2: 100, y1: y(target), y2: y(target) }))
-  let d = ''
-  let drawing = false
-  points.forEach((point, index) => {
-    if (point.ratio === null) {
-      drawing = false
-      return
-    }
-    d += `${drawing ? 'L' : 'M'}${x(index)} ${y(point.ratio)} `
-    // A point with no neighbour is drawn as a dot (a zero-length line with round caps).
-    const next = points[index + 1]
-    if (!drawing && (next === undefined || next.ratio === null)) d += `L${x(index)} ${y(point.ratio)} `
-    drawing = true
-  })
-  if (d) svg.append(h('path', { class: 'line', d: d.trim() }))
-  return svg
-}
 
 function createTile(name) {
   const tile = h(
@@ -557,10 +468,13 @@ function writeLocation() {
     if (detail.range !== DEFAULT_RANGE) params.set('range', detail.range)
   }
   const query = params.toString()
+  // After a back or forward to an analytics view, the closing dialog leaves that address alone.
+  if (currentView() !== 'live') return
   history.replaceState(null, '', query ? `/?${query}` : '/')
 }
 
 function openFromLocation() {
+  if (currentView() !== 'live') return
   const wanted = readLocation()
   if (!wanted.name || !state.cpis.has(wanted.name)) return
   if (state.detail?.name === wanted.name) return
@@ -618,13 +532,6 @@ function refreshDetailSoon() {
     detailTimer = null
     if (state.detail) void loadDetail({ quiet: true })
   }, wait)
-}
-
-async function getJson(url, signal) {
-  const response = await apiFetch(url, { signal })
-  const body = await response.json().catch(() => ({}))
-  if (!response.ok) throw new Error(body.message || `${response.status} ${response.statusText}`)
-  return body
 }
 
 async function loadDetail({ quiet = false } = {}) {
@@ -811,7 +718,47 @@ for (const button of dialog.querySelectorAll('[data-range]')) {
     void loadDetail()
   })
 }
-// Drill-down links (alert annotations point here) open in place instead of reloading.
+// ---------- views ----------
+
+/** `live` (tiles and alerts, the drill-down) or one of the analytics views, from ?view=. */
+function currentView() {
+  const params = new URLSearchParams(location.search)
+  const view = params.get('view')
+  return !params.get('cpi') && isAnalyticsView(view) ? view : 'live'
+}
+
+/** Shows the view the address names; `focus` moves focus to its heading (after a navigation). */
+function route({ focus = false } = {}) {
+  const view = currentView()
+  const live = view === 'live'
+  $('#live').hidden = !live
+  $('#analytics').hidden = live
+  for (const link of document.querySelectorAll('.views a[data-view]')) {
+    if (link.dataset.view === view) link.setAttribute('aria-current', 'page')
+    else link.removeAttribute('aria-current')
+  }
+  const skip = $('.skip-link')
+  skip.href = live ? '#tiles-heading' : '#analytics-heading'
+  skip.textContent = live ? 'Skip to the CPIs' : 'Skip to the analytics'
+  const title = live ? 'Live' : $(`.views a[data-view="${view}"]`)?.textContent
+  document.title = `CPI · ${title}`
+  if (dialog.open && (!live || !readLocation().name)) closeDetail()
+  showAnalytics(view, new URLSearchParams(location.search), { focus })
+  if (live) {
+    if (focus) $('#tiles-heading').focus()
+    openFromLocation()
+  }
+}
+
+function navigate(url) {
+  history.pushState(null, '', `${url.pathname}${url.search}`)
+  route({ focus: true })
+}
+
+window.addEventListener('popstate', () => route())
+
+// Drill-down links (alert annotations, scorecards point here) and the view links open in place
+// instead of reloading.
 document.addEventListener('click', (event) => {
   const link = event.target instanceof Element ? event.target.closest('a[href]') : null
   if (
@@ -824,9 +771,21 @@ document.addEventListener('click', (event) => {
   )
     return
   const url = new URL(link.href, location.href)
-  if (url.origin !== location.origin || url.pathname !== '/' || !url.searchParams.get('cpi')) return
+  if (url.origin !== location.origin || url.pathname !== '/') return
+  if (!url.searchParams.get('cpi')) {
+    if (!link.closest('.views')) return
+    event.preventDefault()
+    navigate(url)
+    return
+  }
   event.preventDefault()
-  history.replaceState(null, '', `${url.pathname}${url.search}`)
+  if (currentView() === 'live') {
+    history.replaceState(null, '', `${url.pathname}${url.search}`)
+  } else {
+    // From an analytics view: the live view with the drill-down, and Back returns.
+    history.pushState(null, '', `${url.pathname}${url.search}`)
+    route()
+  }
   const wanted = readLocation()
   openDetail(wanted.name, wanted)
 })
@@ -842,4 +801,5 @@ setInterval(() => {
 }, 1000)
 setInterval(renderAlerts, 30_000)
 
+route()
 connect()

@@ -261,6 +261,7 @@ export function registerAnalyticsRoutes(
           value: index.value,
           lower: index.lower,
           upper: index.upper,
+          target: index.target,
           coverage: index.coverage,
         }
       })

@@ -394,6 +394,11 @@ export const openApiDocument = {
                       value: nullable('number'),
                       lower: nullable('number'),
                       upper: nullable('number'),
+                      target: {
+                        ...nullable('number'),
+                        description:
+                          'The weighted target of the CPIs with data in the window (it moves with coverage).',
+                      },
                       coverage: { type: 'number' },
                     },
                   },
