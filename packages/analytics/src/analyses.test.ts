@@ -7,6 +7,7 @@ import {
   type IndexComponentInput,
   type LinkGroupCounts,
   linkage,
+  MIN_RESPONSES_FOR_GAP,
   perceptionGap,
   type SurveyCounts,
   scoresOf,
@@ -18,7 +19,9 @@ import {
 //   z(c)        = NormalDist().inv_cdf(1 − (1 − c)/2)                     (0.95 → 1.959964)
 //   Wilson      = (p̂ + z²/2n ± z·√(p̂(1−p̂)/n + z²/4n²)) / (1 + z²/n)
 //   two-prop.   d = pB − pA; z = d / √(p̄(1−p̄)(1/nA + 1/nB)), p̄ = (sA + sB)/(nA + nB);
-//               interval d ± z(c)·√(pA(1−pA)/nA + pB(1−pB)/nB); p = 2·NormalDist().cdf(−|z|)
+//               p = 2·NormalDist().cdf(−|z|); interval: Newcombe's hybrid score interval
+//               (Newcombe 1998, method 10) from the arms' Wilson intervals (lA, uA), (lB, uB):
+//               [d − √((pB − lB)² + (uA − pA)²), d + √((uB − pB)² + (pA − lA)²)], clamped to [−1, 1]
 //   NPS         100·(pP − pD), SE = 100·√((pP + pD − (pP − pD)²)/n)
 //   Welch       d = mB − mA, SE = √(s²A/nA + s²B/nB) (sample variances), normal approximation
 //   Fleiss      n = (z₁₋α/₂·√(2p̄(1−p̄)) + z₁₋β·√(p₁(1−p₁) + p₂(1−p₂)))² / δ², rounded up
@@ -110,20 +113,23 @@ describe('perceptionGap', () => {
     expect(x.ces.standardDeviation).toBeCloseTo(1.7524707832525614, 10)
   })
 
-  it('CSAT gap: two proportions, met − missed, pooled z and unpooled interval', () => {
-    // d = 0.84 − 0.40 = 0.44.
+  it('CSAT gap: two proportions, met − missed, pooled z and Newcombe interval', () => {
+    // d = 0.84 − 0.40 = 0.44 (A = missed 16/40, B = met 42/50).
     //   pooled p̄ = (42 + 16)/(50 + 40) = 0.644444; SE₀ = √(0.644444·0.355556·(1/50 + 1/40))
     //     = √(0.229136·0.045) = √0.0103111 = 0.101544 → z = 0.44/0.101544 = 4.333112
     //   p = 2·Φ(−4.333112) = 1.470161e-5
-    //   unpooled SE = √(0.84·0.16/50 + 0.4·0.6/40) = √(0.002688 + 0.006) = 0.0932094
-    //   95 %: 0.44 ± 1.959964·0.0932094 = [0.257313, 0.622687]
+    //   Newcombe 95 %: Wilson A = [0.263483, 0.554041], B = [0.714858, 0.916626];
+    //   lower = 0.44 − √((0.84 − 0.714858)² + (0.554041 − 0.4)²) = 0.44 − √(0.125142² + 0.154041²)
+    //         = 0.44 − 0.198467 = 0.241533
+    //   upper = 0.44 + √((0.916626 − 0.84)² + (0.4 − 0.263483)²) = 0.44 + √(0.076626² + 0.136517²)
+    //         = 0.44 + 0.156551 = 0.596551
     const csat = perceptionGap(met, missed).gap.csat
     expect(csat).not.toBeNull()
     expect(csat?.difference).toBeCloseTo(0.44, 12)
     expect(csat?.z).toBeCloseTo(4.333112284370844, 9)
     expect(csat?.pValue).toBeCloseTo(1.4701607930822647e-5, 12)
-    expect(csat?.interval.lower).toBeCloseTo(0.2573128514804871, 10)
-    expect(csat?.interval.upper).toBeCloseTo(0.6226871485195128, 10)
+    expect(csat?.interval.lower).toBeCloseTo(0.24153285012484169, 10)
+    expect(csat?.interval.upper).toBeCloseTo(0.5965513760679202, 10)
   })
 
   it('NPS gap: difference of scores in points with SE = √(se₁² + se₂²)', () => {
@@ -156,15 +162,17 @@ describe('perceptionGap', () => {
     // d = 50/200 − 40/120 = 0.25 − 0.333333 = −0.083333
     //   pooled p̄ = 90/320 = 0.28125; SE₀ = √(0.28125·0.71875·(1/200 + 1/120)) = √0.00269531 = 0.0519164
     //   z = −0.083333/0.0519164 = −1.605145; p = 2·Φ(−1.605145) = 0.108462
-    //   unpooled SE = √(0.25·0.75/200 + 0.333333·0.666667/120) = √0.00278935 = 0.0528143
-    //   95 %: −0.083333 ± 1.959964·0.0528143 = [−0.186847, 0.020181]
+    //   Newcombe 95 % (A = missed 40/120, B = met 50/200): Wilson A = [0.255317, 0.421689],
+    //   B = [0.195082, 0.314341];
+    //   lower = −0.083333 − √(0.054918² + 0.088356²) = −0.083333 − 0.104032 = −0.187366
+    //   upper = −0.083333 + √(0.064341² + 0.078016²) = −0.083333 + 0.101125 = 0.017792
     const gap = perceptionGap(met, missed).responseRateGap
     expect(gap).not.toBeNull()
     expect(gap?.difference).toBeCloseTo(-1 / 12, 12)
     expect(gap?.z).toBeCloseTo(-1.6051447078102556, 9)
     expect(gap?.pValue).toBeCloseTo(0.10846196233898397, 10)
-    expect(gap?.interval.lower).toBeCloseTo(-0.18684748828479772, 10)
-    expect(gap?.interval.upper).toBeCloseTo(0.02018082161813109, 10)
+    expect(gap?.interval.lower).toBeCloseTo(-0.18736574574600384, 10)
+    expect(gap?.interval.upper).toBeCloseTo(0.01779157547085461, 10)
   })
 
   it('swapping the groups negates every gap and keeps the p-values', () => {
@@ -177,11 +185,14 @@ describe('perceptionGap', () => {
     expect(ba.responseRateGap?.difference).toBeCloseTo(1 / 12, 12)
   })
 
-  it('uses the given confidence: at 90 % the CSAT gap is 0.44 ± 1.644854·0.0932094', () => {
-    // z₀.₉₅ = 1.644854: [0.286684, 0.593316]; the p-value does not depend on the confidence.
+  it('uses the given confidence: at 90 % the CSAT gap uses the 90 % Wilson intervals', () => {
+    // z₀.₉₅ = 1.644854: Wilson A 16/40 = [0.282865, 0.529806], B 42/50 = [0.737672, 0.907422];
+    //   lower = 0.44 − √(0.102328² + 0.129806²) = 0.44 − 0.165290 = 0.274710
+    //   upper = 0.44 + √(0.067422² + 0.117135²) = 0.44 + 0.135153 = 0.575153
+    // The p-value does not depend on the confidence.
     const r = perceptionGap(met, missed, 0.9)
-    expect(r.gap.csat?.interval.lower).toBeCloseTo(0.2866841119479754, 10)
-    expect(r.gap.csat?.interval.upper).toBeCloseTo(0.5933158880520245, 10)
+    expect(r.gap.csat?.interval.lower).toBeCloseTo(0.27471033627330604, 10)
+    expect(r.gap.csat?.interval.upper).toBeCloseTo(0.5751530891462452, 10)
     expect(r.gap.csat?.pValue).toBeCloseTo(1.4701607930822647e-5, 12)
   })
 
@@ -193,22 +204,37 @@ describe('perceptionGap', () => {
     expect(r.missed.ces).toMatchObject({ responses: 0, mean: null })
     // 50/200 vs 0/30: d = 0.25 − 0 = 0.25; pooled p̄ = 50/230 = 0.217391;
     //   SE₀ = √(0.217391·0.782609·(1/200 + 1/30)) = √(0.170132·0.0383333) = 0.0807573 → z = 3.095696
+    //   Newcombe 95 % (A = 0/30, B = 50/200): Wilson A = [0, 0.113513], B = [0.195082, 0.314341];
+    //   lower = 0.25 − √(0.054918² + 0.113513²) = 0.25 − 0.126100 = 0.123900
+    //   upper = 0.25 + √(0.064341² + 0²) = 0.314341 (B's Wilson upper, since A's Wilson lower is its estimate 0)
     expect(r.responseRateGap?.difference).toBeCloseTo(0.25, 12)
     expect(r.responseRateGap?.z).toBeCloseTo(
       0.25 / Math.sqrt((50 / 230) * (180 / 230) * (1 / 200 + 1 / 30)),
       12,
     )
     expect(r.responseRateGap?.z).toBeCloseTo(3.095695936834452, 9)
+    expect(r.responseRateGap?.interval.lower).toBeCloseTo(0.12389959439398182, 10)
+    expect(r.responseRateGap?.interval.upper).toBeCloseTo(0.3143409831204583, 10)
     expect(perceptionGap(none, met).gap).toEqual({ csat: null, nps: null, ces: null })
   })
 
-  it('fewer than two CES responses: no CES gap while CSAT and NPS still compare', () => {
+  it('fewer than MIN_RESPONSES_FOR_GAP (10) CES or NPS responses: no such gap while the others compare', () => {
+    expect(MIN_RESPONSES_FOR_GAP).toBe(10)
     const one: SurveyCounts = { ...missed, ces: [0, 0, 0, 0, 1, 0, 0] }
     const r = perceptionGap(met, one)
     expect(r.gap.ces).toBeNull()
     expect(r.gap.csat).not.toBeNull()
     expect(r.gap.nps).not.toBeNull()
     expect(perceptionGap({ ...met, ces: [0, 1] }, missed).gap.ces).toBeNull()
+    // Nine identical NPS responses have a standard error of 0: compared, they would claim certainty.
+    const nineDetractors: SurveyCounts = { ...missed, nps: [9] }
+    expect(perceptionGap(met, nineDetractors).gap.nps).toBeNull()
+    expect(perceptionGap(met, nineDetractors).gap.csat).not.toBeNull()
+    const tenDetractors: SurveyCounts = { ...missed, nps: [10] }
+    expect(perceptionGap(met, tenDetractors).gap.nps?.difference).toBeCloseTo(46 - -100, 12)
+    const nineCes: SurveyCounts = { ...missed, ces: [0, 0, 9, 0, 0, 0, 0] }
+    expect(perceptionGap(met, nineCes).gap.ces).toBeNull()
+    expect(perceptionGap(met, { ...missed, ces: [0, 0, 9, 1, 0, 0, 0] }).gap.ces).not.toBeNull()
   })
 
   it('no interactions in a group: its response rate is unknown and there is no response-rate gap', () => {
@@ -258,12 +284,16 @@ describe('linkage', () => {
   it('compares every other group with the first by default, skipping groups without trials', () => {
     // missed − met = 0.20 − 0.30 = −0.10
     //   pooled p̄ = 150/550 = 0.272727; SE₀ = √(0.272727·0.727273·(1/400 + 1/150)) = 0.0426401
-    //   z = −2.345208; p = 0.0190165; unpooled SE = √(0.3·0.7/400 + 0.2·0.8/150) = 0.0398957
-    //   95 %: −0.10 ± 1.959964·0.0398957 = [−0.178194, −0.021806]
+    //   z = −2.345208; p = 0.0190165
+    //   Newcombe 95 %: Wilson met = [0.257168, 0.346637], missed = [0.143841, 0.271141];
+    //   lower = −0.10 − √(0.056159² + 0.046637²) = −0.10 − 0.072999 = −0.172999
+    //   upper = −0.10 + √(0.071141² + 0.042832²) = −0.10 + 0.083040 = −0.016960
     // slow − met = 0.15 − 0.30 = −0.15
     //   pooled p̄ = 132/480 = 0.275; SE₀ = √(0.275·0.725·(1/400 + 1/80)) = 0.0546866
-    //   z = −2.742902; p = 0.00608989; unpooled SE = √(0.000525 + 0.15·0.85/80) = 0.0460299
-    //   95 %: −0.15 ± 1.959964·0.0460299 = [−0.240217, −0.059783]
+    //   z = −2.742902; p = 0.00608989
+    //   Newcombe 95 %: Wilson slow = [0.087940, 0.244132];
+    //   lower = −0.15 − √(0.062060² + 0.046637²) = −0.15 − 0.077630 = −0.227630
+    //   upper = −0.15 + √(0.094132² + 0.042832²) = −0.15 + 0.103419 = −0.046581
     const { comparisons } = linkage(groups)
     expect(comparisons.map((c) => [c.group, c.versus])).toEqual([
       ['missed', 'met'],
@@ -273,20 +303,22 @@ describe('linkage', () => {
     expect(missedVsMet?.difference).toBeCloseTo(-0.1, 12)
     expect(missedVsMet?.z).toBeCloseTo(-2.3452078799117144, 9)
     expect(missedVsMet?.pValue).toBeCloseTo(0.019016473672300527, 10)
-    expect(missedVsMet?.interval.lower).toBeCloseTo(-0.17819412993487094, 10)
-    expect(missedVsMet?.interval.upper).toBeCloseTo(-0.021805870065129018, 10)
+    expect(missedVsMet?.interval.lower).toBeCloseTo(-0.17299922370242057, 10)
+    expect(missedVsMet?.interval.upper).toBeCloseTo(-0.01695966478053039, 10)
     expect(slowVsMet?.difference).toBeCloseTo(-0.15, 12)
     expect(slowVsMet?.z).toBeCloseTo(-2.7429019252949662, 9)
     expect(slowVsMet?.pValue).toBeCloseTo(0.006089887114311687, 10)
-    expect(slowVsMet?.interval.lower).toBeCloseTo(-0.2402169101463006, 10)
-    expect(slowVsMet?.interval.upper).toBeCloseTo(-0.0597830898536994, 10)
+    expect(slowVsMet?.interval.lower).toBeCloseTo(-0.22763005872487038, 10)
+    expect(slowVsMet?.interval.upper).toBeCloseTo(-0.046580971187970874, 10)
   })
 
   it('compares with a named reference group', () => {
-    // met − missed = +0.10 (z +2.345208, same p, interval [0.021806, 0.178194]);
+    // met − missed = +0.10 (z +2.345208, same p; Newcombe is antisymmetric: [0.016960, 0.172999]);
     // slow − missed = 0.15 − 0.20 = −0.05: pooled p̄ = 42/230 = 0.182609,
     //   SE₀ = √(0.182609·0.817391·(1/150 + 1/80)) = 0.0534871 → z = −0.934805, p = 0.349889;
-    //   unpooled SE = √(0.2·0.8/150 + 0.15·0.85/80) = 0.0515792 → [−0.151093, 0.051093]
+    //   Newcombe 95 %: Wilson missed = [0.143841, 0.271141], slow = [0.087940, 0.244132];
+    //   lower = −0.05 − √(0.062060² + 0.071141²) = −0.05 − 0.094406 = −0.144406
+    //   upper = −0.05 + √(0.094132² + 0.056159²) = −0.05 + 0.109612 = 0.059612
     const { comparisons } = linkage(groups, 'missed')
     expect(comparisons.map((c) => [c.group, c.versus])).toEqual([
       ['met', 'missed'],
@@ -295,22 +327,24 @@ describe('linkage', () => {
     const [metVsMissed, slowVsMissed] = comparisons
     expect(metVsMissed?.difference).toBeCloseTo(0.1, 12)
     expect(metVsMissed?.z).toBeCloseTo(2.3452078799117144, 9)
-    expect(metVsMissed?.interval.lower).toBeCloseTo(0.021805870065129018, 10)
-    expect(metVsMissed?.interval.upper).toBeCloseTo(0.17819412993487094, 10)
+    expect(metVsMissed?.interval.lower).toBeCloseTo(0.01695966478053039, 10)
+    expect(metVsMissed?.interval.upper).toBeCloseTo(0.17299922370242057, 10)
     expect(slowVsMissed?.difference).toBeCloseTo(-0.05, 12)
     expect(slowVsMissed?.z).toBeCloseTo(-0.9348048900015561, 9)
     expect(slowVsMissed?.pValue).toBeCloseTo(0.3498888590529795, 10)
-    expect(slowVsMissed?.interval.lower).toBeCloseTo(-0.1510934274366456, 10)
-    expect(slowVsMissed?.interval.upper).toBeCloseTo(0.051093427436645564, 10)
+    expect(slowVsMissed?.interval.lower).toBeCloseTo(-0.14440594404815732, 10)
+    expect(slowVsMissed?.interval.upper).toBeCloseTo(0.059611774742563364, 10)
   })
 
   it('uses the given confidence for the rates and the intervals (90 %: z = 1.644854)', () => {
-    // met at 90 %: Wilson [0.263758, 0.338929]; missed − met: −0.10 ± 1.644854·0.0398957 = [−0.165623, −0.034377]
+    // met at 90 %: Wilson [0.263758, 0.338929]; missed at 90 %: Wilson [0.151808, 0.258823];
+    //   missed − met: lower = −0.10 − √(0.048192² + 0.038929²) = −0.10 − 0.061951 = −0.161951
+    //                 upper = −0.10 + √(0.058823² + 0.036242²) = −0.10 + 0.069091 = −0.030909
     const r = linkage(groups, undefined, 0.9)
     expect(r.groups[0]?.rate.lower).toBeCloseTo(0.2637581422686665, 10)
     expect(r.groups[0]?.rate.upper).toBeCloseTo(0.33892922421840926, 10)
-    expect(r.comparisons[0]?.interval.lower).toBeCloseTo(-0.16562258247815198, 10)
-    expect(r.comparisons[0]?.interval.upper).toBeCloseTo(-0.03437741752184796, 10)
+    expect(r.comparisons[0]?.interval.lower).toBeCloseTo(-0.16195130102585112, 10)
+    expect(r.comparisons[0]?.interval.upper).toBeCloseTo(-0.03090902004594412, 10)
   })
 
   it('no comparisons when the reference has no trials or does not exist; no groups at all', () => {
@@ -388,7 +422,9 @@ describe('analyzeExperiment', () => {
     ])
     const [cpiB, kpiB, cpiC] = r.comparisons
     // cpi B − A = 0.05: pooled p̄ = 0.125, SE₀ = √(0.125·0.875·0.002) = 0.0147902 → z = 3.380617,
-    //   p = 0.000723; unpooled SE = √(0.1·0.9/1000 + 0.15·0.85/1000) = 0.0147479 → [0.021095, 0.078905].
+    //   p = 0.000723; Newcombe 95 % from the Wilson intervals above:
+    //   lower = 0.05 − √((0.15 − 0.129210)² + (0.120152 − 0.1)²) = 0.05 − 0.028954 = 0.021046
+    //   upper = 0.05 + √((0.173469 − 0.15)² + (0.1 − 0.082909)²) = 0.05 + 0.029032 = 0.079032.
     // Required at the control's 0.10 for +0.02 (10 % → 12 %), by hand:
     //   1.959964·√(2·0.11·0.89) = 0.867270; 0.841621·√(0.09 + 0.1056) = 0.372221;
     //   n = ((0.867270 + 0.372221)/0.02)² = 61.97457² = 3840.85 → 3841; remaining 3841 − 1000 = 2841.
@@ -403,15 +439,19 @@ describe('analyzeExperiment', () => {
     expect(cpiB?.z).toBeCloseTo(3.3806170189140654, 9)
     expect(cpiB?.pValue).toBeCloseTo(0.0007232327164301555, 10)
     expect(cpiB?.pValue).toBeLessThan(0.001)
-    expect(cpiB?.interval.lower).toBeCloseTo(0.021094683992369627, 10)
-    expect(cpiB?.interval.upper).toBeCloseTo(0.07890531600763034, 10)
+    expect(cpiB?.interval.lower).toBeCloseTo(0.021046197045332313, 10)
+    expect(cpiB?.interval.upper).toBeCloseTo(0.07903213816878465, 10)
     // kpi B − A = 0.01: pooled p̄ = 0.055, SE₀ = √(0.055·0.945·0.002) = 0.0101956 → z = 0.980816, p = 0.326683.
+    //   Newcombe 95 %: lower = 0.01 − √((0.06 − 0.046896)² + (0.065314 − 0.05)²) = 0.01 − 0.020155 = −0.010155
+    //                  upper = 0.01 + √((0.076471 − 0.06)² + (0.05 − 0.038130)²) = 0.01 + 0.020302 = 0.030302
     // Required at the control's 0.05 for +0.02: 1.959964·√(2·0.06·0.94) = 0.658268;
     //   0.841621·√(0.0475 + 0.0651) = 0.282414; ((0.658268 + 0.282414)/0.02)² = 2212.20 → 2213.
     expect(kpiB).toMatchObject({ requiredPerArm: 2213, remainingPerArm: 1213, decision: 'collecting' })
     expect(kpiB?.difference).toBeCloseTo(0.01, 12)
     expect(kpiB?.z).toBeCloseTo(0.980816477227499, 9)
     expect(kpiB?.pValue).toBeCloseTo(0.32668325124120556, 10)
+    expect(kpiB?.interval.lower).toBeCloseTo(-0.010154788979441678, 10)
+    expect(kpiB?.interval.upper).toBeCloseTo(0.030302388422238754, 10)
     // cpi C − A = −0.005: pooled p̄ = 0.0975, z = −0.376903, p = 0.706246.
     expect(cpiC?.difference).toBeCloseTo(-0.005, 12)
     expect(cpiC?.z).toBeCloseTo(-0.3769025652839124, 9)
@@ -421,7 +461,9 @@ describe('analyzeExperiment', () => {
   it('at the horizon the p-value decides: significant or not_significant', () => {
     // Control 400/4000 = 0.10 → 3841 per arm; 4000 ≥ 3841.
     // B 480/4000: d = 0.02, pooled p̄ = 0.11, SE₀ = √(0.11·0.89·0.0005) = 0.00699643 → z = 2.858602,
-    //   p = 0.004255 < 0.05 → significant; unpooled SE 0.00699285 → [0.006294, 0.033706].
+    //   p = 0.004255 < 0.05 → significant; Newcombe 95 %: Wilson control = [0.091083, 0.109684],
+    //   B = [0.110292, 0.130437]; lower = 0.02 − √(0.009708² + 0.009684²) = 0.02 − 0.013712 = 0.006288,
+    //   upper = 0.02 + √(0.010437² + 0.008917²) = 0.02 + 0.013727 = 0.033727.
     // C 410/4000: d = 0.0025, pooled p̄ = 0.10125, SE₀ = 0.00674531 → z = 0.370628, p = 0.710915 → not significant.
     const r = analyzeExperiment([arm('control', [400, 4000]), arm('B', [480, 4000]), arm('C', [410, 4000])])
     const [b, c] = r.comparisons
@@ -434,8 +476,8 @@ describe('analyzeExperiment', () => {
     })
     expect(b?.z).toBeCloseTo(2.8586016996464627, 9)
     expect(b?.pValue).toBeCloseTo(0.00425512687679741, 10)
-    expect(b?.interval.lower).toBeCloseTo(0.006294259000990026, 10)
-    expect(b?.interval.upper).toBeCloseTo(0.033705740999009956, 10)
+    expect(b?.interval.lower).toBeCloseTo(0.006287901969046772, 10)
+    expect(b?.interval.upper).toBeCloseTo(0.03372710536075374, 10)
     expect(c).toMatchObject({
       variant: 'C',
       requiredPerArm: 3841,
@@ -465,7 +507,9 @@ describe('analyzeExperiment', () => {
     //   n = ((0.971369 + 0.755464)/0.05)² = 34.53666² = 1192.78 → 1193 ≤ 1200: horizon reached.
     // d = 0.03, pooled p̄ = 0.215, SE₀ = √(0.215·0.785·(2/1200)) = 0.0167718 → z = 1.788722,
     //   p = 0.073660: above 0.05 but below α = 0.10 → significant.
-    //   Unpooled SE = 0.0167606; 90 %: 0.03 ± 1.644854·0.0167606 = [0.002431, 0.057569].
+    //   Newcombe 90 %: Wilson control = [0.181691, 0.219659], B = [0.210638, 0.250576];
+    //   lower = 0.03 − √(0.019362² + 0.019659²) = 0.03 − 0.027592 = 0.002408,
+    //   upper = 0.03 + √(0.020576² + 0.018309²) = 0.03 + 0.027543 = 0.057543.
     const r = analyzeExperiment([arm('control', [240, 1200]), arm('B', [276, 1200])], {
       alpha: 0.1,
       power: 0.9,
@@ -479,8 +523,8 @@ describe('analyzeExperiment', () => {
       decision: 'significant',
     })
     expect(r.comparisons[0]?.pValue).toBeCloseTo(0.0736596159640186, 10)
-    expect(r.comparisons[0]?.interval.lower).toBeCloseTo(0.0024313176113492374, 10)
-    expect(r.comparisons[0]?.interval.upper).toBeCloseTo(0.05756868238865076, 10)
+    expect(r.comparisons[0]?.interval.lower).toBeCloseTo(0.0024076714157221964, 10)
+    expect(r.comparisons[0]?.interval.upper).toBeCloseTo(0.05754280018179572, 10)
     // Control 0.2 at 90 %: Wilson [0.180016, 0.221603] (1000 trials).
     const w = analyzeExperiment([arm('control', [200, 1000])], { alpha: 0.1 }).arms[0]?.cpi.rate
     expect(w?.lower).toBeCloseTo(0.18001586422178656, 10)

@@ -65,7 +65,10 @@ export interface GroupPerception {
 export interface PerceptionGap {
   met: GroupPerception
   missed: GroupPerception
-  /** met − missed for each score; null where a group has too few responses to compare. */
+  /**
+   * met − missed for each score; null where a group has too few responses to compare (CSAT:
+   * none; NPS and CES: fewer than MIN_RESPONSES_FOR_GAP).
+   */
   gap: {
     /** CSAT top-two-box share, met − missed (fraction). */
     csat: Difference | null
@@ -102,6 +105,14 @@ const groupPerception = (counts: SurveyCounts, confidence: number): GroupPercept
 })
 
 /**
+ * Responses a group needs before its NPS or CES is compared: their intervals rest on a sample
+ * standard deviation, which with a handful of responses (all alike: zero) claims certainty it
+ * does not have. The CSAT gap has no such floor: its interval (Newcombe's hybrid score interval,
+ * built from the Wilson intervals) stays honest at any size.
+ */
+export const MIN_RESPONSES_FOR_GAP = 10
+
+/**
  * Perceived scores of interactions that met the expectation vs those that missed it. The CSAT
  * gap is a two-proportion comparison; the NPS gap uses the multinomial standard errors of both
  * scores; the CES gap is Welch's difference of means.
@@ -122,6 +133,8 @@ export function perceptionGap(met: SurveyCounts, missed: SurveyCounts, confidenc
       : null
   let nps: Difference | null = null
   if (
+    m.nps.responses >= MIN_RESPONSES_FOR_GAP &&
+    x.nps.responses >= MIN_RESPONSES_FOR_GAP &&
     m.nps.score !== null &&
     x.nps.score !== null &&
     m.nps.standardError !== null &&
@@ -139,7 +152,7 @@ export function perceptionGap(met: SurveyCounts, missed: SurveyCounts, confidenc
     }
   }
   const ces =
-    m.ces.responses >= 2 && x.ces.responses >= 2
+    m.ces.responses >= MIN_RESPONSES_FOR_GAP && x.ces.responses >= MIN_RESPONSES_FOR_GAP
       ? differenceOf(differenceOfMeans(scoresOf(missed.ces, 1), scoresOf(met.ces, 1), confidence))
       : null
   const responseRateGap =

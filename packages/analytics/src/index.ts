@@ -15,6 +15,7 @@ export {
   type LinkGroupCounts,
   linkage,
   type MetricComparison,
+  MIN_RESPONSES_FOR_GAP,
   type PerceptionGap,
   perceptionGap,
   type SurveyCounts,

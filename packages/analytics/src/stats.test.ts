@@ -149,14 +149,23 @@ describe('wilsonInterval', () => {
 })
 
 describe('twoProportionTest', () => {
+  // Interval: Newcombe's hybrid score interval (Newcombe 1998, Statistics in Medicine 17:873–890,
+  // method 10). With d = pB − pA and (lA, uA), (lB, uB) each arm's Wilson interval,
+  //   lower = d − √((pB − lB)² + (uA − pA)²),  upper = d + √((uB − pB)² + (pA − lA)²).
+  // Full-precision figures from Python's standard library (statistics.NormalDist().inv_cdf for z,
+  // math.sqrt), implementing Wilson and Newcombe from these formulas, independently of this code.
+
   it('45/100 vs 60/100: pooled p 0.525, z ≈ 2.124, two-sided p ≈ 0.0337', () => {
     // By hand: pooled p = (45 + 60)/200 = 0.525;
     //   pooled SE = √(0.525·0.475·(1/100 + 1/100)) = √0.0049875 = 0.0706222
     //   z = (0.60 − 0.45)/0.0706222 = 2.12398 (a figure of 2.1254 sometimes quoted for this
     //   example is a rounding slip: 0.15/0.0706 = 2.1246, and 2.1254 fits no rounding of the SE);
     //   p = 2·(1 − Φ(2.12398)) = 0.033672.
-    //   Unpooled SE = √(0.45·0.55/100 + 0.60·0.40/100) = √0.004875 = 0.0698212;
-    //   95 % interval 0.15 ± 1.959964·0.0698212 = [0.013153, 0.286847].
+    //   Unpooled SE (reported) = √(0.45·0.55/100 + 0.60·0.40/100) = √0.004875 = 0.0698212.
+    //   Newcombe 95 %: Wilson A 45/100 = [0.356145, 0.547554], B 60/100 = [0.502003, 0.690599];
+    //   lower = 0.15 − √(0.097997² + 0.097554²) = 0.15 − 0.138276 = 0.011724
+    //   upper = 0.15 + √(0.090599² + 0.093855²) = 0.15 + 0.130449 = 0.280449
+    //   (the Wald interval was [0.013153, 0.286847]).
     const t = twoProportionTest({ successes: 45, trials: 100 }, { successes: 60, trials: 100 })
     near(t.pA, 0.45)
     near(t.pB, 0.6)
@@ -165,16 +174,43 @@ describe('twoProportionTest', () => {
     near(t.z, 2.123976976214366, 1e-12)
     near(t.pValue, 0.03367206885634583, 1e-12)
     expect(t.pValue).toBeCloseTo(0.0337, 4)
-    near(t.interval.lower, 0.013152962213704, 1e-12)
-    near(t.interval.upper, 0.286847037786296, 1e-12)
+    near(t.interval.lower, 0.01172393531997351, 1e-12)
+    near(t.interval.upper, 0.2804485210107637, 1e-12)
   })
 
-  it('is antisymmetric in the arms: swapping them negates z and the difference, keeps p', () => {
+  it('reproduces Newcombe (1998) Table II, example (a): 56/70 − 48/80 = 0.2, method 10 [0.0524, 0.3339]', () => {
+    // The paper's difference is 56/70 − 48/80 = 0.8 − 0.6, so A = 48/80 and B = 56/70.
+    //   Wilson A 48/80 = [0.490455, 0.700382], B 56/70 = [0.691834, 0.876953];
+    //   lower = 0.2 − √(0.108166² + 0.100382²) = 0.2 − 0.147569 = 0.052431
+    //   upper = 0.2 + √(0.076953² + 0.109545²) = 0.2 + 0.133873 = 0.333873
+    const t = twoProportionTest({ successes: 48, trials: 80 }, { successes: 56, trials: 70 })
+    near(t.difference, 0.2)
+    expect(t.interval.lower).toBeCloseTo(0.0524, 4)
+    expect(t.interval.upper).toBeCloseTo(0.3339, 4)
+    near(t.interval.lower, 0.05243147240236498, 1e-12)
+    near(t.interval.upper, 0.3338726540369059, 1e-12)
+  })
+
+  it('uses the given confidence for the Wilson intervals; the p-value does not depend on it', () => {
+    // 90 % (z = 1.644854): Wilson A 45/100 = [0.370561, 0.532073], B 60/100 = [0.517810, 0.676922];
+    //   lower = 0.15 − √(0.082190² + 0.082073²) = 0.033848; upper = 0.15 + √(0.076922² + 0.079439²) = 0.260578
+    const t = twoProportionTest({ successes: 45, trials: 100 }, { successes: 60, trials: 100 }, 0.9)
+    near(t.interval.lower, 0.03384792712734459, 1e-12)
+    near(t.interval.upper, 0.260578233291608, 1e-12)
+    near(t.pValue, 0.03367206885634583, 1e-12)
+    expect(() => twoProportionTest({ successes: 1, trials: 10 }, { successes: 2, trials: 10 }, 1)).toThrow(
+      /confidence must be in \(0, 1\)/,
+    )
+  })
+
+  it('is antisymmetric in the arms: swapping them negates z, the difference and the interval, keeps p', () => {
     const ab = twoProportionTest({ successes: 45, trials: 100 }, { successes: 60, trials: 100 })
     const ba = twoProportionTest({ successes: 60, trials: 100 }, { successes: 45, trials: 100 })
     near(ba.z, -ab.z)
     near(ba.difference, -ab.difference)
     near(ba.pValue, ab.pValue)
+    near(ba.interval.lower, -ab.interval.upper)
+    near(ba.interval.upper, -ab.interval.lower)
   })
 
   it('identical arms: z 0, p 1', () => {
@@ -183,20 +219,61 @@ describe('twoProportionTest', () => {
     expect(t.pValue).toBe(1)
   })
 
-  it('both arms all successes or all failures: no variance at all, z 0, p 1, interval [0, 0]', () => {
-    for (const s of [0, 1]) {
-      const t = twoProportionTest({ successes: 50 * s, trials: 50 }, { successes: 80 * s, trials: 80 })
-      expect(t).toMatchObject({ difference: 0, standardError: 0, z: 0, pValue: 1 })
-      expect(t.interval).toEqual({ lower: 0, upper: 0 })
-    }
+  it('both arms all failures or all successes: z 0, p 1, and an interval around 0 (no longer [0, 0])', () => {
+    // z² = 1.959964² = 3.841459. 0/50 vs 0/80: Wilson A = [0, z²/(50 + z²)] = [0, 0.071348],
+    //   B = [0, z²/(80 + z²)] = [0, 0.045818] → lower = 0 − √(0² + 0.071348²) = −0.071348,
+    //   upper = 0 + √(0.045818² + 0²) = 0.045818.
+    const none = twoProportionTest({ successes: 0, trials: 50 }, { successes: 0, trials: 80 })
+    expect(none).toMatchObject({ difference: 0, standardError: 0, z: 0, pValue: 1 })
+    near(none.interval.lower, -0.07134759913335868, 1e-12)
+    near(none.interval.upper, 0.045818129535527094, 1e-12)
+    // 50/50 vs 80/80: Wilson A = [50/(50 + z²), 1] = [0.928652, 1], B = [80/(80 + z²), 1] = [0.954182, 1]
+    //   → lower = 0 − √((1 − 0.954182)² + 0²) = −0.045818, upper = 0 + √(0² + (1 − 0.928652)²) = 0.071348.
+    const all = twoProportionTest({ successes: 50, trials: 50 }, { successes: 80, trials: 80 })
+    expect(all).toMatchObject({ difference: 0, standardError: 0, z: 0, pValue: 1 })
+    near(all.interval.lower, -0.045818129535527, 1e-12)
+    near(all.interval.upper, 0.07134759913335864, 1e-12)
   })
 
   it('p at 0 and 1 (0/50 vs 50/50): the pooled z is 50/√(0.25·0.04) = 10, the interval stays in [-1, 1]', () => {
+    // Newcombe: Wilson A = [0, 0.071348], B = [0.928652, 1];
+    //   lower = 1 − √(0.071348² + 0.071348²) = 1 − 0.100901 = 0.899099; upper = 1 + √(0² + 0²) = 1.
     const t = twoProportionTest({ successes: 0, trials: 50 }, { successes: 50, trials: 50 })
     expect(t.difference).toBe(1)
     near(t.z, 10)
     relativelyNear(t.pValue, 1.523970604832105e-23, 1e-10)
-    expect(t.interval).toEqual({ lower: 1, upper: 1 })
+    near(t.interval.lower, 0.8990992576628453, 1e-12)
+    expect(t.interval.upper).toBe(1)
+  })
+
+  it('a zero-success arm no longer contradicts the p-value: 35/90 vs 0/3', () => {
+    // d = 0 − 0.388889 = −0.388889; pooled p̄ = 35/93 = 0.376344,
+    //   SE₀ = √(0.376344·0.623656·(1/90 + 1/3)) = 0.284331 → z = −1.367732, p = 0.171396 (not significant).
+    //   The Wald interval −0.388889 ± 1.959964·√(0.388889·0.611111/90) = [−0.489605, −0.288173] excluded 0.
+    //   Newcombe: Wilson A 35/90 = [0.294699, 0.492175], B 0/3 = [0, 0.561497];
+    //   lower = −0.388889 − √(0² + 0.103287²) = −0.492175; upper = −0.388889 + √(0.561497² + 0.094190²)
+    //   = −0.388889 + 0.569342 = 0.180453: it contains 0, as p > 0.05 says.
+    const t = twoProportionTest({ successes: 35, trials: 90 }, { successes: 0, trials: 3 })
+    near(t.difference, -35 / 90)
+    near(t.z, -1.3677315727775, 1e-12)
+    near(t.pValue, 0.17139611335061544, 1e-12)
+    near(t.interval.lower, -0.4921754113493737, 1e-12)
+    near(t.interval.upper, 0.18045338023991314, 1e-12)
+    expect(t.pValue).toBeGreaterThan(0.05)
+    expect(t.interval.lower).toBeLessThan(0)
+    expect(t.interval.upper).toBeGreaterThan(0)
+  })
+
+  it('0/10 vs 2/10: p = 0.136 and the interval contains 0', () => {
+    // pooled p̄ = 0.1, SE₀ = √(0.1·0.9·0.2) = 0.134164 → z = 1.490712, p = 0.136037.
+    //   Wilson A 0/10 = [0, 0.277533], B 2/10 = [0.056682, 0.509838];
+    //   lower = 0.2 − √(0.143318² + 0.277533²) = 0.2 − 0.312353 = −0.112353
+    //   upper = 0.2 + √(0.309838² + 0²) = 0.509838
+    const t = twoProportionTest({ successes: 0, trials: 10 }, { successes: 2, trials: 10 })
+    near(t.z, 1.4907119849998598, 1e-12)
+    near(t.pValue, 0.1360371281141437, 1e-12)
+    near(t.interval.lower, -0.1123531026122217, 1e-12)
+    near(t.interval.upper, 0.5098375284633582, 1e-12)
   })
 
   it('zero trials in either arm throw a RangeError naming the arm', () => {

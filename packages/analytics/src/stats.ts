@@ -19,13 +19,16 @@ export type TwoProportionTest = {
   pB: number
   /** pB − pA. */
   difference: number
-  /** Unpooled standard error of the difference, used for `interval`. */
+  /** Unpooled standard error √(pA(1−pA)/nA + pB(1−pB)/nB) of the difference; `interval` does not use it. */
   standardError: number
   /** (pB − pA) / pooled standard error (the test statistic under H0: pA = pB). */
   z: number
   /** Two-sided p-value of `z`. */
   pValue: number
-  /** Wald interval for pB − pA with the unpooled standard error, clamped to [-1, 1]. */
+  /**
+   * Newcombe hybrid score interval for pB − pA (Newcombe 1998, method 10), built from each arm's
+   * Wilson interval at the same confidence, clamped to [-1, 1].
+   */
   interval: Interval
 }
 
@@ -246,8 +249,18 @@ export const wilsonInterval = (successes: number, trials: number, confidence = 0
 
 /**
  * Two-sided two-proportion z-test of B against A. `z` uses the pooled standard error (the null
- * hypothesis pA = pB); the interval for pB − pA uses the unpooled one. When the pooled error is 0
- * (both arms all failures or all successes) the arms are identical: z = 0 and pValue = 1.
+ * hypothesis pA = pB); when it is 0 (both arms all failures or all successes) the arms are
+ * identical: z = 0 and pValue = 1. `standardError` is the unpooled one, reported as is.
+ *
+ * The interval for d = pB − pA is Newcombe's hybrid score interval (Newcombe 1998, "Interval
+ * estimation for the difference between independent proportions", method 10): with (lA, uA) and
+ * (lB, uB) the Wilson intervals of the arms at the same confidence,
+ *
+ *   lower = d − √((pB − lB)² + (uA − pA)²),   upper = d + √((uB − pB)² + (pA − lA)²),
+ *
+ * clamped to [-1, 1]. Unlike the Wald interval d ± z·SE, it does not collapse when an arm has 0 or
+ * all successes (a zero SE there), and it does not exclude 0 in small or lopsided arms where the
+ * test finds no difference (the two are distinct procedures and can still differ at the margin).
  * Zero trials in an arm throw a RangeError naming it (`a.trials` or `b.trials`).
  */
 export const twoProportionTest = (a: Counts, b: Counts, confidence = 0.95): TwoProportionTest => {
@@ -255,7 +268,7 @@ export const twoProportionTest = (a: Counts, b: Counts, confidence = 0.95): TwoP
   checkCounts(b.successes, b.trials, 'b.')
   if (a.trials === 0) throw new RangeError('a.trials must be positive: arm A has no trials')
   if (b.trials === 0) throw new RangeError('b.trials must be positive: arm B has no trials')
-  const zc = checkConfidence(confidence)
+  checkConfidence(confidence)
   const pA = a.successes / a.trials
   const pB = b.successes / b.trials
   const difference = pB - pA
@@ -263,6 +276,8 @@ export const twoProportionTest = (a: Counts, b: Counts, confidence = 0.95): TwoP
   const pooled = (a.successes + b.successes) / (a.trials + b.trials)
   const pooledError = Math.sqrt(pooled * (1 - pooled) * (1 / a.trials + 1 / b.trials))
   const z = pooledError === 0 ? 0 : difference / pooledError
+  const wilsonA = wilsonInterval(a.successes, a.trials, confidence)
+  const wilsonB = wilsonInterval(b.successes, b.trials, confidence)
   return {
     pA,
     pB,
@@ -271,8 +286,8 @@ export const twoProportionTest = (a: Counts, b: Counts, confidence = 0.95): TwoP
     z,
     pValue: twoSidedP(z),
     interval: {
-      lower: clamp(difference - zc * standardError, -1, 1),
-      upper: clamp(difference + zc * standardError, -1, 1),
+      lower: clamp(difference - Math.hypot(pB - wilsonB.lower, wilsonA.upper - pA), -1, 1),
+      upper: clamp(difference + Math.hypot(wilsonB.upper - pB, pA - wilsonA.lower), -1, 1),
     },
   }
 }

@@ -199,7 +199,7 @@ export function registerAnalyticsRoutes(
     return shared.get(`experiments ${queryOf(request.url)}`, async () => {
       const cpis = catalog.flatMap((definition) => {
         const domain = domainOf(definition)
-        return domain ? [{ cpi: definition.name, domain: kpiDomain(domain) }] : []
+        return domain ? [{ cpi: definition.name, subjectType: domain, domain: kpiDomain(domain) }] : []
       })
       const rows = await queryExperimentArms(clickhouse, {
         from,

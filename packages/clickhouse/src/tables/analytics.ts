@@ -244,11 +244,26 @@ export interface ExperimentArmRow {
  */
 export async function queryExperimentArms(
   clickhouse: ClickHouse,
-  options: Range & { cpis: { cpi: string; domain: KpiDomain | null }[]; experiment?: string },
+  options: Range & {
+    /** Each CPI with the type prefix of its interactions' events (`quote`) and its KPI domain, if any. */
+    cpis: { cpi: string; subjectType: string; domain: KpiDomain | null }[]
+    experiment?: string
+  },
 ): Promise<ExperimentArmRow[]> {
   const db = clickhouse.database
+  // Only the CPIs of domains whose events carry an experiment in the range: usually one of them.
+  const present = await rows<{ domain: string }>(
+    clickhouse,
+    `SELECT DISTINCT splitByChar('.', type)[1] AS domain FROM ${db}.events
+     WHERE experiment != '' AND ({experiment:String} = '' OR experiment = {experiment:String})
+       AND time >= toDateTime64({from:Float64}, 3, 'UTC') AND time < toDateTime64({to:Float64}, 3, 'UTC')`,
+    { ...rangeParams(options), experiment: options.experiment ?? '' },
+    'finding the domains of experiments',
+  )
+  const domains = new Set(present.map((row) => row.domain))
   const out: ExperimentArmRow[] = []
-  for (const { cpi, domain } of options.cpis) {
+  for (const { cpi, domain, subjectType } of options.cpis) {
+    if (!domains.has(subjectType)) continue
     const outcomes = knownOutcomes(db, 'cpi = {cpi:String}')
     const kpi = domain
       ? kpiRows(db, domain, 'SELECT subject FROM o')
