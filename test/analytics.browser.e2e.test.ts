@@ -74,6 +74,7 @@ interface Comparison extends Difference {
   versus: string
   requiredPerArm: number | null
   remainingPerArm: number | null
+  atHorizon: (Difference & { perArm: number }) | null
   decision: 'collecting' | 'significant' | 'not_significant'
 }
 interface ExperimentsResponse {
@@ -154,9 +155,14 @@ function decisionWords(comparison: Comparison, alpha: number): string {
     return comparison.requiredPerArm === null
       ? 'Collecting: the sample size cannot be planned (the control’s rate is 0 or 1)'
       : `Collecting: ${integer.format(comparison.remainingPerArm ?? 0)} more per arm before reading the p-value`
+  // Decided on the first planned interactions of each arm.
+  const p = comparison.atHorizon?.pValue ?? comparison.pValue
+  const basis = comparison.atHorizon
+    ? `, on the first ${integer.format(comparison.atHorizon.perArm)} per arm`
+    : ''
   if (comparison.decision === 'significant')
-    return `Significant: ${comparison.variant} differs from ${comparison.versus} (${pValue(comparison.pValue)} < α ${alpha})`
-  return `Not significant: no difference shown at the planned size (${pValue(comparison.pValue)} ≥ α ${alpha})`
+    return `Significant: ${comparison.variant} differs from ${comparison.versus} (${pValue(p)} < α ${alpha}${basis})`
+  return `Not significant: no difference shown at the planned size (${pValue(p)} ≥ α ${alpha}${basis})`
 }
 
 /** Opens a view and waits until it has drawn what the API answered it. */

@@ -1,5 +1,9 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { sampleSizePerArm, twoProportionTest } from '@cpi/analytics'
 import { startApi } from '@cpi/api'
+import { recordWatermarks } from '@cpi/clickhouse'
 import { loadConfig } from '@cpi/config'
 import { BatchingProducer } from '@cpi/kafka'
 import { startProcessor } from '@cpi/processor'
@@ -63,6 +67,18 @@ describe('customer-centric analytics over the real engine, fed through the real 
   }) => {
     const events = await createTopic('analytics_events', 3)
     const groupId = uniqueName('processor')
+    const designsDir = await mkdtemp(path.join(tmpdir(), 'cpi-designs-'))
+    const designsFile = path.join(designsDir, 'experiments.json')
+    await writeFile(
+      designsFile,
+      JSON.stringify([
+        {
+          id: 'fastquote-routing',
+          minimumDetectableEffect: 0.1,
+          baselines: { fast_quote: { cpi: 0.8, kpi: 0.25 } },
+        },
+      ]),
+    )
     const config = loadConfig({
       KAFKA_BROKERS: testEnvironment().kafkaBrokers.join(','),
       CPI_EVENTS_TOPIC: events,
@@ -70,6 +86,7 @@ describe('customer-centric analytics over the real engine, fed through the real 
       CPI_PROCESSOR_GROUP: groupId,
       CPI_IDLE_AFTER_MS: String(10 * 365 * DAY),
       CPI_SWEEP_INTERVAL_MS: '500',
+      CPI_EXPERIMENTS_FILE: designsFile,
     })
     const registry = createMetricsRegistry({ service: 't' })
     const processor = await startProcessor({ config, kafka, clickhouse, registry, logger })
@@ -144,6 +161,10 @@ describe('customer-centric analytics over the real engine, fed through the real 
       }
       await expect.poll(slowest, { timeout: 30_000, interval: 500 }).toBeGreaterThan(present)
       const asOf = await slowest()
+      // A retired events topic's partition, its watermark long past: not the "now" of this topic's KPIs.
+      await recordWatermarks(clickhouse, [
+        { topic: 'retired-events', partition: 7, watermark: start, maxEventTime: start },
+      ])
       const range = { from: start, to: start + 2 * HOUR }
       const query = `from=${new Date(range.from).toISOString()}&to=${new Date(range.to).toISOString()}`
 
@@ -223,31 +244,65 @@ describe('customer-centric analytics over the real engine, fed through the real 
         // Only quotes carry the experiment.
         expect(experiment.cpis.map((c: Json) => c.cpi)).toEqual(['fast_quote'])
       }
-      const plantedQuote = sized.body.experiments[1].cpis[0]
-      for (const metric of ['cpi', 'kpi']) {
+      // The planted experiment has a registered design (mde 0.1 from baselines 0.8 and 0.25): the
+      // request's mde does not apply, and the decision rests on exactly the first planned
+      // interactions of each arm in cohort order — recomputed here from the facts.
+      const plantedExperiment = sized.body.experiments[1]
+      expect(plantedExperiment).toMatchObject({ designSource: 'registered', conflictingAssignments: 0 })
+      const plantedQuote = plantedExperiment.cpis[0]
+      expect(plantedQuote.design).toMatchObject({
+        minimumDetectableEffect: 0.1,
+        baselines: { cpi: 0.8, kpi: 0.25 },
+      })
+      const accepted = new Map<string, boolean>()
+      const variantOf = new Map<string, string>()
+      for (const fact of planted.facts)
+        if (fact.kind === 'quote' && fact.experiment) {
+          variantOf.set(fact.subject, fact.experiment.variant)
+          accepted.set(fact.subject, fact.acceptedAt !== undefined && fact.acceptedAt <= asOf)
+        }
+      const ordered = groundTruth(planted.facts, { asOf })
+        .outcomes.filter((o) => o.cpi === 'fast_quote' && (o.state === 'good' || o.state === 'bad'))
+        .sort(
+          (x, y) => x.cohortAt - y.cohortAt || (x.subject < y.subject ? -1 : x.subject > y.subject ? 1 : 0),
+        )
+      for (const metric of ['cpi', 'kpi'] as const) {
         const comparison = plantedQuote.comparisons.find((c: Json) => c.metric === metric)
+        const required = sampleSizePerArm({
+          baseline: metric === 'cpi' ? 0.8 : 0.25,
+          minimumDetectableEffect: 0.1,
+        })
         expect(comparison).toMatchObject({
           variant: 'B',
           versus: 'A',
+          requiredPerArm: required,
+          plannedFromBaseline: true,
           horizonReached: true,
           decision: 'significant',
         })
         expect(comparison.difference).toBeGreaterThan(0)
         expect(comparison.interval.lower).toBeGreaterThan(0)
         const [a, b] = plantedQuote.arms
-        const expected = twoProportionTest(a[metric], b[metric], 0.95)
-        expect(comparison.pValue).toBeCloseTo(expected.pValue, 12)
-        expect(comparison.requiredPerArm).toBe(
-          sampleSizePerArm({
-            baseline: expected.pA,
-            minimumDetectableEffect: expected.pA + 0.1 <= 1 ? 0.1 : -0.1,
-          }),
-        )
+        expect(comparison.pValue).toBeCloseTo(twoProportionTest(a[metric], b[metric], 0.95).pValue, 12)
+        const first = (variant: string) => {
+          const arm = ordered.filter((o) => variantOf.get(o.subject) === variant).slice(0, required)
+          const successes = arm.filter((o) =>
+            metric === 'cpi' ? o.state === 'good' : accepted.get(o.subject),
+          ).length
+          return { successes, trials: arm.length }
+        }
+        expect(comparison.atHorizon).toMatchObject({ perArm: required, a: first('A'), b: first('B') })
+        expect(comparison.atHorizon.pValue).toBeCloseTo(twoProportionTest(first('A'), first('B')).pValue, 12)
+        expect(comparison.atHorizon.pValue).toBeLessThan(0.05)
       }
-      const strict = await get(`/v1/analytics/experiments?${query}&experiment=fastquote-routing&mde=0.005`)
-      expect(strict.body.experiments.map((e: Json) => e.id)).toEqual(['fastquote-routing'])
+      // The A/A experiment has no registered design: the request's applies, and one that needs
+      // more interactions than there are keeps it collecting.
+      expect(sized.body.experiments[0].designSource).toBe('request')
+      const strict = await get(`/v1/analytics/experiments?${query}&experiment=aa-check&mde=0.005`)
+      expect(strict.body.experiments.map((e: Json) => e.id)).toEqual(['aa-check'])
       for (const comparison of strict.body.experiments[0].cpis[0].comparisons) {
         expect(comparison.decision).toBe('collecting')
+        expect(comparison.atHorizon).toBeNull()
         expect(comparison.remainingPerArm).toBeGreaterThan(0)
       }
       expect(strict.body.design.rule).toMatch(/^Fixed horizon/)
@@ -358,6 +413,7 @@ describe('customer-centric analytics over the real engine, fed through the real 
       await http.close()
       await producer.disconnect()
       await processor.stop()
+      await rm(designsDir, { recursive: true, force: true })
     }
   })
 })

@@ -718,3 +718,62 @@ describe('customerIndex', () => {
     )
   })
 })
+
+describe('analyzeExperiment at the fixed horizon', () => {
+  // Planned from a baseline fixed in advance: p₁ = 0.20, MDE 0.25 → p₂ = 0.45, p̄ = 0.325;
+  // n = (1.959964·√(2·0.325·0.675) + 0.841621·√(0.2·0.8 + 0.45·0.55))² / 0.25²
+  //   = (1.298245 + 0.537255)² / 0.0625 = 53.905 → 54 per arm (python: 53.90496527160927).
+  // A's first 54: 10 successes, then 100 more successes; B's first 54: 30, then 100 failures.
+  // At the horizon: 10/54 vs 30/54, pooled p̄ = 40/108, z = (30/54 − 10/54)/√(p̄(1−p̄)·2/54)
+  //   = 3.985267, p = 6.7404e-5. All the data says the opposite (110/154 vs 30/154).
+  const a = `${'0'.repeat(44)}${'1'.repeat(10)}${'1'.repeat(100)}`
+  const b = `${'1'.repeat(30)}${'0'.repeat(24)}${'0'.repeat(100)}`
+  const arms = [
+    { variant: 'A', cpi: { successes: 110, trials: 154 }, kpi: null, sequence: { cpi: a, kpi: null } },
+    { variant: 'B', cpi: { successes: 30, trials: 154 }, kpi: null, sequence: { cpi: b, kpi: null } },
+  ]
+
+  it('decides on exactly the first requiredPerArm of each arm: later data never re-tests it', () => {
+    const r = analyzeExperiment(arms, { minimumDetectableEffect: 0.25, baselines: { cpi: 0.2 } })
+    const [comparison] = r.comparisons
+    expect(comparison).toMatchObject({
+      requiredPerArm: 54,
+      plannedFromBaseline: true,
+      horizonReached: true,
+      decision: 'significant',
+    })
+    expect(comparison?.atHorizon).toMatchObject({
+      perArm: 54,
+      a: { successes: 10, trials: 54 },
+      b: { successes: 30, trials: 54 },
+    })
+    expect(comparison?.atHorizon?.z).toBeCloseTo(3.985266984930429, 9)
+    expect(comparison?.atHorizon?.pValue).toBeCloseTo(6.740429432083861e-5, 12)
+    // The all-data figures are still reported, and point the other way.
+    expect(comparison?.difference).toBeCloseTo(30 / 154 - 110 / 154, 12)
+    expect(r.design.baselines).toEqual({ cpi: 0.2 })
+  })
+
+  it('without a baseline the horizon is planned from the control rate, and says so', () => {
+    const [comparison] = analyzeExperiment(arms, { minimumDetectableEffect: 0.25 }).comparisons
+    expect(comparison?.plannedFromBaseline).toBe(false)
+    expect(comparison?.requiredPerArm).not.toBe(54)
+  })
+
+  it('without sequences the decision rests on all the data, and atHorizon is null', () => {
+    const plain = arms.map(({ sequence: _sequence, ...arm }) => arm)
+    const [comparison] = analyzeExperiment(plain, {
+      minimumDetectableEffect: 0.25,
+      baselines: { cpi: 0.2 },
+    }).comparisons
+    expect(comparison?.atHorizon).toBeNull()
+    expect(comparison?.decision).toBe('significant')
+    expect(comparison?.difference).toBeLessThan(0)
+  })
+
+  it('rejects a baseline outside (0, 1), naming it', () => {
+    expect(() => analyzeExperiment(arms, { baselines: { kpi: 1 } })).toThrow(
+      'baselines.kpi must be in (0, 1), got 1',
+    )
+  })
+})

@@ -228,6 +228,12 @@ export interface ArmCounts {
   cpi: Counts
   /** The linked KPI in the same population; null when the CPI has no linked KPI. */
   kpi: Counts | null
+  /**
+   * The arm's outcomes in cohort order, one character each ('1' success, '0' not): with them,
+   * the decision at the horizon is taken on exactly the first `requiredPerArm` of each arm, so
+   * data that comes later never re-tests it.
+   */
+  sequence?: { cpi: string; kpi: string | null }
 }
 
 export interface ExperimentDesign {
@@ -236,6 +242,11 @@ export interface ExperimentDesign {
   power: number
   /** Absolute change of the rate the experiment is sized to detect. */
   minimumDetectableEffect: number
+  /**
+   * The control's rate the sample size is planned from, per metric, fixed before the start.
+   * Without it the control's observed rate is used, and the horizon moves with it.
+   */
+  baselines?: { cpi?: number; kpi?: number }
 }
 
 export interface MetricComparison extends Difference {
@@ -248,9 +259,17 @@ export interface MetricComparison extends Difference {
   remainingPerArm: number | null
   /** Both arms reached the planned sample size: only now may the p-value decide. */
   horizonReached: boolean
+  /** The planned sample size came from the design's baseline (true) or the control's observed rate. */
+  plannedFromBaseline: boolean
   /**
-   * `collecting` until the horizon; then `significant` (p < alpha) or `not_significant`.
-   * A significant p-value before the horizon is not a result (fixed-horizon design).
+   * The test on exactly the first `requiredPerArm` interactions of each arm (cohort order), once
+   * both arms have them and the arms' sequences are known: what the decision rests on.
+   */
+  atHorizon: (Difference & { perArm: number; a: Counts; b: Counts }) | null
+  /**
+   * `collecting` until the horizon; then `significant` (p < alpha at the horizon) or
+   * `not_significant`. A significant p-value before the horizon is not a result, and data after
+   * it does not change the decision (fixed-horizon design).
    */
   decision: 'collecting' | 'significant' | 'not_significant'
 }
@@ -266,6 +285,12 @@ export interface ExperimentAnalysis {
   design: ExperimentDesign
   arms: ExperimentArm[]
   comparisons: MetricComparison[]
+}
+
+const countOnes = (sequence: string): number => {
+  let ones = 0
+  for (const character of sequence) if (character === '1') ones++
+  return ones
 }
 
 /** The control arm: `control`, `A` or `a` when present, else the first variant in sort order. */
@@ -304,6 +329,9 @@ export function analyzeExperiment(
     power: design.power ?? 0.8,
     minimumDetectableEffect: design.minimumDetectableEffect ?? 0.02,
   }
+  if (design.baselines) full.baselines = design.baselines
+  for (const [metric, value] of Object.entries(design.baselines ?? {}))
+    if (!(value > 0 && value < 1)) throw new RangeError(`baselines.${metric} must be in (0, 1), got ${value}`)
   if (!(full.minimumDetectableEffect > 0 && full.minimumDetectableEffect < 1))
     throw new RangeError(`minimumDetectableEffect must be in (0, 1), got ${full.minimumDetectableEffect}`)
   const confidence = 1 - full.alpha
@@ -318,9 +346,28 @@ export function analyzeExperiment(
         const b = arm[metric]
         if (!a || !b || a.trials === 0 || b.trials === 0) continue
         const test = twoProportionTest(a, b, confidence)
-        const requiredPerArm = requiredFor(test.pA, full)
+        const planned = full.baselines?.[metric]
+        const requiredPerArm = requiredFor(planned ?? test.pA, full)
         const smaller = Math.min(a.trials, b.trials)
         const horizonReached = requiredPerArm !== null && smaller >= requiredPerArm
+        const sequenceA = base.sequence?.[metric]
+        const sequenceB = arm.sequence?.[metric]
+        let atHorizon: MetricComparison['atHorizon'] = null
+        if (horizonReached && requiredPerArm !== null && sequenceA && sequenceB) {
+          const first = (sequence: string): Counts => ({
+            successes: countOnes(sequence.slice(0, requiredPerArm)),
+            trials: Math.min(requiredPerArm, sequence.length),
+          })
+          const frozenA = first(sequenceA)
+          const frozenB = first(sequenceB)
+          atHorizon = {
+            perArm: requiredPerArm,
+            a: frozenA,
+            b: frozenB,
+            ...differenceOf(twoProportionTest(frozenA, frozenB, confidence)),
+          }
+        }
+        const decisive = atHorizon ?? test
         comparisons.push({
           metric,
           variant: arm.variant,
@@ -329,9 +376,11 @@ export function analyzeExperiment(
           requiredPerArm,
           remainingPerArm: requiredPerArm === null ? null : remainingSampleSize(smaller, requiredPerArm),
           horizonReached,
+          plannedFromBaseline: planned !== undefined && requiredPerArm !== null,
+          atHorizon,
           decision: !horizonReached
             ? 'collecting'
-            : test.pValue < full.alpha
+            : decisive.pValue < full.alpha
               ? 'significant'
               : 'not_significant',
         })

@@ -83,6 +83,7 @@ const environmentShape = z.object({
   CPI_SIMULATOR_SEED: z.coerce.number().int().default(1),
   CPI_SIMULATOR_TARGET: z.enum(['http', 'kafka']).default('http'),
   CPI_SIMULATOR_EXPERIMENT: onOff.default('on'),
+  CPI_EXPERIMENTS_FILE: z.string().min(1).optional(),
   CPI_READ_TOKENS: keyList.optional(),
   CPI_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   CPI_RUNBOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -190,6 +191,7 @@ export const configSchema = environmentShape
         env.CPI_PUBLIC_URL ?? `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`
       ).replace(/\/$/, ''),
       streamIntervalMs: env.CPI_STREAM_INTERVAL_MS,
+      experimentsFile: env.CPI_EXPERIMENTS_FILE,
     },
     alerter: {
       enabled: env.CPI_ALERTER === 'on',

@@ -1117,9 +1117,14 @@ export function decisionText(comparison, alpha) {
       return 'Collecting: the sample size cannot be planned (the control’s rate is 0 or 1)'
     return `Collecting: ${integer.format(comparison.remainingPerArm)} more per arm before reading the p-value`
   }
+  // The decision rests on the first planned interactions of each arm (atHorizon), when known.
+  const decisive = comparison.atHorizon ?? comparison
+  const basis = comparison.atHorizon
+    ? `, on the first ${integer.format(comparison.atHorizon.perArm)} per arm`
+    : ''
   if (comparison.decision === 'significant')
-    return `Significant: ${comparison.variant} differs from ${comparison.versus} (${pValue(comparison.pValue)} < α ${alpha})`
-  return `Not significant: no difference shown at the planned size (${pValue(comparison.pValue)} ≥ α ${alpha})`
+    return `Significant: ${comparison.variant} differs from ${comparison.versus} (${pValue(decisive.pValue)} < α ${alpha}${basis})`
+  return `Not significant: no difference shown at the planned size (${pValue(decisive.pValue)} ≥ α ${alpha}${basis})`
 }
 
 function armsChart(arms, metric, title, alpha) {
@@ -1249,6 +1254,20 @@ function renderExperiments(response) {
       'section',
       { class: 'experiment', 'data-experiment': experiment.id, 'aria-labelledby': id },
       h('h3', { id, text: experiment.id }),
+      h('p', {
+        class: 'muted small design-source',
+        'data-source': experiment.designSource,
+        text:
+          experiment.designSource === 'registered'
+            ? `Registered design: minimum detectable effect ${pointsDiff(experiment.cpis[0]?.design.minimumDetectableEffect ?? 0).replace('+', '')}, α ${experiment.cpis[0]?.design.alpha}, power ${percent(experiment.cpis[0]?.design.power ?? 0, 0)}${experiment.description ? ` — ${experiment.description}` : ''}.`
+            : 'Not registered: sized with the design on this page. Fix the design before the experiment starts (CPI_EXPERIMENTS_FILE), or a later change of it is a new look at the data.',
+      }),
+      experiment.conflictingAssignments > 0
+        ? h('p', {
+            class: 'callout warn small',
+            text: `${integer.format(experiment.conflictingAssignments)} interactions carried more than one arm; each counts in its first.`,
+          })
+        : null,
     )
     for (const entry of experiment.cpis) {
       const alpha = entry.design.alpha

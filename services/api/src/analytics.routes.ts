@@ -19,6 +19,7 @@ import {
 } from '@cpi/clickhouse'
 import type { CpiDefinition } from '@cpi/cpi-core'
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { ExperimentDesignEntry } from './experiment-designs.ts'
 import { type LiveState, laggingOf } from './live.ts'
 import { formatDuration, type ParameterProblem, parseAnalyticsParameters, parseWindow } from './params.ts'
 import { createReadCache } from './read-cache.ts'
@@ -31,7 +32,7 @@ const OBSERVATIONAL =
   'Observational: customers in these groups differ in more than the CPI outcome, so a difference is an association, not proof that improving the CPI moves the KPI. Experiments test causation.'
 
 const FIXED_HORIZON =
-  'Fixed horizon: the sample size per arm is set before the start from the minimum detectable effect, alpha and power; read the p-value once, when every arm has reached it. Stopping early on a significant p-value inflates false positives far beyond alpha.'
+  'Fixed horizon: the sample size per arm is set before the start from the minimum detectable effect, alpha and power (register the design: CPI_EXPERIMENTS_FILE); the decision is taken once, on exactly the first planned interactions of each arm. Stopping early on a significant p-value inflates false positives far beyond alpha.'
 
 /** The interaction domain of a CPI (from its start event), or null for survey CPIs. */
 export function domainOf(definition: CpiDefinition): string | null {
@@ -112,12 +113,16 @@ export function registerAnalyticsRoutes(
     clickhouse: ClickHouse
     catalog: readonly CpiDefinition[]
     live: LiveState
+    /** The events topic: its watermarks are the "now" KPIs are counted at. */
+    eventsTopic: string
+    /** Designs registered before the experiments started, by experiment id. */
+    designs?: ReadonlyMap<string, ExperimentDesignEntry>
     /** Identical reads within this many ms share one computation (default 5000: analytics scan more). */
     shareReadsMs?: number
     now?: () => number
   },
 ): void {
-  const { clickhouse, catalog, live } = options
+  const { clickhouse, catalog, live, eventsTopic: topic } = options
   const now = options.now ?? Date.now
   const shared = createReadCache({ ttlMs: options.shareReadsMs ?? 5000, now })
   const byName = new Map(catalog.map((definition) => [definition.name, definition]))
@@ -132,7 +137,7 @@ export function registerAnalyticsRoutes(
         const domain = domainOf(definition)
         return domain ? [{ cpi: definition.name, domain }] : []
       })
-      const rows = await queryPerception(clickhouse, { from, to, cpis })
+      const rows = await queryPerception(clickhouse, { from, to, topic, cpis })
       const empty: SurveyCounts = {
         interactions: 0,
         responded: 0,
@@ -166,7 +171,7 @@ export function registerAnalyticsRoutes(
       const links = []
       for (const link of LINKS) {
         if (!byName.has(link.cpi)) continue
-        const rows = await queryLinkage(clickhouse, { from, to, cpi: link.cpi, domain: link.domain })
+        const rows = await queryLinkage(clickhouse, { from, to, topic, cpi: link.cpi, domain: link.domain })
         const groups: LinkGroupCounts[] = link.groups.map((group) => {
           const row = rows.find((candidate) => candidate.group === group)
           return {
@@ -204,6 +209,7 @@ export function registerAnalyticsRoutes(
       const rows = await queryExperimentArms(clickhouse, {
         from,
         to,
+        topic,
         cpis,
         ...(experiment ? { experiment } : {}),
       })
@@ -212,29 +218,53 @@ export function registerAnalyticsRoutes(
         from: iso(from),
         to: iso(to),
         design: { minimumDetectableEffect, alpha, power, rule: FIXED_HORIZON },
-        experiments: ids.map((id) => ({
-          id,
-          cpis: cpis
-            .filter(({ cpi }) => rows.some((row) => row.experiment === id && row.cpi === cpi))
-            .map(({ cpi, domain }) => ({
-              cpi,
-              displayName: byName.get(cpi)?.displayName ?? cpi,
-              kpi: domain ? KPI_NAMES[domain] : null,
-              ...analyzeExperiment(
-                rows
-                  .filter((row) => row.experiment === id && row.cpi === cpi)
-                  .map((row) => ({
-                    variant: row.variant,
-                    cpi: { successes: row.good, trials: row.total },
-                    kpi:
-                      row.kpiSuccesses === null || row.kpiTrials === null
-                        ? null
-                        : { successes: row.kpiSuccesses, trials: row.kpiTrials },
-                  })),
-                { minimumDetectableEffect, alpha, power },
-              ),
-            })),
-        })),
+        experiments: ids.map((id) => {
+          // A registered design wins over the request's: it was fixed before the data came.
+          const registered = options.designs?.get(id)
+          const design = registered
+            ? {
+                minimumDetectableEffect: registered.minimumDetectableEffect,
+                alpha: registered.alpha,
+                power: registered.power,
+              }
+            : { minimumDetectableEffect, alpha, power }
+          const experimentRows = rows.filter((row) => row.experiment === id)
+          return {
+            id,
+            designSource: registered ? 'registered' : 'request',
+            description: registered?.description ?? null,
+            conflictingAssignments: experimentRows.reduce((sum, row) => sum + row.conflicting, 0),
+            cpis: cpis
+              .filter(({ cpi }) => experimentRows.some((row) => row.cpi === cpi))
+              .map(({ cpi, domain }) => ({
+                cpi,
+                displayName: byName.get(cpi)?.displayName ?? cpi,
+                kpi: domain ? KPI_NAMES[domain] : null,
+                kpiFollowUpComplete: Object.fromEntries(
+                  experimentRows
+                    .filter((row) => row.cpi === cpi)
+                    .map((row) => [row.variant, row.kpiFollowUpComplete]),
+                ),
+                ...analyzeExperiment(
+                  experimentRows
+                    .filter((row) => row.cpi === cpi)
+                    .map((row) => ({
+                      variant: row.variant,
+                      cpi: { successes: row.good, trials: row.total },
+                      kpi:
+                        row.kpiSuccesses === null || row.kpiTrials === null
+                          ? null
+                          : { successes: row.kpiSuccesses, trials: row.kpiTrials },
+                      sequence: { cpi: row.cpiSequence, kpi: row.kpiSequence },
+                    })),
+                  {
+                    ...design,
+                    ...(registered?.baselines[cpi] ? { baselines: registered.baselines[cpi] } : {}),
+                  },
+                ),
+              })),
+          }
+        }),
       }
     })
   })
@@ -243,7 +273,7 @@ export function registerAnalyticsRoutes(
   // latest window's components.
   http.get('/v1/analytics/index', async (request, reply) => {
     const query = request.query as Record<string, unknown>
-    const window = parseWindow({ window: query.window ?? '1d' })
+    const window = parseWindow({ window: query.window || '1d' })
     const problems = window.ok ? [] : window.problems
     for (const name of Object.keys(query))
       if (name !== 'window' && name !== 'access_token')
@@ -283,7 +313,7 @@ export function registerAnalyticsRoutes(
   // indicators beside it, and its share of the customer index.
   http.get('/v1/analytics/scorecards', async (request, reply) => {
     const query = request.query as Record<string, unknown>
-    const window = parseWindow({ window: query.window ?? '1d' })
+    const window = parseWindow({ window: query.window || '1d' })
     const problems = window.ok ? [] : window.problems
     for (const name of Object.keys(query))
       if (name !== 'window' && name !== 'access_token')

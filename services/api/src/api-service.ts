@@ -11,6 +11,7 @@ import { registerAnalyticsRoutes } from './analytics.routes.ts'
 import { registerApiRoutes } from './api.routes.ts'
 import { readAccess } from './auth.ts'
 import { registerDashboardRoutes } from './dashboard.routes.ts'
+import { loadExperimentDesigns } from './experiment-designs.ts'
 import { createLiveState } from './live.ts'
 import { registerStream } from './stream.ts'
 
@@ -55,7 +56,13 @@ export async function startApi(options: {
     }),
   )
   registerApiRoutes(http, { clickhouse, catalog, live, policy: config.alerter.policy })
-  registerAnalyticsRoutes(http, { clickhouse, catalog, live })
+  registerAnalyticsRoutes(http, {
+    clickhouse,
+    catalog,
+    live,
+    eventsTopic: config.topics.events,
+    designs: await loadExperimentDesigns(config.api.experimentsFile),
+  })
   const stream = registerStream(http, { live, intervalMs: config.api.streamIntervalMs, logger })
   registerDashboardRoutes(http)
   const runbook = await readFile(runbookFile, 'utf8').catch(

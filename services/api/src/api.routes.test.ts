@@ -58,7 +58,12 @@ describe('the OpenAPI document and the routes', () => {
         if (method !== 'HEAD' && route.url.startsWith('/v1/')) routes.push(`${method} ${route.url}`)
     })
     registerApiRoutes(http, { clickhouse: {} as never, catalog: [], live: {} as never })
-    registerAnalyticsRoutes(http, { clickhouse: {} as never, catalog: [], live: {} as never })
+    registerAnalyticsRoutes(http, {
+      clickhouse: {} as never,
+      catalog: [],
+      live: {} as never,
+      eventsTopic: 'events',
+    })
     const stream = registerStream(http, { live: {} as never, intervalMs: 1000, logger })
     await http.ready()
     stream.stop()

@@ -28,7 +28,8 @@ const analyticsRange = [
 const interval = { type: 'object', properties: { lower: { type: 'number' }, upper: { type: 'number' } } }
 const proportion = {
   type: 'object',
-  description: 'A proportion with its 95 % Wilson interval; estimate null without trials.',
+  description:
+    'A proportion with its Wilson interval (95 %; in experiments 1 − alpha); estimate null without trials.',
   properties: { estimate: nullable('number'), lower: { type: 'number' }, upper: { type: 'number' } },
 }
 const withRate = {
@@ -358,6 +359,17 @@ export const openApiDocument = {
                     type: 'object',
                     properties: {
                       id: { type: 'string' },
+                      designSource: {
+                        enum: ['registered', 'request'],
+                        description:
+                          'The design applied: registered in CPI_EXPERIMENTS_FILE, or the request parameters.',
+                      },
+                      description: nullable('string'),
+                      conflictingAssignments: {
+                        type: 'integer',
+                        description:
+                          'Interactions whose events carried more than one experiment or variant (the first counts).',
+                      },
                       cpis: { type: 'array', items: ref('ExperimentCpi') },
                     },
                   },
@@ -671,6 +683,12 @@ export const openApiDocument = {
           cpi: { type: 'string' },
           displayName: { type: 'string' },
           kpi: nullable('string'),
+          kpiFollowUpComplete: {
+            type: 'object',
+            description:
+              'Per arm: interactions whose KPI follow-up window has closed (null without a KPI); the others may still convert.',
+            additionalProperties: nullable('integer'),
+          },
           control: { type: 'string' },
           design: {
             type: 'object',
@@ -705,7 +723,42 @@ export const openApiDocument = {
                     requiredPerArm: nullable('integer'),
                     remainingPerArm: nullable('integer'),
                     horizonReached: { type: 'boolean' },
-                    decision: { enum: ['collecting', 'significant', 'not_significant'] },
+                    plannedFromBaseline: {
+                      type: 'boolean',
+                      description:
+                        'The planned size came from the registered baseline (else from the control’s observed rate, which moves).',
+                    },
+                    atHorizon: {
+                      description:
+                        'The test on exactly the first requiredPerArm interactions of each arm: what the decision rests on.',
+                      oneOf: [
+                        {
+                          allOf: [
+                            ref('Difference'),
+                            {
+                              type: 'object',
+                              properties: {
+                                perArm: { type: 'integer' },
+                                a: {
+                                  type: 'object',
+                                  properties: { successes: { type: 'integer' }, trials: { type: 'integer' } },
+                                },
+                                b: {
+                                  type: 'object',
+                                  properties: { successes: { type: 'integer' }, trials: { type: 'integer' } },
+                                },
+                              },
+                            },
+                          ],
+                        },
+                        { type: 'null' },
+                      ],
+                    },
+                    decision: {
+                      enum: ['collecting', 'significant', 'not_significant'],
+                      description:
+                        'collecting before the horizon; then the test at the horizon decides, once.',
+                    },
                   },
                 },
               ],

@@ -21,11 +21,15 @@ export const kpiOfDomain = {
 export interface Range {
   from: number
   to: number
+  /** The events topic whose watermarks are "now" (KPIs count as of the watermark). */
+  topic: string
 }
 
-const FOLLOW_UP = 'INTERVAL 90 DAY'
+/** Days after the interaction a KPI event still counts. */
+const FOLLOW_UP_DAYS = 90
+const QUOTE_FOLLOW_UP_DAYS = 30
 
-const rangeParams = (range: Range) => ({ from: range.from / 1000, to: range.to / 1000 })
+const rangeParams = (range: Range) => ({ from: range.from / 1000, to: range.to / 1000, topic: range.topic })
 
 /** Known outcomes of the CPIs `{cpis:Array(String)}` in the range. */
 const knownOutcomes = (db: string, cpiFilter: string) =>
@@ -34,34 +38,51 @@ const knownOutcomes = (db: string, cpiFilter: string) =>
    WHERE ${cpiFilter} AND state IN ('good', 'bad')
      AND cohort_at >= toDateTime64({from:Float64}, 3, 'UTC') AND cohort_at < toDateTime64({to:Float64}, 3, 'UTC')`
 
-/** The slowest partition's current watermark: "now" of the data (R6). */
+/**
+ * The slowest partition's current watermark of the events topic `{topic:String}`: "now" of the
+ * data (R6). Partitions of another (an earlier) events topic are left out.
+ */
 const currentWatermark = (db: string) =>
-  `(SELECT min(current) FROM (SELECT argMax(watermark, updated_at) AS current FROM ${db}.watermarks GROUP BY partition))`
+  `(SELECT min(current) FROM (SELECT argMax(watermark, updated_at) AS current FROM ${db}.watermarks
+     WHERE topic = {topic:String} GROUP BY partition))`
+
+/** Each customer's times of one KPI event type; events without a customer id are left out. */
+const customerTimes = (db: string, type: string) =>
+  `SELECT customer_id AS customer, groupArray(time) AS times FROM ${db}.events
+   WHERE type = '${type}' AND too_late = 0 AND customer_id != '' GROUP BY customer_id`
 
 /**
  * One row per interaction of a domain among `outcomeSubjects`: its KPI (1 or 0), whether its
  * follow-up window has fully passed, and (quotes) whether it was declined. Like the CPIs, the
- * KPI is as of the watermark: a KPI event after it does not count yet (a replay gives the same
+ * KPI is as of the watermark: an event after it does not count yet (a replay gives the same
  * answer as the live run did at that point).
- * - quote: accepted (any `quote.accepted`); the follow-up is open-ended, counted complete.
+ * - quote: a `quote.accepted` within 30 days of the request.
  * - delivery: an `order.placed` by the same customer within 90 days after the delivery (after
  *   the schedule for one never delivered).
  * - ticket: a `customer.churned` of the same customer within 90 days after the opening.
  */
 function kpiRows(db: string, domain: KpiDomain, outcomeSubjects: string): string {
   const events = `${db}.events`
+  const watermark = currentWatermark(db)
+  const within = (days: number) =>
+    `arrayExists(t -> t > d.at AND t <= d.at + INTERVAL ${days} DAY AND t <= ${watermark}, c.times) AS kpi,
+     0 AS declined,
+     d.at + INTERVAL ${days} DAY <= ${watermark} AS complete`
   switch (domain) {
     case 'quote':
-      return `SELECT subject, max(type = 'quote.accepted' AND time <= ${currentWatermark(db)}) AS kpi, max(type = 'quote.declined') AS declined, 1 AS complete
+      return `SELECT subject,
+                     minIf(time, type = 'quote.requested') AS requested,
+                     countIf(type = 'quote.accepted' AND time <= ${watermark}) > 0
+                       AND minIf(time, type = 'quote.accepted' AND time <= ${watermark})
+                           <= requested + INTERVAL ${QUOTE_FOLLOW_UP_DAYS} DAY AS kpi,
+                     max(type = 'quote.declined' AND time <= ${watermark}) AS declined,
+                     requested + INTERVAL ${QUOTE_FOLLOW_UP_DAYS} DAY <= ${watermark} AS complete
               FROM ${events}
               WHERE type IN ('quote.requested', 'quote.accepted', 'quote.declined') AND too_late = 0
                 AND subject IN (${outcomeSubjects})
               GROUP BY subject`
     case 'delivery':
-      return `SELECT d.subject AS subject,
-                     arrayExists(t -> t > d.at AND t <= d.at + ${FOLLOW_UP} AND t <= ${currentWatermark(db)}, c.times) AS kpi,
-                     0 AS declined,
-                     d.at + ${FOLLOW_UP} <= ${currentWatermark(db)} AS complete
+      return `SELECT d.subject AS subject, ${within(FOLLOW_UP_DAYS)}
               FROM (SELECT subject,
                            if(countIf(type = 'delivery.delivered') > 0, minIf(time, type = 'delivery.delivered'),
                               minIf(time, type = 'delivery.scheduled')) AS at,
@@ -70,22 +91,15 @@ function kpiRows(db: string, domain: KpiDomain, outcomeSubjects: string): string
                     WHERE type IN ('delivery.scheduled', 'delivery.delivered') AND too_late = 0
                       AND subject IN (${outcomeSubjects})
                     GROUP BY subject) AS d
-              LEFT JOIN (SELECT customer_id AS customer, groupArray(time) AS times FROM ${events}
-                         WHERE type = 'order.placed' AND too_late = 0 GROUP BY customer_id) AS c
-                ON c.customer = d.customer`
+              LEFT JOIN (${customerTimes(db, 'order.placed')}) AS c ON c.customer = d.customer`
     case 'ticket':
-      return `SELECT d.subject AS subject,
-                     arrayExists(t -> t > d.at AND t <= d.at + ${FOLLOW_UP} AND t <= ${currentWatermark(db)}, c.times) AS kpi,
-                     0 AS declined,
-                     d.at + ${FOLLOW_UP} <= ${currentWatermark(db)} AS complete
+      return `SELECT d.subject AS subject, ${within(FOLLOW_UP_DAYS)}
               FROM (SELECT subject, minIf(time, type = 'ticket.opened') AS at,
                            anyIf(customer_id, type = 'ticket.opened') AS customer
                     FROM ${events}
                     WHERE type = 'ticket.opened' AND too_late = 0 AND subject IN (${outcomeSubjects})
                     GROUP BY subject) AS d
-              LEFT JOIN (SELECT customer_id AS customer, groupArray(time) AS times FROM ${events}
-                         WHERE type = 'customer.churned' AND too_late = 0 GROUP BY customer_id) AS c
-                ON c.customer = d.customer`
+              LEFT JOIN (${customerTimes(db, 'customer.churned')}) AS c ON c.customer = d.customer`
   }
 }
 
@@ -126,8 +140,7 @@ export async function queryPerception(
 ): Promise<PerceptionRow[]> {
   const db = clickhouse.database
   const outcomes = knownOutcomes(db, 'cpi IN {cpis:Array(String)}')
-  const score = (field: string) =>
-    `argMax(JSONExtract(payload, 'data', '${field}', 'Nullable(Int64)'), time) AS ${field}`
+  const score = (field: string) => `JSONExtract(latest, 'data', '${field}', 'Nullable(Int64)') AS ${field}`
   const query = `
     WITH o AS (${outcomes})
     SELECT o.cpi AS cpi, if(o.state = 'good', 'met', 'missed') AS group,
@@ -138,11 +151,12 @@ export async function queryPerception(
            ${histogram('ces', 1, 7)} AS ces
     FROM o
     LEFT JOIN (
-      SELECT subject, argMax(JSONExtractString(payload, 'data', 'subjectType'), time) AS subject_type,
+      SELECT subject, JSONExtractString(latest, 'data', 'subjectType') AS subject_type,
              ${score('csat')}, ${score('nps')}, ${score('ces')}
-      FROM ${db}.events
-      WHERE type = 'survey.responded' AND too_late = 0 AND subject IN (SELECT subject FROM o)
-      GROUP BY subject
+      FROM (SELECT subject, argMax(payload, time) AS latest FROM ${db}.events
+            WHERE type = 'survey.responded' AND too_late = 0 AND subject IN (SELECT subject FROM o)
+              AND time <= ${currentWatermark(db)}
+            GROUP BY subject)
     ) AS s ON s.subject = o.subject AND s.subject_type = transform(o.cpi, {cpis:Array(String)}, {domains:Array(String)}, '')
     GROUP BY cpi, group
     ORDER BY cpi, group`
@@ -235,6 +249,14 @@ export interface ExperimentArmRow {
   /** The linked KPI among the same interactions (all of them, declined quotes too); null without one. */
   kpiSuccesses: number | null
   kpiTrials: number | null
+  /** Interactions of this arm whose events also carried another experiment or variant (the first one counts). */
+  conflicting: number
+  /** Of the arm's interactions, those whose KPI follow-up window has closed (the others may still convert). */
+  kpiFollowUpComplete: number | null
+  /** The arm's CPI outcomes in cohort order, '1' good, '0' bad (for the fixed-horizon test). */
+  cpiSequence: string
+  /** The arm's KPI in the same order; null without a KPI. */
+  kpiSequence: string | null
 }
 
 /**
@@ -265,18 +287,25 @@ export async function queryExperimentArms(
   for (const { cpi, domain, subjectType } of options.cpis) {
     if (!domains.has(subjectType)) continue
     const outcomes = knownOutcomes(db, 'cpi = {cpi:String}')
+    // The arm's interactions in cohort order (ties by subject): the fixed-horizon test takes the first n.
+    const ordered = `arraySort(t -> (t.1, t.2), groupArray((o.cohort_at, o.subject, o.state = 'good', k.kpi = 1)))`
     const kpi = domain
       ? kpiRows(db, domain, 'SELECT subject FROM o')
       : "SELECT '' AS subject, 0 AS kpi WHERE 0"
     const query = `
       WITH o AS (${outcomes}),
-           x AS (SELECT subject, anyIf(experiment, experiment != '') AS arm_experiment, anyIf(variant, experiment != '') AS arm_variant
+           x AS (SELECT subject, argMin((experiment, variant), time) AS arm, arm.1 AS arm_experiment, arm.2 AS arm_variant,
+                        uniqExact(experiment, variant) > 1 AS conflicting
                  FROM ${db}.events
-                 WHERE experiment != '' AND ({experiment:String} = '' OR experiment = {experiment:String})
+                 WHERE experiment != '' AND too_late = 0 AND ({experiment:String} = '' OR experiment = {experiment:String})
                    AND subject IN (SELECT subject FROM o)
                  GROUP BY subject)
       SELECT x.arm_experiment AS experiment, x.arm_variant AS variant,
-             countIf(o.state = 'good') AS good, count() AS total, countIf(k.kpi = 1) AS kpi_successes
+             countIf(o.state = 'good') AS good, count() AS total, countIf(k.kpi = 1) AS kpi_successes,
+             countIf(x.conflicting) AS conflicting,
+             countIf(k.complete = 1) AS kpi_complete,
+             arrayStringConcat(arrayMap(t -> if(t.3, '1', '0'), ${ordered})) AS cpi_sequence,
+             arrayStringConcat(arrayMap(t -> if(t.4, '1', '0'), ${ordered})) AS kpi_sequence
       FROM o
       INNER JOIN x ON x.subject = o.subject
       LEFT JOIN (${kpi}) AS k ON k.subject = o.subject
@@ -298,6 +327,10 @@ export async function queryExperimentArms(
         total,
         kpiSuccesses: domain ? Number(row.kpi_successes) : null,
         kpiTrials: domain ? total : null,
+        conflicting: Number(row.conflicting),
+        kpiFollowUpComplete: domain ? Number(row.kpi_complete) : null,
+        cpiSequence: String(row.cpi_sequence),
+        kpiSequence: domain ? String(row.kpi_sequence) : null,
       })
     }
   }
