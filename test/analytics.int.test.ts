@@ -259,7 +259,10 @@ describe('customer-centric analytics over the real engine, fed through the real 
       for (const fact of planted.facts)
         if (fact.kind === 'quote' && fact.experiment) {
           variantOf.set(fact.subject, fact.experiment.variant)
-          accepted.set(fact.subject, fact.acceptedAt !== undefined && fact.acceptedAt <= asOf)
+          accepted.set(
+            fact.subject,
+            fact.acceptedAt !== undefined && fact.acceptedAt <= Math.min(asOf, fact.startedAt + 30 * DAY),
+          )
         }
       const ordered = groundTruth(planted.facts, { asOf })
         .outcomes.filter((o) => o.cpi === 'fast_quote' && (o.state === 'good' || o.state === 'bad'))

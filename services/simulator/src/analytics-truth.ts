@@ -44,6 +44,11 @@ export interface FollowUpCounts<G extends string = string> extends GroupCounts<G
   followUpComplete: number
 }
 
+/** The quote KPI: an acceptance within 30 days of the request, by `asOf`. */
+export const QUOTE_ACCEPTANCE_MS = 30 * DAY
+const acceptedBy = (fact: QuoteFact, asOf: number) =>
+  fact.acceptedAt !== undefined && fact.acceptedAt <= Math.min(asOf, fact.startedAt + QUOTE_ACCEPTANCE_MS)
+
 export const ACCEPTANCE_BUCKETS = ['≤30s', '30s–5m', '5m–1h', '>1h', 'never'] as const
 export type AcceptanceBucket = (typeof ACCEPTANCE_BUCKETS)[number]
 
@@ -95,7 +100,7 @@ export function quoteAcceptanceByBucket(
     const counts = groups.get(group) ?? { group, successes: 0, trials: 0 }
     groups.set(group, counts)
     counts.trials++
-    if (fact.acceptedAt !== undefined && fact.acceptedAt <= query.asOf) counts.successes++
+    if (acceptedBy(fact, query.asOf)) counts.successes++
   }
   return ordered(ACCEPTANCE_BUCKETS, groups)
 }
@@ -212,7 +217,7 @@ export function experimentArms(facts: readonly Fact[], query: AnalyticsQuery): E
     arm.cpi.trials++
     arm.kpi.trials++
     if (state === 'good') arm.cpi.successes++
-    if (fact.acceptedAt !== undefined && fact.acceptedAt <= query.asOf) arm.kpi.successes++
+    if (acceptedBy(fact, query.asOf)) arm.kpi.successes++
   }
   return [...arms.values()].sort(
     (a, b) =>
