@@ -1,14 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
-import { type AllInOne, startAllInOne } from '@cpi/all-in-one'
-import { loadConfig } from '@cpi/config'
+import type { AllInOne } from '@cpi/all-in-one'
 import { builtinCatalogFile, loadCatalog } from '@cpi/cpi-core'
 import { createLogger } from '@cpi/logger'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser, screenshot, watchPageProblems } from './support/browser.ts'
-import { clickhouseSettingsFor, freePort, testEnvironment, uniqueName } from './support/environment.ts'
+import { type RunningProduct, startProduct } from './support/product.ts'
 
 // The analytics views of the dashboard (index, scorecards, perception, linkage, experiments)
 // in a real Chromium, against the whole product in this process with the simulator (and its
@@ -21,7 +17,7 @@ const logger = createLogger({ service: 'test', level: process.env.TEST_LOG_LEVEL
 const integer = new Intl.NumberFormat('en')
 
 let app: AllInOne
-let dataDir: string
+let product: RunningProduct | undefined
 let browser: Browser
 let page: Page
 let problems: string[]
@@ -90,38 +86,6 @@ interface ExperimentsResponse {
   }[]
 }
 
-async function startProduct(): Promise<AllInOne> {
-  const { clickhouse, kafkaBrokers } = testEnvironment()
-  const database = uniqueName('analytics')
-  const settings = clickhouseSettingsFor(database)
-  dataDir = await mkdtemp(path.join(tmpdir(), 'cpi-analytics-'))
-  const config = loadConfig({
-    PORT: String(await freePort()),
-    LOG_LEVEL: 'warn',
-    KAFKA_BROKERS: kafkaBrokers.join(','),
-    CLICKHOUSE_DATABASE: database,
-    ...(clickhouse.kind === 'http'
-      ? {
-          CLICKHOUSE_URL: clickhouse.url,
-          CLICKHOUSE_USER: clickhouse.username,
-          CLICKHOUSE_PASSWORD: clickhouse.password,
-        }
-      : { CLICKHOUSE_PATH: settings.kind === 'embedded' ? settings.path : '' }),
-    CPI_DATA_DIR: dataDir,
-    CPI_EVENTS_TOPIC: uniqueName('events'),
-    CPI_EVENTS_PARTITIONS: '3',
-    CPI_DEAD_LETTER_TOPIC: uniqueName('dlq'),
-    CPI_ALERTS_TOPIC: uniqueName('alerts'),
-    CPI_PROCESSOR_GROUP: uniqueName('processor'),
-    CPI_SIMULATOR: 'on',
-    CPI_SIMULATOR_TARGET: 'kafka',
-    CPI_SIMULATOR_RATE: '20',
-    CPI_SIMULATOR_BACKFILL_HOURS: '1',
-    CPI_SIMULATOR_EXPERIMENT: 'on',
-  })
-  return startAllInOne(config, logger, { exit: () => undefined })
-}
-
 async function api<T>(pathAndQuery: string): Promise<T> {
   const response = await fetch(`${app.url}${pathAndQuery}`)
   if (!response.ok) throw new Error(`${pathAndQuery}: ${response.status} ${await response.text()}`)
@@ -175,7 +139,8 @@ async function open(view: string) {
 
 describe('the analytics views in a real browser', () => {
   beforeAll(async () => {
-    app = await startProduct()
+    product = await startProduct('analytics', logger, { CPI_SIMULATOR_EXPERIMENT: 'on' })
+    app = product.app
     browser = await launchBrowser()
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
     problems = watchPageProblems(page)
@@ -191,8 +156,7 @@ describe('the analytics views in a real browser', () => {
 
   afterAll(async () => {
     await browser?.close()
-    await app?.shutdown('test done')
-    if (dataDir) await rm(dataDir, { recursive: true, force: true })
+    await product?.stop()
   })
 
   it('serves the analytics modules under the same content-security-policy', async () => {

@@ -12,6 +12,7 @@ import {
   churnByResolution,
   experimentArms,
   type Fact,
+  type FollowUpCounts,
   groundTruth,
   kafkaSink,
   parseScenario,
@@ -192,31 +193,25 @@ describe('customer-centric analytics over the real engine, fed through the real 
       expect(bucket('≤30s').rate.estimate).toBeGreaterThan(bucket('5m–1h').rate.estimate)
       expect(bucket('never').successes).toBe(0)
 
-      const orders = repeatOrderByDelivery(facts, { ...range, asOf })
-      expect(link('repeat_order_90d').groups.map((g: Json) => ({ ...g, rate: undefined }))).toEqual(
-        ['intact', 'broken'].map((group) => {
-          const truth = orders.find((row) => row.group === group)
-          return {
-            group,
-            successes: truth?.successes ?? 0,
-            trials: truth?.trials ?? 0,
-            followUpComplete: truth?.followUpComplete ?? 0,
-            rate: undefined,
-          }
-        }),
-      )
-      const churn = churnByResolution(facts, { ...range, asOf })
-      expect(link('churn_90d').groups.map((g: Json) => ({ ...g, rate: undefined }))).toEqual(
-        ['first_time', 'not_first_time'].map((group) => {
-          const truth = churn.find((row) => row.group === group)
-          return {
-            group,
-            successes: truth?.successes ?? 0,
-            trials: truth?.trials ?? 0,
-            followUpComplete: truth?.followUpComplete ?? 0,
-            rate: undefined,
-          }
-        }),
+      // The 90-day links, group by group, with their follow-up completeness.
+      const expectGroups = (name: string, groups: string[], truth: FollowUpCounts[]) =>
+        expect(link(name).groups.map((g: Json) => ({ ...g, rate: undefined }))).toEqual(
+          groups.map((group) => {
+            const row = truth.find((candidate) => candidate.group === group)
+            return {
+              group,
+              successes: row?.successes ?? 0,
+              trials: row?.trials ?? 0,
+              followUpComplete: row?.followUpComplete ?? 0,
+              rate: undefined,
+            }
+          }),
+        )
+      expectGroups('repeat_order_90d', ['intact', 'broken'], repeatOrderByDelivery(facts, { ...range, asOf }))
+      expectGroups(
+        'churn_90d',
+        ['first_time', 'not_first_time'],
+        churnByResolution(facts, { ...range, asOf }),
       )
       // The planted links: a broken delivery loses repeat orders, a failed resolution churns more.
       expect(link('churn_90d').comparisons[0].difference).toBeGreaterThan(0)

@@ -21,7 +21,12 @@ import type { CpiDefinition } from '@cpi/cpi-core'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { ExperimentDesignEntry } from './experiment-designs.ts'
 import { type LiveState, laggingOf } from './live.ts'
-import { formatDuration, type ParameterProblem, parseAnalyticsParameters, parseWindow } from './params.ts'
+import {
+  formatDuration,
+  type ParameterProblem,
+  parseAnalyticsParameters,
+  parseAnalyticsWindow,
+} from './params.ts'
 import { createReadCache } from './read-cache.ts'
 
 // The customer-centric analytics (docs/analytics.md; CPI-CATALOG.md §5): perception vs
@@ -272,13 +277,8 @@ export function registerAnalyticsRoutes(
   // The shared customer index: its value per window (default 30 windows of 1 day) and the
   // latest window's components.
   http.get('/v1/analytics/index', async (request, reply) => {
-    const query = request.query as Record<string, unknown>
-    const window = parseWindow({ window: query.window || '1d' })
-    const problems = window.ok ? [] : window.problems
-    for (const name of Object.keys(query))
-      if (name !== 'window' && name !== 'access_token')
-        problems.push({ parameter: name, message: `expected window, got ${JSON.stringify(name)}` })
-    if (!window.ok || problems.length > 0) return badRequest(reply, problems)
+    const window = parseAnalyticsWindow(request.query as Record<string, unknown>)
+    if (!window.ok) return badRequest(reply, window.problems)
     return shared.get(`index ${window.value}`, async () => {
       const windows = 30
       const { asOf, byCpi } = await live.windows(window.value, windows)
@@ -312,13 +312,8 @@ export function registerAnalyticsRoutes(
   // Per team (the CPIs' owner): the CPIs it can move, each with its leading and lagging
   // indicators beside it, and its share of the customer index.
   http.get('/v1/analytics/scorecards', async (request, reply) => {
-    const query = request.query as Record<string, unknown>
-    const window = parseWindow({ window: query.window || '1d' })
-    const problems = window.ok ? [] : window.problems
-    for (const name of Object.keys(query))
-      if (name !== 'window' && name !== 'access_token')
-        problems.push({ parameter: name, message: `expected window, got ${JSON.stringify(name)}` })
-    if (!window.ok || problems.length > 0) return badRequest(reply, problems)
+    const window = parseAnalyticsWindow(request.query as Record<string, unknown>)
+    if (!window.ok) return badRequest(reply, window.problems)
     return shared.get(`scorecards ${window.value}`, async () => {
       const snapshot = await live.snapshot(window.value)
       const summaries = new Map(snapshot.cpis.map((summary) => [summary.name, summary]))

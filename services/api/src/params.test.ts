@@ -4,6 +4,7 @@ import {
   type Parsed,
   parseAlertState,
   parseAnalyticsParameters,
+  parseAnalyticsWindow,
   parseDuration,
   parseSeriesParameters,
   parseTime,
@@ -360,5 +361,17 @@ describe('parseAnalyticsParameters', () => {
   it('refuses numbers that are not plain decimals', () => {
     for (const mde of ['0x1', '1e', '', ' 0.1', 'Infinity'])
       expect(parseAnalyticsParameters({ mde }, NOW, { experiments: true }).ok, mde).toBe(mde === '')
+  })
+})
+
+describe('parseAnalyticsWindow', () => {
+  it('defaults to 1d (also when empty) and names a bad window or another parameter', () => {
+    expect(parseAnalyticsWindow({})).toEqual({ ok: true, value: DAY })
+    expect(parseAnalyticsWindow({ window: '' })).toEqual({ ok: true, value: DAY })
+    expect(parseAnalyticsWindow({ window: '6h', access_token: 't' })).toEqual({ ok: true, value: 6 * HOUR })
+    expect(problems(parseAnalyticsWindow({ window: '31d', step: '1h' })).map((p) => p.parameter)).toEqual([
+      'window',
+      'step',
+    ])
   })
 })

@@ -76,6 +76,45 @@ const single = (value: unknown): string | undefined => {
 }
 
 /**
+ * `from` and `to` (default: the `defaultSpanMs` before now), each a time `parseTime` reads; from
+ * before to, at most `seriesLimits.maxRangeMs` apart. Problems are added to `problems`.
+ */
+function parseRange(
+  query: Record<string, unknown>,
+  now: number,
+  defaultSpanMs: number,
+  example: string,
+  problems: ParameterProblem[],
+): { from: number; to: number } {
+  const time = (name: 'from' | 'to', fallback: number): number => {
+    const text = single(query[name])
+    if (text === undefined || text === '') return fallback
+    const parsed = parseTime(text, now)
+    if (parsed === undefined) {
+      problems.push({
+        parameter: name,
+        message: `expected an ISO 8601 time with a zone (2026-11-22T10:00:00Z), epoch milliseconds, now or now-<duration> (${example}), got ${quote(text)}`,
+      })
+      return fallback
+    }
+    return parsed
+  }
+  const to = time('to', now)
+  const from = time('from', to - defaultSpanMs)
+  if (from >= to)
+    problems.push({
+      parameter: 'from',
+      message: `expected a time before to, got ${quote(single(query.from))}`,
+    })
+  else if (to - from > seriesLimits.maxRangeMs)
+    problems.push({
+      parameter: 'from',
+      message: `expected a range of at most 400d, got ${formatDuration(to - from)}`,
+    })
+  return { from, to }
+}
+
+/**
  * `GET /v1/cpis/{name}`: from/to (default the last hour), step (absent: one window for the
  * range), by (one of the CPI's dimensions), where (`dimension:value`, comma-separated or repeated).
  */
@@ -93,31 +132,7 @@ export function parseSeriesParameters(
         message: `expected one of from, to, step, by, where, got ${quote(name)}`,
       })
   }
-  const time = (name: 'from' | 'to', fallback: number): number => {
-    const text = single(query[name])
-    if (text === undefined || text === '') return fallback
-    const parsed = parseTime(text, now)
-    if (parsed === undefined) {
-      problems.push({
-        parameter: name,
-        message: `expected an ISO 8601 time with a zone (2026-11-22T10:00:00Z), epoch milliseconds, now or now-<duration> (now-6h), got ${quote(text)}`,
-      })
-      return fallback
-    }
-    return parsed
-  }
-  const to = time('to', now)
-  const from = time('from', to - 3_600_000)
-  if (from >= to)
-    problems.push({
-      parameter: 'from',
-      message: `expected a time before to, got ${quote(single(query.from))}`,
-    })
-  else if (to - from > seriesLimits.maxRangeMs)
-    problems.push({
-      parameter: 'from',
-      message: `expected a range of at most 400d, got ${formatDuration(to - from)}`,
-    })
+  const { from, to } = parseRange(query, now, 3_600_000, 'now-6h', problems)
 
   let stepMs: number | undefined
   const stepText = single(query.step)
@@ -246,31 +261,7 @@ export function parseAnalyticsParameters(
     if (name !== 'access_token' && !names.includes(name))
       problems.push({ parameter: name, message: `expected one of ${names.join(', ')}, got ${quote(name)}` })
   }
-  const time = (name: 'from' | 'to', fallback: number): number => {
-    const text = single(query[name])
-    if (text === undefined || text === '') return fallback
-    const parsed = parseTime(text, now)
-    if (parsed === undefined) {
-      problems.push({
-        parameter: name,
-        message: `expected an ISO 8601 time with a zone (2026-11-22T10:00:00Z), epoch milliseconds, now or now-<duration> (now-30d), got ${quote(text)}`,
-      })
-      return fallback
-    }
-    return parsed
-  }
-  const to = time('to', now)
-  const from = time('from', to - 30 * 86_400_000)
-  if (from >= to)
-    problems.push({
-      parameter: 'from',
-      message: `expected a time before to, got ${quote(single(query.from))}`,
-    })
-  else if (to - from > seriesLimits.maxRangeMs)
-    problems.push({
-      parameter: 'from',
-      message: `expected a range of at most 400d, got ${formatDuration(to - from)}`,
-    })
+  const { from, to } = parseRange(query, now, 30 * 86_400_000, 'now-30d', problems)
   const experiment = single(query.experiment) || undefined
   if (experiment !== undefined && !/^[\w.:-]{1,128}$/.test(experiment))
     problems.push({
@@ -304,4 +295,14 @@ export function parseAnalyticsParameters(
   return problems.length > 0
     ? { ok: false, problems }
     : { ok: true, value: { from, to, experiment, minimumDetectableEffect, alpha, power } }
+}
+
+/** `window` of the index and the scorecards (1m to 30d, default 1d), and no other parameter. */
+export function parseAnalyticsWindow(query: Record<string, unknown>): Parsed<number> {
+  const window = parseWindow({ window: single(query.window) || '1d' })
+  const problems = window.ok ? [] : [...window.problems]
+  for (const name of Object.keys(query))
+    if (name !== 'window' && name !== 'access_token')
+      problems.push({ parameter: name, message: `expected window, got ${quote(name)}` })
+  return window.ok && problems.length === 0 ? window : { ok: false, problems }
 }
