@@ -94,4 +94,28 @@ describe('BatchingProducer against the real broker', () => {
     await consumer.disconnect()
     expect(offsets.every((index, position) => index === position)).toBe(true)
   })
+
+  it('counts headers when splitting: a send of dead letters heavy with headers still fits the broker', async ({
+    kafka,
+    createTopic,
+    logger,
+  }) => {
+    // Found by the separate-processes test: 2,000 rejected events in one request, each carrying
+    // its errors and raw payload in headers, were one 1.4 MB record batch and failed every retry.
+    const topic = await createTopic('producer_headers', 1)
+    const producer = new BatchingProducer(kafka, { logger })
+    await producer.connect()
+    try {
+      const messages = Array.from({ length: 2000 }, (_, index) => ({
+        key: 'dlq',
+        value: String(index),
+        headers: { 'cpi-errors': 'e'.repeat(500), 'cpi-reason': 'time_in_future' },
+      }))
+      await producer.send(topic, messages)
+      expect(producer.stats().requests).toBeGreaterThanOrEqual(2)
+    } finally {
+      await producer.disconnect()
+    }
+    expect(await topicSize(kafka, topic)).toBe(2000)
+  })
 })

@@ -9,7 +9,7 @@ export interface BatchingProducerOptions {
   /** Flush as soon as this many messages wait. */
   maxBatchMessages?: number
   /**
-   * Most bytes (keys and values) in one request. Under the broker's default `message.max.bytes`
+   * Most bytes (keys, values and headers) in one request. Under the broker's default `message.max.bytes`
    * (1 MiB per partition's record batch) even when every message goes to one partition; a
    * larger `send` is split across requests and resolves when all its parts are acknowledged.
    */
@@ -32,12 +32,26 @@ const sizeOf = (value: Message['key'] | Message['value']): number =>
       ? Buffer.byteLength(value)
       : value.length
 
+/** Bytes of a message's headers (names and values; a header may hold several values). */
+const headersSize = (headers: Message['headers']): number => {
+  let bytes = 0
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const values = Array.isArray(value) ? value : [value]
+    for (const one of values) bytes += Buffer.byteLength(name) + sizeOf(one as Message['value']) + 8
+  }
+  return bytes
+}
+
+/** A message's size in a request: key, value, headers and the record's own overhead. */
+export const messageSize = (message: Message): number =>
+  sizeOf(message.key) + sizeOf(message.value) + headersSize(message.headers) + 64
+
 /** One `send` as parts of at most `maxBytes` each (a single larger message stays one part). */
 function split(messages: Message[], maxBytes: number): { messages: Message[]; bytes: number }[] {
   const parts: { messages: Message[]; bytes: number }[] = []
   let current: { messages: Message[]; bytes: number } = { messages: [], bytes: 0 }
   for (const message of messages) {
-    const bytes = sizeOf(message.key) + sizeOf(message.value) + 64
+    const bytes = messageSize(message)
     if (current.messages.length > 0 && current.bytes + bytes > maxBytes) {
       parts.push(current)
       current = { messages: [], bytes: 0 }
