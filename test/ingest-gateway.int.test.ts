@@ -4,6 +4,7 @@ import { it } from './support/fixtures.ts'
 import { startTestGateway, TEST_KEY, type TestGateway } from './support/gateway.ts'
 
 const RATE_TEST_KEY = 'rate-limit-test-key-0123456789'
+const READ_TOKEN = 'read-token-not-for-ingest-0123456789'
 
 import { readWholeTopic } from './support/topic-reader.ts'
 
@@ -25,19 +26,28 @@ describe('ingest gateway over HTTP, against the real broker', () => {
       // A slow refill (1 event/s) so the rate-limit test does not depend on how fast CI runs;
       // that test uses a key of its own, so the other tests keep their budget.
       CPI_INGEST_KEYS: `${TEST_KEY},${RATE_TEST_KEY}`,
+      // A key of another scope: valid, but not for ingest.
+      CPI_READ_TOKENS: READ_TOKEN,
       CPI_INGEST_RATE_LIMIT: '1',
       CPI_INGEST_RATE_BURST: '300',
     })
   })
   afterAll(async () => gateway.close())
 
-  it('answers 401 without a Bearer key and 403 for an unknown key, echoing neither', async () => {
+  it('answers 401 without a Bearer key or with an unknown key, 403 for a key without the ingest scope, echoing none', async () => {
     const none = await gateway.post(event('call.queued', 'a1'), { key: null })
     expect(none.status).toBe(401)
     expect(none.headers.get('www-authenticate')).toBe('Bearer realm="cpi-ingest"')
     const wrong = await gateway.post(event('call.queued', 'a2'), { key: 'not-the-key-but-long-enough' })
-    expect(wrong.status).toBe(403)
+    expect(wrong.status).toBe(401)
+    expect(wrong.headers.get('www-authenticate')).toBe('Bearer realm="cpi-ingest", error="invalid_token"')
     expect(JSON.stringify(wrong.body)).not.toContain('not-the-key')
+    const reader = await gateway.post(event('call.queued', 'a4'), { key: READ_TOKEN })
+    expect(reader).toMatchObject({
+      status: 403,
+      body: { error: 'forbidden', message: 'this key lacks the scope ingest', accepted: 0 },
+    })
+    expect(JSON.stringify(reader.body)).not.toContain(READ_TOKEN)
     const basic = await gateway.post(event('call.queued', 'a3'), {
       headers: { authorization: 'Basic eDp5' },
       key: null,
@@ -193,7 +203,7 @@ describe('ingest gateway over HTTP, against the real broker', () => {
 
   it('counts requests by status and events by outcome on /metrics', async () => {
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
-    expect(metrics).toMatch(/cpi_ingest_requests_total\{status="401"[^}]*\} 2/)
+    expect(metrics).toMatch(/cpi_ingest_requests_total\{status="401"[^}]*\} 3/)
     expect(metrics).toMatch(/cpi_ingest_requests_total\{status="403"[^}]*\} 1/)
     expect(metrics).toMatch(/cpi_rejected_events_total\{origin="ingest",reason="time_in_future"[^}]*\} 1/)
   })

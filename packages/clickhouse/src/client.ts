@@ -1,6 +1,15 @@
+import { createRequire } from 'node:module'
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client'
-import { createChdbConnection } from 'chdb/connection'
+import type { createChdbConnection as CreateChdbConnection } from 'chdb/connection'
 import { toClickHouseError } from './errors.ts'
+
+/**
+ * The embedded engine (a 500 MB native library) is loaded only when a process uses it: services
+ * that talk to a ClickHouse server over HTTP never load it.
+ */
+export const loadChdbConnection = (): typeof CreateChdbConnection =>
+  (createRequire(import.meta.url)('chdb/connection') as { createChdbConnection: typeof CreateChdbConnection })
+    .createChdbConnection
 
 // chdb builds against its own copy of @clickhouse/client-common, whose types are structurally
 // the same contract but nominally another package's: one cast at the seam.
@@ -51,7 +60,7 @@ export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
         })
       : createClient({
           ...clientOptions,
-          connection: createChdbConnection({ path: settings.path }) as unknown as ClientConnection,
+          connection: loadChdbConnection()({ path: settings.path }) as unknown as ClientConnection,
         })
 
   const writer = makeClient()

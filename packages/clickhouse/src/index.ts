@@ -1,4 +1,5 @@
 export { type ClickHouse, type ClickHouseSettings, createClickHouse } from './client.ts'
+export { type EngineHttpServer, startEngineHttpServer } from './engine-http-server.ts'
 export { ClickHouseAdapterError, toClickHouseError } from './errors.ts'
 export {
   loadMigrations,
@@ -9,6 +10,14 @@ export {
   parseMigration,
   splitStatements,
 } from './migrations.ts'
+export {
+  applyRetention,
+  type RetentionReport,
+  type RetentionSettings,
+  retentionTables,
+  tableTtl,
+  ttlExpression,
+} from './retention.ts'
 export {
   type AlertState as StoredAlertState,
   type DeliveryRow,

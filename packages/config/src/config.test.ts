@@ -61,6 +61,81 @@ describe('loadConfig', () => {
   })
 })
 
+describe('security settings', () => {
+  it('leaves Kafka plaintext and unauthenticated by default', () => {
+    const { kafka } = loadConfig({})
+    expect(kafka.ssl).toBeUndefined()
+    expect(kafka.sasl).toBeUndefined()
+  })
+
+  it('turns TLS on with KAFKA_SSL=on or a CA file, and maps SASL', () => {
+    expect(loadConfig({ KAFKA_SSL: 'on' }).kafka.ssl).toEqual({})
+    expect(loadConfig({ KAFKA_SSL_CA_FILE: '/etc/kafka/ca.pem' }).kafka.ssl).toEqual({
+      caFile: '/etc/kafka/ca.pem',
+    })
+    const config = loadConfig({
+      KAFKA_SSL: 'on',
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'cpi',
+      KAFKA_SASL_PASSWORD: 'secret-password',
+    })
+    expect(config.kafka.sasl).toEqual({
+      mechanism: 'scram-sha-512',
+      username: 'cpi',
+      password: 'secret-password',
+    })
+  })
+
+  it('refuses half a SASL or TLS configuration, naming what is missing', () => {
+    expect(configError({ KAFKA_SASL_MECHANISM: 'plain' }).issues.map((issue) => issue.variable)).toEqual([
+      'KAFKA_SASL_USERNAME',
+      'KAFKA_SASL_PASSWORD',
+    ])
+    expect(configError({ KAFKA_SASL_USERNAME: 'cpi' }).issues[0]?.variable).toBe('KAFKA_SASL_MECHANISM')
+    expect(configError({ KAFKA_SASL_MECHANISM: 'gssapi' }).issues[0]?.variable).toBe('KAFKA_SASL_MECHANISM')
+    expect(configError({ KAFKA_SSL: 'off', KAFKA_SSL_CA_FILE: 'ca.pem' }).issues[0]?.variable).toBe(
+      'KAFKA_SSL_CA_FILE',
+    )
+  })
+
+  it('never repeats a secret in a configuration error', () => {
+    const error = configError({
+      CPI_PSEUDONYMIZE_KEY: 'too-short-secret',
+      CPI_INGEST_KEYS: 'good-key-0123456789,short-key',
+    })
+    expect(error.issues.map((issue) => issue.variable).sort()).toEqual([
+      'CPI_INGEST_KEYS',
+      'CPI_PSEUDONYMIZE_KEY',
+    ])
+    expect(error.message).toMatch(
+      /CPI_PSEUDONYMIZE_KEY: expected a key of at least 32 characters \(got a value of 16 characters, not shown\)/,
+    )
+    expect(error.message).not.toContain('too-short-secret')
+    expect(error.message).not.toContain('short-key')
+  })
+
+  it('reads the keys file, the pseudonymization key and the retention days', () => {
+    const config = loadConfig({
+      CPI_KEYS_FILE: 'keys.json',
+      CPI_PSEUDONYMIZE_KEY: 'k'.repeat(32),
+      CPI_RETENTION_EVENTS_DAYS: '400',
+      CPI_RETENTION_REJECTED_DAYS: '0',
+    })
+    expect(config.access.keysFile).toMatch(/\/keys\.json$/)
+    expect(config.access.reloadMs).toBe(5000)
+    expect(config.processor.pseudonymizeKey).toBe('k'.repeat(32))
+    expect(config.retention).toEqual({ eventsDays: 400, rejectedDays: 0, alertsDays: undefined })
+    expect(loadConfig({}).retention).toEqual({
+      eventsDays: undefined,
+      rejectedDays: undefined,
+      alertsDays: undefined,
+    })
+    expect(configError({ CPI_RETENTION_ALERTS_DAYS: '-1' }).issues[0]?.variable).toBe(
+      'CPI_RETENTION_ALERTS_DAYS',
+    )
+  })
+})
+
 describe('docs/configuration.md', () => {
   it('documents every variable the schema reads', () => {
     const reference = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8')

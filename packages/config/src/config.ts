@@ -29,6 +29,8 @@ const urlList = z
       .filter((url) => url !== ''),
   )
   .pipe(z.array(z.url({ protocol: /^https?$/ })).min(1))
+/** Days of a table's retention TTL; 0 removes the TTL. */
+const retentionDays = z.coerce.number().int().min(0).max(36_500)
 const brokerList = z
   .string()
   .transform((value) => value.split(',').map((broker) => broker.trim()))
@@ -46,6 +48,11 @@ const environmentShape = z.object({
   KAFKA_CLIENT_ID: z.string().default('cpi-pipeline'),
   KAFKA_CONNECTION_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
+  KAFKA_SSL: onOff.optional(),
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
   CLICKHOUSE_URL: z.url({ protocol: /^https?$/ }).optional(),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
@@ -85,6 +92,12 @@ const environmentShape = z.object({
   CPI_SIMULATOR_EXPERIMENT: onOff.default('on'),
   CPI_EXPERIMENTS_FILE: z.string().min(1).optional(),
   CPI_READ_TOKENS: keyList.optional(),
+  CPI_KEYS_FILE: z.string().min(1).optional(),
+  CPI_KEYS_RELOAD_MS: positiveInt().min(100).default(5000),
+  CPI_PSEUDONYMIZE_KEY: z.string().min(32, 'expected a key of at least 32 characters').optional(),
+  CPI_RETENTION_EVENTS_DAYS: retentionDays.optional(),
+  CPI_RETENTION_REJECTED_DAYS: retentionDays.optional(),
+  CPI_RETENTION_ALERTS_DAYS: retentionDays.optional(),
   CPI_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   CPI_RUNBOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   CPI_STREAM_INTERVAL_MS: positiveInt().min(100).default(1000),
@@ -111,6 +124,15 @@ const environmentShape = z.object({
 /** The names of every variable in the schema, for the documentation check. */
 export const environmentVariableNames: readonly string[] = Object.keys(environmentShape.shape)
 
+/** Variables whose values a configuration error must not repeat (keys, passwords). */
+export const secretVariableNames: ReadonlySet<string> = new Set([
+  'CLICKHOUSE_PASSWORD',
+  'KAFKA_SASL_PASSWORD',
+  'CPI_INGEST_KEYS',
+  'CPI_READ_TOKENS',
+  'CPI_PSEUDONYMIZE_KEY',
+])
+
 export const configSchema = environmentShape
   .superRefine((env, context) => {
     if (
@@ -124,6 +146,28 @@ export const configSchema = environmentShape
         message: 'a remote CLICKHOUSE_URL needs CLICKHOUSE_PASSWORD (empty passwords only on localhost)',
       })
     }
+    if (env.KAFKA_SSL === 'off' && env.KAFKA_SSL_CA_FILE)
+      context.addIssue({
+        code: 'custom',
+        path: ['KAFKA_SSL_CA_FILE'],
+        message: 'a CA file needs TLS: set KAFKA_SSL=on or leave KAFKA_SSL unset',
+      })
+    if (env.KAFKA_SASL_MECHANISM) {
+      for (const variable of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const)
+        if (!env[variable])
+          context.addIssue({
+            code: 'custom',
+            path: [variable],
+            message: `KAFKA_SASL_MECHANISM=${env.KAFKA_SASL_MECHANISM} needs ${variable}`,
+          })
+    } else if (env.KAFKA_SASL_USERNAME || env.KAFKA_SASL_PASSWORD) {
+      context.addIssue({
+        code: 'custom',
+        path: ['KAFKA_SASL_MECHANISM'],
+        message:
+          'a SASL username or password needs KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512)',
+      })
+    }
   })
   .transform((env) => ({
     http: { port: env.PORT, host: env.HOST },
@@ -133,6 +177,19 @@ export const configSchema = environmentShape
       clientId: env.KAFKA_CLIENT_ID,
       connectionTimeoutMs: env.KAFKA_CONNECTION_TIMEOUT_MS,
       sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
+      // TLS when asked for, or when a CA file is given; SASL when a mechanism is named.
+      ssl:
+        (env.KAFKA_SSL ?? (env.KAFKA_SSL_CA_FILE ? 'on' : 'off')) === 'on'
+          ? { ...(env.KAFKA_SSL_CA_FILE ? { caFile: path.resolve(env.KAFKA_SSL_CA_FILE) } : {}) }
+          : undefined,
+      sasl:
+        env.KAFKA_SASL_MECHANISM && env.KAFKA_SASL_USERNAME && env.KAFKA_SASL_PASSWORD
+          ? {
+              mechanism: env.KAFKA_SASL_MECHANISM,
+              username: env.KAFKA_SASL_USERNAME,
+              password: env.KAFKA_SASL_PASSWORD,
+            }
+          : undefined,
     },
     clickhouse: env.CLICKHOUSE_URL
       ? {
@@ -175,6 +232,17 @@ export const configSchema = environmentShape
       sweepIntervalMs: env.CPI_SWEEP_INTERVAL_MS,
       fetchBytesPerPartition: env.CPI_PROCESSOR_FETCH_BYTES,
       concurrentPartitions: env.CPI_PROCESSOR_CONCURRENT_PARTITIONS,
+      pseudonymizeKey: env.CPI_PSEUDONYMIZE_KEY,
+    },
+    access: {
+      keysFile: env.CPI_KEYS_FILE ? path.resolve(env.CPI_KEYS_FILE) : undefined,
+      reloadMs: env.CPI_KEYS_RELOAD_MS,
+    },
+    /** Days per table group (undefined: leave the table as it is; 0: remove the TTL). */
+    retention: {
+      eventsDays: env.CPI_RETENTION_EVENTS_DAYS,
+      rejectedDays: env.CPI_RETENTION_REJECTED_DAYS,
+      alertsDays: env.CPI_RETENTION_ALERTS_DAYS,
     },
     simulator: {
       // On by default where the product runs alone (local mode), so it is alive on first start.
@@ -219,7 +287,7 @@ export type Config = z.infer<typeof configSchema>
 
 /** Parses the whole configuration once, at start-up; throws ConfigError naming each bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  return parseEnv(configSchema, env)
+  return parseEnv(configSchema, env, { secrets: secretVariableNames })
 }
 
 /**

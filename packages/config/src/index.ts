@@ -4,5 +4,6 @@ export {
   environmentVariableNames,
   loadConfig,
   loadConfigOrExit,
+  secretVariableNames,
 } from './config.ts'
 export { ConfigError, parseEnv } from './parse-env.ts'

@@ -20,6 +20,7 @@ export class ConfigError extends Error {
 export function parseEnv<S extends z.ZodType>(
   schema: S,
   env: Record<string, string | undefined> = process.env,
+  options: { secrets?: ReadonlySet<string> } = {},
 ): z.infer<S> {
   const cleaned: Record<string, string> = {}
   for (const [key, value] of Object.entries(env)) {
@@ -30,14 +31,25 @@ export function parseEnv<S extends z.ZodType>(
   throw new ConfigError(
     result.error.issues.map((issue) => ({
       variable: issue.path[0] === undefined ? '(environment)' : String(issue.path[0]),
-      message: describeIssue(issue, cleaned),
+      message: describeIssue(issue, cleaned, options.secrets),
     })),
   )
 }
 
-function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string>): string {
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  env: Record<string, string>,
+  secrets: ReadonlySet<string> = new Set(),
+): string {
   const variable = issue.path[0]
-  const got = typeof variable === 'string' && variable in env ? ` (got ${JSON.stringify(env[variable])})` : ''
+  const value = typeof variable === 'string' ? env[variable] : undefined
+  // A secret's value is never repeated, only its length: the message goes to logs and terminals.
+  const got =
+    value === undefined
+      ? ''
+      : secrets.has(variable as string)
+        ? ` (got a value of ${value.length} characters, not shown)`
+        : ` (got ${JSON.stringify(value)})`
   // A list variable (KAFKA_BROKERS) names the entry that is wrong, counting from 1.
   const entry = typeof issue.path[1] === 'number' ? `entry ${issue.path[1] + 1}: ` : ''
   return `${entry}${issue.message}${got}`

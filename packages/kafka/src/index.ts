@@ -3,6 +3,7 @@ export {
   createKafka,
   ensureTopics,
   type KafkaSettings,
+  kafkaConnectionConfig,
   kafkaReachable,
   type TopicSpec,
 } from './client.ts'

@@ -1,3 +1,17 @@
+export {
+  type AccessCheck,
+  type AccessKeys,
+  createAccessKeys,
+  environmentKeyEntries,
+  type KeyEntry,
+  type KeySource,
+  KeysFileError,
+  keyEntry,
+  parseKeysFile,
+  SCOPES,
+  type Scope,
+  startKeySource,
+} from './access-keys.ts'
 export { type CheckResult, type ReadinessCheck, registerHealthRoutes, runChecks } from './health.ts'
 export { createHttpServer } from './http-server.ts'
 export { createKeyring, type Keyring, keyFingerprint } from './keyring.ts'

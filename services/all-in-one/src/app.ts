@@ -1,8 +1,8 @@
 import { type Alerter, startAlerter } from '@cpi/alerter'
 import { type Api, startApi } from '@cpi/api'
-import { type ClickHouse, createClickHouse, migrateToLatest } from '@cpi/clickhouse'
+import { applyRetention, type ClickHouse, createClickHouse, migrateToLatest } from '@cpi/clickhouse'
 import type { Config } from '@cpi/config'
-import { type IngestGateway, startIngestGateway } from '@cpi/ingest'
+import { type IngestGateway, ingestKeysFor, startAccessKeys, startIngestGateway } from '@cpi/ingest'
 import { createKafka, kafkaReachable } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
 import { type Processor, startProcessor } from '@cpi/processor'
@@ -46,14 +46,26 @@ export async function startAllInOne(
     { engine: clickhouse.kind, version: await clickhouse.version(), ...migrations },
     'ClickHouse ready',
   )
+  const retention = await applyRetention(clickhouse, config.retention)
+  if (retention.changed.length > 0) logger.info({ changed: retention.changed }, 'retention applied')
 
   const kafka = createKafka({ ...config.kafka, logger })
   const http = createHttpServer(logger, { bodyLimitBytes: config.ingest.maxBodyBytes })
   const registry = createMetricsRegistry({ service: 'all-in-one' })
 
-  const ingest = await startIngestGateway({ config, kafka, http, registry, logger })
+  // One set of keys for the gateway and the API: the keys file is watched once.
+  const ingestKeys = await ingestKeysFor(config, logger)
+  const access = await startAccessKeys(config, logger, ingestKeys)
+  const ingest = await startIngestGateway({
+    config,
+    kafka,
+    http,
+    registry,
+    logger,
+    access: { source: access, ingestKeys },
+  })
   const processor = await startProcessor({ config, kafka, clickhouse, registry, logger })
-  const api = await startApi({ config, clickhouse, http, logger, kafka })
+  const api = await startApi({ config, clickhouse, http, logger, kafka, access })
   const alerter = config.alerter.enabled
     ? await startAlerter({ config, clickhouse, kafka, registry, logger, catalog: api.catalog })
     : undefined
@@ -69,6 +81,7 @@ export async function startAllInOne(
     { name: 'ingest', run: () => ingest.stop() },
     // Consumers finish their batch and commit; nothing half-written is committed.
     { name: 'processor', run: () => processor.stop() },
+    { name: 'keys', run: async () => access.stop() },
     { name: 'clickhouse', run: () => clickhouse.close() },
   ]
   const lifecycle = createShutdown({
@@ -90,10 +103,16 @@ export async function startAllInOne(
   registerMetricsRoute(http, registry)
 
   const address = await http.listen({ port: config.http.port, host: config.http.host })
-  if (config.simulator.enabled) {
+  const simulatorKey = ingest.keys[0]
+  if (config.simulator.enabled && config.simulator.target === 'http' && simulatorKey === undefined) {
+    // Production mode with a keys file generates no ingest key the simulator could send with.
+    logger.error(
+      'the simulator is not started: its http target needs CPI_INGEST_KEYS (production mode with CPI_KEYS_FILE generates no key); set it, or CPI_SIMULATOR_TARGET=kafka',
+    )
+  } else if (config.simulator.enabled) {
     const sink =
       config.simulator.target === 'http'
-        ? httpSink({ url: address, key: ingest.keys[0] as string })
+        ? httpSink({ url: address, key: simulatorKey as string })
         : kafkaSink(ingest.producer, config.topics.events)
     simulator = await startSimulator({ ...config.simulator, dataDir: config.dataDir }, sink, logger)
   }

@@ -4,12 +4,12 @@ import type { Config } from '@cpi/config'
 import { builtinCatalogFile, type CpiDefinition, loadCatalog } from '@cpi/cpi-core'
 import { consumerGroupLag } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
-import { createKeyring } from '@cpi/runtime'
+import { environmentKeyEntries, type KeySource, startKeySource } from '@cpi/runtime'
 import type { FastifyInstance } from 'fastify'
 import type { Kafka } from 'kafkajs'
 import { registerAnalyticsRoutes } from './analytics.routes.ts'
 import { registerApiRoutes } from './api.routes.ts'
-import { readAccess } from './auth.ts'
+import { apiAccess } from './auth.ts'
 import { registerDashboardRoutes } from './dashboard.routes.ts'
 import { loadExperimentDesigns } from './experiment-designs.ts'
 import { createLiveState } from './live.ts'
@@ -35,6 +35,8 @@ export async function startApi(options: {
   logger: Logger
   kafka?: Kafka
   catalog?: readonly CpiDefinition[]
+  /** The keys shared with the ingest gateway (the all-in-one process); else the API reads its own. */
+  access?: KeySource
 }): Promise<Api> {
   const { config, clickhouse, http, logger, kafka } = options
   const catalog =
@@ -48,13 +50,17 @@ export async function startApi(options: {
       : {}),
   })
 
-  http.addHook(
-    'onRequest',
-    readAccess({
-      keyring: config.api.readTokens ? createKeyring(config.api.readTokens) : undefined,
-      mode: config.mode,
-    }),
-  )
+  // Alone, the API knows CPI_INGEST_KEYS too, so an ingest key gets 403 (wrong scope), not 401.
+  const ownAccess = options.access
+    ? undefined
+    : await startKeySource({
+        base: environmentKeyEntries({ ingestKeys: config.ingest.keys, readTokens: config.api.readTokens }),
+        file: config.access.keysFile,
+        reloadMs: config.access.reloadMs,
+        logger,
+      })
+  const access = options.access ?? (ownAccess as KeySource)
+  http.addHook('onRequest', apiAccess({ keys: () => access.current(), mode: config.mode }))
   registerApiRoutes(http, { clickhouse, catalog, live, policy: config.alerter.policy })
   registerAnalyticsRoutes(http, {
     clickhouse,
@@ -71,6 +77,14 @@ export async function startApi(options: {
   http.get('/runbook', async (_request, reply) => reply.type('text/markdown; charset=utf-8').send(runbook))
   // Open streams would keep the server from closing.
   http.addHook('preClose', async () => stream.stop())
+  http.addHook('onClose', async () => ownAccess?.stop())
 
-  return { catalog, stop: () => stream.stop(), streamClients: stream.clients }
+  return {
+    catalog,
+    stop: () => {
+      stream.stop()
+      ownAccess?.stop()
+    },
+    streamClients: stream.clients,
+  }
 }

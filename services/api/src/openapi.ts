@@ -18,7 +18,8 @@ const query = (name: string, description: string, schema: object = { type: 'stri
 })
 const common = {
   '400': problem('A parameter is invalid; `details` names each one.'),
-  '401': problem('No or a wrong read token.'),
+  '401': problem('No key, or one that is unknown, rotated out or expired.'),
+  '403': problem('A valid key without the scope of the route (`read` to read, `admin` to change silences).'),
 }
 
 const analyticsRange = [
@@ -76,7 +77,7 @@ export const openApiDocument = {
     title: 'CPI pipeline API',
     version: '1.0.0',
     description:
-      'Customer Performance Indicators: the catalog with current values, series per window and segment, alerts and silences, and a live stream. Times are ISO 8601 UTC. Read tokens: `Authorization: Bearer <token>` (or `access_token` in the query for EventSource).',
+      'Customer Performance Indicators: the catalog with current values, series per window and segment, alerts and silences, and a live stream. Times are ISO 8601 UTC. Keys: `Authorization: Bearer <key>` (or `access_token` in the query for EventSource), with the scope `read` for reads and `admin` to create or expire silences (a valid key without the scope gets 403).',
   },
   servers: [{ url: '/' }],
   security: [{ bearer: [] }],
@@ -192,6 +193,7 @@ export const openApiDocument = {
           },
         },
         responses: { '201': json(ref('Silence'), 'Created.'), ...common },
+        description: 'Needs a key with the scope `admin`.',
       },
     },
     '/v1/silences/{id}': {
@@ -203,7 +205,9 @@ export const openApiDocument = {
           '204': { description: 'Expired.' },
           '404': problem('No silence with that id.'),
           '401': common['401'],
+          '403': common['403'],
         },
+        description: 'Needs a key with the scope `admin`.',
       },
     },
     '/v1/freshness': {

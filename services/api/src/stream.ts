@@ -8,13 +8,16 @@ const HEARTBEAT_MS = 15_000
 /**
  * `GET /v1/stream`: Server-Sent Events. A new client gets a `snapshot`, then `cpi`, `alert` and
  * `freshness` events as the shared refresh (every `intervalMs`) finds changes. The refresh runs
- * only while someone listens; one slow read never overlaps the next.
+ * only while someone listens; one slow read never overlaps the next. A stream whose key is
+ * rotated out, expires or loses the scope `read` ends at the next tick (the client's reconnect
+ * then gets 401 or 403).
  */
 export function registerStream(
   http: FastifyInstance,
   options: { live: LiveState; intervalMs: number; logger: Logger },
 ): { stop(): void; clients(): number } {
-  const clients = new Set<ServerResponse>()
+  /** Each open stream, with whether its access still holds. */
+  const clients = new Map<ServerResponse, () => boolean>()
   let timer: NodeJS.Timeout | undefined
   let heartbeat: NodeJS.Timeout | undefined
   let running = false
@@ -29,7 +32,8 @@ export function registerStream(
     running = true
     try {
       const changes: StreamEvent[] = await options.live.refresh()
-      for (const change of changes) for (const client of clients) write(client, change.event, change.data)
+      for (const change of changes)
+        for (const client of clients.keys()) write(client, change.event, change.data)
     } catch (error) {
       options.logger.warn({ err: error }, 'live refresh failed; retrying at the next tick')
     } finally {
@@ -37,10 +41,21 @@ export function registerStream(
     }
   }
 
+  const endRevoked = () => {
+    for (const [client, stillValid] of clients) {
+      if (stillValid()) continue
+      clients.delete(client)
+      client.end()
+    }
+    if (clients.size === 0) stopTimers()
+  }
   const ensureTimers = () => {
-    timer ??= setInterval(() => void tick(), options.intervalMs)
+    timer ??= setInterval(() => {
+      endRevoked()
+      void tick()
+    }, options.intervalMs)
     heartbeat ??= setInterval(() => {
-      for (const client of clients) client.write(': keep-alive\n\n')
+      for (const client of clients.keys()) client.write(': keep-alive\n\n')
     }, HEARTBEAT_MS)
   }
   const stopTimers = () => {
@@ -69,7 +84,7 @@ export function registerStream(
       alerts: snapshot.alerts,
       freshness: snapshot.freshness,
     })
-    clients.add(response)
+    clients.set(response, request.accessStillValid ?? (() => true))
     ensureTimers()
     request.raw.on('close', () => {
       clients.delete(response)
@@ -83,7 +98,7 @@ export function registerStream(
     stop() {
       stopped = true
       stopTimers()
-      for (const client of clients) client.end()
+      for (const client of clients.keys()) client.end()
       clients.clear()
     },
   }

@@ -1,11 +1,12 @@
 import type { Config } from '@cpi/config'
 import { BatchingProducer, ensureTopics } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
+import { environmentKeyEntries, type KeySource, startKeySource } from '@cpi/runtime'
 import type { FastifyInstance } from 'fastify'
 import type { Kafka } from 'kafkajs'
 import type { Registry } from 'prom-client'
 import { registerIngestRoutes } from './ingest.routes.ts'
-import { createKeyring, loadOrCreateLocalKey } from './ingest-keys.ts'
+import { loadOrCreateLocalKey } from './ingest-keys.ts'
 import { createIngestService } from './ingest-service.ts'
 import { TokenBuckets } from './token-bucket.ts'
 
@@ -18,9 +19,53 @@ export interface IngestGateway {
   stop(): Promise<void>
 }
 
+export interface IngestKeys {
+  /** The keys a local client (the simulator) may send with. */
+  keys: string[]
+  /** The generated key of `<dataDir>/ingest-key`, when that is where the keys come from. */
+  localKey?: string
+}
+
+/**
+ * CPI_INGEST_KEYS, or else the key generated once into `<dataDir>/ingest-key` (printed on the
+ * start that creates it). Production mode with a keys file (CPI_KEYS_FILE) generates none: its
+ * ingest keys are the file's.
+ */
+export async function ingestKeysFor(config: Config, logger: Logger): Promise<IngestKeys> {
+  if (config.ingest.keys) return { keys: config.ingest.keys }
+  if (config.mode === 'production' && config.access.keysFile) return { keys: [] }
+  const local = await loadOrCreateLocalKey(config.dataDir)
+  if (local.created) {
+    // Printed once, on the start that created it; afterwards it is only in the file.
+    process.stdout.write(
+      `\n  Ingest key (generated for local mode, saved in ${local.file}):\n    ${local.key}\n\n`,
+    )
+  }
+  logger.info({ file: local.file }, 'ingest key loaded from the data directory')
+  return { keys: [local.key], localKey: local.key }
+}
+
+/**
+ * Every key the process accepts, with its scopes: the environment's (CPI_INGEST_KEYS or the
+ * generated one, CPI_READ_TOKENS) and the keys file's (CPI_KEYS_FILE), re-read as it changes.
+ */
+export function startAccessKeys(config: Config, logger: Logger, ingestKeys: IngestKeys): Promise<KeySource> {
+  return startKeySource({
+    base: environmentKeyEntries({
+      ingestKeys: config.ingest.keys,
+      readTokens: config.api.readTokens,
+      localIngestKey: ingestKeys.localKey,
+    }),
+    file: config.access.keysFile,
+    reloadMs: config.access.reloadMs,
+    logger,
+  })
+}
+
 /**
  * Wires the gateway onto an HTTP server: topics, producer, keys, routes. Used by the
- * gateway's own main.ts and by the all-in-one process alike.
+ * gateway's own main.ts and by the all-in-one process alike (which passes the keys it shares
+ * with the API, so the keys file is watched once).
  */
 export async function startIngestGateway(deps: {
   config: Config
@@ -28,22 +73,15 @@ export async function startIngestGateway(deps: {
   http: FastifyInstance
   registry: Registry
   logger: Logger
+  access?: { source: KeySource; ingestKeys: IngestKeys }
 }): Promise<IngestGateway> {
   const { config, kafka, http, registry } = deps
   const logger = deps.logger.child({ component: 'ingest' })
 
-  let keys = config.ingest.keys
-  if (!keys) {
-    const local = await loadOrCreateLocalKey(config.dataDir)
-    if (local.created) {
-      // Printed once, on the start that created it; afterwards it is only in the file.
-      process.stdout.write(
-        `\n  Ingest key (generated for local mode, saved in ${local.file}):\n    ${local.key}\n\n`,
-      )
-    }
-    logger.info({ file: local.file }, 'ingest key loaded from the data directory')
-    keys = [local.key]
-  }
+  const ingestKeys = deps.access?.ingestKeys ?? (await ingestKeysFor(config, logger))
+  const ownSource = deps.access ? undefined : await startAccessKeys(config, logger, ingestKeys)
+  const access = deps.access?.source ?? (ownSource as KeySource)
+  const keys = ingestKeys.keys
 
   const producer = new BatchingProducer(kafka, { logger })
   // Not awaited: the gateway serves at once. Until Kafka answers, requests get 503 and
@@ -69,7 +107,7 @@ export async function startIngestGateway(deps: {
   })
   registerIngestRoutes(http, {
     service,
-    keyring: createKeyring(keys),
+    keys: () => access.current(),
     maxBodyBytes: config.ingest.maxBodyBytes,
   })
 
@@ -78,6 +116,7 @@ export async function startIngestGateway(deps: {
     keys,
     ready,
     async stop() {
+      ownSource?.stop()
       await producer.disconnect()
     },
   }

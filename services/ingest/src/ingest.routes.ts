@@ -1,6 +1,7 @@
+import type { AccessKeys } from '@cpi/runtime'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { decodeBody } from './decode-body.ts'
-import { bearerKey, type Keyring } from './ingest-keys.ts'
+import { bearerKey } from './ingest-keys.ts'
 import type { IngestService } from './ingest-service.ts'
 
 declare module 'fastify' {
@@ -12,12 +13,16 @@ declare module 'fastify' {
 /**
  * `POST /v1/events`, in a plugin scope of its own so its body parsing (raw bytes of any media
  * type, checked by the handler) and its error answers do not leak into other routes.
+ *
+ * Access: a key with the scope `ingest`. No key or an unknown, rotated-out or expired one: 401
+ * with `WWW-Authenticate`; a valid key without the scope (a read token): 403. `keys` is asked
+ * on every request, so a reloaded keys file applies to the next request.
  */
 export function registerIngestRoutes(
   app: FastifyInstance,
-  options: { service: IngestService; keyring: Keyring; maxBodyBytes: number },
+  options: { service: IngestService; keys: () => AccessKeys; maxBodyBytes: number },
 ): void {
-  const { service, keyring, maxBodyBytes } = options
+  const { service, keys, maxBodyBytes } = options
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers()
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_request, body, done) =>
@@ -53,14 +58,28 @@ export function registerIngestRoutes(
               .header('www-authenticate', 'Bearer realm="cpi-ingest"')
               .send({ error: 'unauthorized', message: presented.message, accepted: 0 })
           }
-          const verified = keyring.verify(presented.key)
+          const verified = keys().check(presented.key)
           if (!verified.ok) {
+            service.countRefused(401)
+            return reply
+              .code(401)
+              .header('www-authenticate', 'Bearer realm="cpi-ingest", error="invalid_token"')
+              .send({
+                error: 'unauthorized',
+                message:
+                  'expected a valid ingest key, got one this gateway does not know (or no longer: rotated out or expired)',
+                accepted: 0,
+              })
+          }
+          if (!verified.scopes.has('ingest')) {
             service.countRefused(403)
-            return reply.code(403).send({
-              error: 'forbidden',
-              message: 'expected a valid ingest key, got a key this gateway does not know',
-              accepted: 0,
-            })
+            return reply
+              .code(403)
+              .header(
+                'www-authenticate',
+                'Bearer realm="cpi-ingest", error="insufficient_scope", scope="ingest"',
+              )
+              .send({ error: 'forbidden', message: 'this key lacks the scope ingest', accepted: 0 })
           }
           request.ingestSender = verified.sender
         },

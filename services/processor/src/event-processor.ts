@@ -17,6 +17,7 @@ import type { Registry } from 'prom-client'
 import { decideMessage } from './message-outcome.ts'
 import { recomputeOutcomesOfPartitions } from './outcome-stage.ts'
 import { PartitionClock } from './partition-clock.ts'
+import type { Pseudonymizer } from './pseudonymize.ts'
 import { RevisitSchedule } from './revisit-schedule.ts'
 
 export interface EventProcessorDependencies {
@@ -37,6 +38,8 @@ export interface EventProcessorDependencies {
   now?: () => number
   /** Partitions whose batches are taken at once and written as one group (default 1). */
   concurrentPartitions?: number
+  /** Replaces customer ids before they are stored (CPI_PSEUDONYMIZE_KEY). */
+  pseudonymize?: Pseudonymizer | undefined
 }
 
 /**
@@ -160,7 +163,9 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
         const subjects = touched.get(partition) ?? new Set<string>()
         touched.set(partition, subjects)
         for (const message of batch.messages) {
-          const outcome = decideMessage(message, { topic: batch.topic, partition }, deps.limits)
+          const outcome = decideMessage(message, { topic: batch.topic, partition }, deps.limits, {
+            pseudonymize: deps.pseudonymize,
+          })
           if (outcome.kind === 'ok') {
             const flagged = clock.observe(partition, Date.parse(outcome.row.time), arrivedAt).tooLate
             if (flagged) late++

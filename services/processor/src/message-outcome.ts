@@ -1,5 +1,6 @@
 import type { RawEventRow } from '@cpi/clickhouse'
 import { type DeadLetter, parseAndValidate, type ValidationLimits } from '@cpi/schemas'
+import { type Pseudonymizer, pseudonymizeEvent } from './pseudonymize.ts'
 
 /** What the processor does with one Kafka message. Tests assert on this value. */
 export type MessageOutcome =
@@ -18,17 +19,23 @@ export interface SourceMessage {
  * Validates one message of the events topic again (producers may write to Kafka directly,
  * past the gateway) and decides: a raw event row, or a dead letter with its reason. Pure:
  * judged against the message's own timestamp, so a replay decides the same way.
+ *
+ * With `pseudonymize` (CPI_PSEUDONYMIZE_KEY), a valid event's customer id is replaced before
+ * anything is stored: the row's payload is then the event re-serialized with the pseudonym
+ * (and its subject the pseudonym when the subject was the customer id). A dead letter keeps the
+ * raw bytes as they came: that is what makes it worth keeping (docs/security.md).
  */
 export function decideMessage(
   message: SourceMessage,
   source: { topic: string; partition: number },
   limits: Partial<ValidationLimits> = {},
+  options: { pseudonymize?: Pseudonymizer | undefined } = {},
 ): MessageOutcome {
   const raw = message.value ?? Buffer.alloc(0)
   const messageTime = Number(message.timestamp)
   const result = parseAndValidate(raw, { now: messageTime, limits })
   if (result.ok) {
-    const { event } = result
+    const event = options.pseudonymize ? pseudonymizeEvent(result.event, options.pseudonymize) : result.event
     return {
       kind: 'ok',
       row: {
@@ -37,7 +44,7 @@ export function decideMessage(
         source: event.source,
         subject: event.subject,
         time: event.time,
-        payload: raw.toString('utf8'),
+        payload: event === result.event ? raw.toString('utf8') : JSON.stringify(event),
         kafka_topic: source.topic,
         kafka_partition: source.partition,
         kafka_offset: message.offset,

@@ -8,6 +8,7 @@ import type { Kafka } from 'kafkajs'
 import type { Registry } from 'prom-client'
 import { createDeadLetterRecorder } from './dead-letter-recorder.ts'
 import { createEventProcessor } from './event-processor.ts'
+import { createPseudonymizer } from './pseudonymize.ts'
 
 /**
  * Wires the processor's consumers: the events topic → `events` (or the dead-letter topic),
@@ -44,6 +45,9 @@ export async function startProcessor(deps: {
       maxBytes: config.processor.fetchBytesPerPartition * 4,
     },
     concurrentPartitions: config.processor.concurrentPartitions,
+    pseudonymize: config.processor.pseudonymizeKey
+      ? createPseudonymizer(config.processor.pseudonymizeKey)
+      : undefined,
     time: {
       idleAfterMs: config.processor.idleAfterMs,
       allowedLatenessMs: config.processor.allowedLatenessMs,
@@ -85,7 +89,14 @@ export async function startProcessor(deps: {
       }
     }
     if (!stopping)
-      logger.info({ groupId: config.processor.groupId, cpis: catalog.length }, 'processor consuming')
+      logger.info(
+        {
+          groupId: config.processor.groupId,
+          cpis: catalog.length,
+          pseudonymized: config.processor.pseudonymizeKey !== undefined,
+        },
+        'processor consuming',
+      )
   })()
 
   let sweeping: Promise<unknown> = Promise.resolve()
