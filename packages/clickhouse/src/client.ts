@@ -17,7 +17,15 @@ type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connect
 
 export type ClickHouseSettings =
   | { kind: 'embedded'; path: string; database: string }
-  | { kind: 'http'; url: string; username: string; password: string; database: string }
+  | {
+      kind: 'http'
+      url: string
+      username: string
+      password: string
+      database: string
+      /** Migrations run ON CLUSTER with replicated engines (src/cluster.ts). */
+      cluster?: string
+    }
 
 /**
  * Two clients on one database. Each connection runs one operation at a time, so the write
@@ -27,6 +35,8 @@ export type ClickHouseSettings =
 export interface ClickHouse {
   readonly kind: ClickHouseSettings['kind']
   readonly database: string
+  /** The cluster DDL targets, when configured (CLICKHOUSE_CLUSTER). */
+  readonly cluster: string | undefined
   readonly writer: ClickHouseClient
   readonly reader: ClickHouseClient
   /** `version()` of the engine or server. */
@@ -69,6 +79,7 @@ export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
   return {
     kind: settings.kind,
     database: settings.database,
+    cluster: settings.kind === 'http' ? settings.cluster : undefined,
     writer,
     reader,
     async version() {

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { clickhouseMigrationsDir } from '@cpi/schemas'
 import type { ClickHouse } from './client.ts'
+import { forCluster } from './cluster.ts'
 import { ClickHouseAdapterError, toClickHouseError } from './errors.ts'
 
 export interface Migration {
@@ -95,7 +96,7 @@ export async function migrate(clickhouse: ClickHouse, migrations: Migration[]): 
   const { writer, database } = clickhouse
   const run = async (query: string, what: string) => {
     try {
-      await writer.command({ query })
+      await writer.command({ query: clickhouse.cluster ? forCluster(query, clickhouse.cluster) : query })
     } catch (error) {
       throw toClickHouseError(error, what)
     }

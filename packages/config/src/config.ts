@@ -57,6 +57,7 @@ const environmentShape = z.object({
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
   CLICKHOUSE_DATABASE: identifier.default('cpi'),
+  CLICKHOUSE_CLUSTER: identifier.optional(),
   CLICKHOUSE_PATH: z.string().default('.data/clickhouse'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
   CPI_READY_CHECK_TIMEOUT_MS: positiveInt().default(2000),
@@ -198,6 +199,7 @@ export const configSchema = environmentShape
           username: env.CLICKHOUSE_USER,
           password: env.CLICKHOUSE_PASSWORD,
           database: env.CLICKHOUSE_DATABASE,
+          ...(env.CLICKHOUSE_CLUSTER ? { cluster: env.CLICKHOUSE_CLUSTER } : {}),
         }
       : {
           kind: 'embedded' as const,
