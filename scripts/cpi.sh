@@ -4,6 +4,7 @@
 #   scripts/cpi.sh start   local Kafka broker + the all-in-one process (Ctrl-C stops both)
 #   scripts/cpi.sh test    lint, type check, boundaries, unit and integration tests
 #   scripts/cpi.sh simulate [options]   simulated event streams with ground truth (--help)
+#   scripts/cpi.sh audit   dependency audit of the production dependencies (CI runs it after the tests)
 #   scripts/cpi.sh recompute --cpi NAME --from T --to T [--catalog FILE]   re-derive a CPI after a definition change
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -51,6 +52,13 @@ case "$cmd" in
     ' 2>/dev/null || echo "vitest: no results file (the run did not get as far as the tests)"
     exit "$status"
     ;;
+  audit)
+    bootstrap
+    # Production dependencies with a high or critical advisory fail the run. A registry that
+    # cannot answer audits (this machine's answers 405) is reported, not a failure.
+    echo "== dependency audit (pnpm audit --prod --audit-level high)"
+    pnpm audit --prod --audit-level high --ignore-registry-errors
+    ;;
   bench-ingest)
     bootstrap
     exec node bench/ingest-gateway.ts "$@"
@@ -72,7 +80,7 @@ case "$cmd" in
     exec node services/simulator/src/cli.ts "$@"
     ;;
   *)
-    echo "usage: scripts/cpi.sh start|test|simulate|recompute|bench|bench-ingest|bench-api" >&2
+    echo "usage: scripts/cpi.sh start|test|audit|simulate|recompute|bench|bench-ingest|bench-api" >&2
     exit 2
     ;;
 esac
