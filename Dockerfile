@@ -7,8 +7,10 @@
 #
 # Node 24 runs the TypeScript sources directly (decision 0001): there is no build step, only the
 # production dependencies of the services, installed from the committed lockfile. The base is
-# Debian (glibc), not Alpine: @cpi/clickhouse loads chDB's native engine (@chdb/lib-linux-x64-gnu,
-# glibc only) when it is imported, even when CLICKHOUSE_URL points at a server.
+# Debian (glibc), not Alpine: the embedded engine (@chdb/lib-linux-x64-gnu) is glibc only. It is
+# loaded only by a process that uses it (no CLICKHOUSE_URL); `--build-arg EMBEDDED_ENGINE=no`
+# leaves its ~540 MB out of an image whose services talk to a ClickHouse server
+# (docker-compose.yml builds that one).
 
 # ---- build: the workspace's production dependencies, from the lockfile only ----------------
 FROM node:24.21.0-bookworm-slim AS build
@@ -35,6 +37,8 @@ COPY services ./services
 RUN pnpm install --offline --frozen-lockfile --prod --store-dir /pnpm/store \
       --filter "@cpi/all-in-one..." \
  && rm -rf test bench
+ARG EMBEDDED_ENGINE=yes
+RUN if [ "$EMBEDDED_ENGINE" = "no" ]; then rm -rf node_modules/.pnpm/@chdb+lib-linux-x64-gnu@*; fi
 # The API serves the alerting runbook from here (CPI_RUNBOOK_URL's default).
 COPY docs/alerting.md ./docs/alerting.md
 
