@@ -31,6 +31,8 @@ async function dockerAnswers(): Promise<boolean> {
 export default async function setup(project: TestProject) {
   const teardown: (() => Promise<unknown>)[] = []
   const docker = !process.env.KAFKA_BROKERS || !process.env.CLICKHOUSE_URL ? await dockerAnswers() : false
+  if (!docker && (!process.env.KAFKA_BROKERS || !process.env.CLICKHOUSE_URL))
+    log('no Docker engine answers: testcontainers skipped, the local broker and the embedded engine stand in')
   const localKafkaEnv = {
     ...process.env,
     KAFKA_PORT: process.env.CPI_TEST_KAFKA_PORT ?? '19092',
