@@ -32,6 +32,11 @@ describe('forCluster', () => {
     expect(forCluster('CREATE DATABASE IF NOT EXISTS cpi', 'c1')).toBe(
       'CREATE DATABASE IF NOT EXISTS cpi ON CLUSTER c1',
     )
+    expect(
+      forCluster('CREATE TABLE IF NOT EXISTS `cpi`.`x` (a String) ENGINE = MergeTree ORDER BY a', 'c1'),
+    ).toBe(
+      `CREATE TABLE IF NOT EXISTS \`cpi\`.\`x\` ON CLUSTER c1 (a String) ENGINE = ReplicatedMergeTree(${REPLICATION_PATH}) ORDER BY a`,
+    )
     // Not DDL, or already on a cluster: unchanged.
     expect(forCluster('SELECT 1', 'c1')).toBe('SELECT 1')
     expect(forCluster('ALTER TABLE t ON CLUSTER other DROP COLUMN x', 'c1')).toBe(

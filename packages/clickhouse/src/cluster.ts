@@ -24,7 +24,7 @@ export function forCluster(statement: string, cluster: string): string {
   const name = checkClusterName(cluster)
   const onCluster = ` ON CLUSTER ${name}`
   let sql = statement.replace(
-    /^(\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|VIEW|MATERIALIZED\s+VIEW|DATABASE)(?:\s+IF\s+NOT\s+EXISTS)?|ALTER\s+TABLE|DROP\s+(?:TABLE|VIEW|DATABASE)(?:\s+IF\s+EXISTS)?)\s+[\w.${}]+)/i,
+    /^(\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|VIEW|MATERIALIZED\s+VIEW|DATABASE)(?:\s+IF\s+NOT\s+EXISTS)?|ALTER\s+TABLE|DROP\s+(?:TABLE|VIEW|DATABASE)(?:\s+IF\s+EXISTS)?)\s+[\w.${}`]+)/i,
     (head) => (/\sON\s+CLUSTER\s/i.test(statement) ? head : `${head}${onCluster}`),
   )
   sql = sql.replace(

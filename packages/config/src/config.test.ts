@@ -112,6 +112,12 @@ describe('security settings', () => {
     )
     expect(error.message).not.toContain('too-short-secret')
     expect(error.message).not.toContain('short-key')
+    // Webhook URLs are credentials too (Slack's carry the secret in the path).
+    const webhook = configError({
+      CPI_ALERT_SLACK_WEBHOOK_URLS: 'https://hooks.slack.com/services/T000/B000/SECRETPART,ftp://x',
+    })
+    expect(webhook.issues.map((issue) => issue.variable)).toEqual(['CPI_ALERT_SLACK_WEBHOOK_URLS'])
+    expect(webhook.message).not.toContain('SECRETPART')
   })
 
   it('reads the keys file, the pseudonymization key and the retention days', () => {

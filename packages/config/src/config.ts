@@ -132,6 +132,9 @@ export const secretVariableNames: ReadonlySet<string> = new Set([
   'CPI_INGEST_KEYS',
   'CPI_READ_TOKENS',
   'CPI_PSEUDONYMIZE_KEY',
+  // A webhook URL is its own credential (Slack's carry the secret in the path).
+  'CPI_ALERT_WEBHOOK_URLS',
+  'CPI_ALERT_SLACK_WEBHOOK_URLS',
 ])
 
 export const configSchema = environmentShape

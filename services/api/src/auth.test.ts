@@ -21,6 +21,7 @@ async function server(options: Access) {
   const keys = options.keyring ?? createAccessKeys([])
   http.addHook('onRequest', apiAccess({ keys: () => keys, mode: options.mode }))
   http.get('/v1/cpis', async () => ({ cpis: [] }))
+  http.get('/v1/stream', async () => 'stream')
   http.post('/v1/silences', async (_request, reply) => reply.code(201).send({ id: 's1' }))
   http.delete('/v1/silences/:id', async (_request, reply) => reply.code(204).send())
   http.post('/v1/events', async () => ({ accepted: 0 }))
@@ -102,7 +103,7 @@ describe('readAccess with tokens', () => {
     expect(response.json().message).toBe(
       'the token is not a key of this API (unknown, rotated out or expired)',
     )
-    const wrongQuery = await api.inject({ method: 'GET', url: '/v1/cpis?access_token=nope' })
+    const wrongQuery = await api.inject({ method: 'GET', url: '/v1/stream?access_token=nope' })
     expect(wrongQuery.statusCode).toBe(401)
     expect(wrongQuery.headers['www-authenticate']).toMatch(/invalid_token/)
   })
@@ -121,14 +122,29 @@ describe('readAccess with tokens', () => {
     }
   })
 
-  it('accepts the token as access_token in the query (EventSource)', async () => {
+  it('accepts the token as access_token in the query for the live stream only (EventSource)', async () => {
     const api = await server({ keyring, mode: 'production' })
-    const response = await api.inject({
+    const stream = await api.inject({
+      method: 'GET',
+      url: `/v1/stream?access_token=${TOKEN}`,
+      remoteAddress: REMOTE,
+    })
+    expect(stream.statusCode).toBe(200)
+    // Anywhere else a key in the URL (logs, history, Referer) is not taken.
+    const elsewhere = await api.inject({
       method: 'GET',
       url: `/v1/cpis?access_token=${TOKEN}`,
       remoteAddress: REMOTE,
     })
-    expect(response.statusCode).toBe(200)
+    expect(elsewhere.statusCode).toBe(401)
+    // The scheme's name is case-insensitive (RFC 7235).
+    const lower = await api.inject({
+      method: 'GET',
+      url: '/v1/cpis',
+      remoteAddress: REMOTE,
+      headers: { authorization: `bearer ${TOKEN}` },
+    })
+    expect(lower.statusCode).toBe(200)
   })
 
   it('does not take a token from another authorization scheme', async () => {
@@ -201,10 +217,11 @@ describe('apiAccess scopes', () => {
     expect(
       (await app.inject({ method: 'DELETE', url: '/v1/silences/s1', headers: as(`${ADMIN}-x`) })).statusCode,
     ).toBe(204)
+    // A change never takes its key from the URL.
     expect(
       (await app.inject({ method: 'POST', url: `/v1/silences?access_token=${ADMIN}`, payload: {} }))
         .statusCode,
-    ).toBe(201)
+    ).toBe(401)
   })
 
   it('refuses an expired key with 401, like an unknown one', async () => {

@@ -19,7 +19,8 @@ export const requiredScope = (method: string): Scope => (READING.has(method) ? '
 
 /**
  * Access to `/v1/*` (but `POST /v1/events`, which the ingest gateway guards itself): a Bearer
- * key (or `access_token` in the query string, for EventSource, which cannot send headers) with
+ * key (or, for `GET /v1/stream` only, `access_token` in the query string: EventSource cannot
+ * send headers) with
  * the scope `read` for reads and `admin` for changes (`POST`/`DELETE /v1/silences`). Keys come
  * from CPI_READ_TOKENS (scope read) and the keys file (CPI_KEYS_FILE, any scopes), read anew on
  * every request so a reloaded file applies at once.
@@ -51,9 +52,14 @@ export function apiAccess(options: { keys: () => AccessKeys; mode: 'local' | 'pr
       })
     }
     const header = request.headers.authorization
-    const fromQuery = (request.query as Record<string, unknown> | undefined)?.access_token
-    const token = header?.startsWith('Bearer ')
-      ? header.slice(7).trim()
+    // The query string only for the live stream (EventSource cannot send headers): a key in a
+    // URL ends up in logs and browser history, so no other route, and no change, takes one.
+    const queryAllowed = route === '/v1/stream' && (request.method === 'GET' || request.method === 'HEAD')
+    const fromQuery = queryAllowed
+      ? (request.query as Record<string, unknown> | undefined)?.access_token
+      : undefined
+    const token = /^bearer /i.test(header ?? '')
+      ? (header as string).slice(7).trim()
       : typeof fromQuery === 'string'
         ? fromQuery
         : ''

@@ -77,7 +77,7 @@ export const openApiDocument = {
     title: 'CPI pipeline API',
     version: '1.0.0',
     description:
-      'Customer Performance Indicators: the catalog with current values, series per window and segment, alerts and silences, and a live stream. Times are ISO 8601 UTC. Keys: `Authorization: Bearer <key>` (or `access_token` in the query for EventSource), with the scope `read` for reads and `admin` to create or expire silences (a valid key without the scope gets 403).',
+      'Customer Performance Indicators: the catalog with current values, series per window and segment, alerts and silences, and a live stream. Times are ISO 8601 UTC. Keys: `Authorization: Bearer <key>` (or, for `GET /v1/stream` only, `access_token` in the query: EventSource cannot send headers), with the scope `read` for reads and `admin` to create or expire silences (a valid key without the scope gets 403).',
   },
   servers: [{ url: '/' }],
   security: [{ bearer: [] }],
