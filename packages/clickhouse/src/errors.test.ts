@@ -17,6 +17,15 @@ describe('toClickHouseError', () => {
     })
   })
 
+  it("tells a refused row's content from a refused request", () => {
+    expect(toClickHouseError(serverError('CANNOT_PARSE_ESCAPE_SEQUENCE', '25'), 'i').refusedContent).toBe(
+      true,
+    )
+    expect(toClickHouseError(serverError('VIOLATED_CONSTRAINT', '469'), 'i').refusedContent).toBe(true)
+    expect(toClickHouseError(serverError('UNKNOWN_TABLE', '60'), 'i').refusedContent).toBe(false)
+    expect(toClickHouseError(serverError('MEMORY_LIMIT_EXCEEDED', '241'), 'i').refusedContent).toBe(false)
+  })
+
   it('decides on the numeric code, which the embedded engine sends without a name', () => {
     expect(
       toClickHouseError(new ClickHouseError({ message: 'm', code: '241', type: undefined }), 'q').retriable,

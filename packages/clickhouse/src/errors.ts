@@ -9,14 +9,41 @@ export class ClickHouseAdapterError extends Error {
   readonly retriable: boolean
   /** ClickHouse's numeric error code (`60`), or a system code (`ECONNREFUSED`), when known. */
   readonly code: string | undefined
+  /**
+   * The engine refused what was written, not the request: some row's content cannot be stored
+   * (bad text, a value out of a type's range, a violated constraint). The same rows will fail
+   * again; the rows that do not would pass alone.
+   */
+  readonly refusedContent: boolean
 
   constructor(message: string, options: { retriable: boolean; code?: string | undefined; cause?: unknown }) {
     super(message, { cause: options.cause })
     this.name = 'ClickHouseAdapterError'
     this.retriable = options.retriable
     this.code = options.code
+    this.refusedContent = !options.retriable && options.code !== undefined && CONTENT_ERRORS.has(options.code)
   }
 }
+
+// ClickHouse error codes that name a value the engine would not take: retrying the same rows
+// fails the same way, so a writer isolates the rows instead (by number, as above).
+const CONTENT_ERRORS = new Map([
+  ['6', 'CANNOT_PARSE_TEXT'],
+  ['25', 'CANNOT_PARSE_ESCAPE_SEQUENCE'],
+  ['26', 'CANNOT_PARSE_QUOTED_STRING'],
+  ['27', 'CANNOT_PARSE_INPUT_ASSERTION_FAILED'],
+  ['38', 'CANNOT_PARSE_DATE'],
+  ['41', 'CANNOT_PARSE_DATETIME'],
+  ['53', 'TYPE_MISMATCH'],
+  ['69', 'ARGUMENT_OUT_OF_BOUND'],
+  ['70', 'CANNOT_CONVERT_TYPE'],
+  ['72', 'CANNOT_PARSE_NUMBER'],
+  ['117', 'INCORRECT_DATA'],
+  ['131', 'TOO_LARGE_STRING_SIZE'],
+  ['321', 'VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE'],
+  ['349', 'CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN'],
+  ['469', 'VIOLATED_CONSTRAINT'],
+])
 
 // ClickHouse error codes that mean "try again later", not "your request is wrong". By
 // number: the HTTP server sends the name too, the embedded engine only the number.

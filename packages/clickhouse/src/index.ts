@@ -60,7 +60,7 @@ export { countEvents, type EventCounts, insertEvents, type RawEventRow } from '.
 export {
   type CpiValueRow,
   insertOutcomes,
-  loadInteractionEvents,
+  loadEventCopies,
   maxEventTimeBefore,
   type OutcomeRow,
   partitionTime,

@@ -13,6 +13,8 @@ import type {
 
 export interface InteractionEvent {
   id: string
+  /** With `id`, the event's identity (CloudEvents); events without one share the empty source. */
+  source?: string
   type: string
   /** Event time, ms since the epoch. */
   time: number
@@ -62,11 +64,16 @@ function segmentsOf(data: Record<string, unknown>, dimensions: readonly string[]
   return segments
 }
 
-/** Known events in time order, each id once (the first seen wins; duplicates are identical). */
+/** Known events in time order, each identity (source, id) once: the first seen wins. */
 function known(events: readonly InteractionEvent[], watermark: number): InteractionEvent[] {
-  const byId = new Map<string, InteractionEvent>()
-  for (const event of events) if (event.time <= watermark && !byId.has(event.id)) byId.set(event.id, event)
-  return [...byId.values()].sort((a, b) => a.time - b.time || a.id.localeCompare(b.id))
+  const byIdentity = new Map<string, InteractionEvent>()
+  for (const event of events) {
+    const identity = `${event.source ?? ''}\u0000${event.id}`
+    if (event.time <= watermark && !byIdentity.has(identity)) byIdentity.set(identity, event)
+  }
+  return [...byIdentity.values()].sort(
+    (a, b) => a.time - b.time || a.id.localeCompare(b.id) || (a.source ?? '').localeCompare(b.source ?? ''),
+  )
 }
 
 export function deadlineOf(definition: LatencyDefinition, start: InteractionEvent): number | undefined {

@@ -162,4 +162,33 @@ describe('parseAndValidate', () => {
     const bytes = Buffer.from(JSON.stringify(exampleEvents['order.placed']))
     expect(parseAndValidate(bytes, { now }).ok).toBe(true)
   })
+
+  it('refuses text that is not well-formed Unicode (a lone surrogate), in values and keys, with where it is', () => {
+    const text = JSON.stringify(exampleEvents['ticket.opened'])
+    expect(parseAndValidate(text.replace('"T-300"', '"T-\\ud800"'), { now })).toEqual({
+      ok: false,
+      reason: 'invalid_text',
+      errors: [
+        {
+          path: 'subject',
+          message: 'expected text of well-formed Unicode, got a lone surrogate U+D800 at character 2',
+        },
+      ],
+      id: exampleEvents['ticket.opened'].id,
+      type: 'ticket.opened',
+      subject: 'T-\ud800',
+    })
+    const key = text.replace('"data":{', '"data":{"x\\udc00":1,')
+    expect(parseAndValidate(key, { now })).toMatchObject({
+      reason: 'invalid_text',
+      errors: [
+        {
+          path: 'data.x\udc00',
+          message: 'expected a key of well-formed Unicode, got a lone surrogate U+DC00 at character 1',
+        },
+      ],
+    })
+    // A surrogate pair (an emoji) is well-formed.
+    expect(parseAndValidate(text.replace('"T-300"', '"T-\\ud83d\\ude00"'), { now }).ok).toBe(true)
+  })
 })

@@ -19,6 +19,9 @@ export type RejectReason =
   | 'unknown_type'
   | 'invalid_field'
   | 'time_in_future'
+  | 'invalid_text'
+  | 'storage_rejected'
+  | 'conflicting_duplicate'
 
 export const rejectReasons: readonly RejectReason[] = [
   'malformed_json',
@@ -29,6 +32,12 @@ export const rejectReasons: readonly RejectReason[] = [
   'unknown_type',
   'invalid_field',
   'time_in_future',
+  // Text that is not well-formed Unicode (a lone UTF-16 surrogate): no database stores it faithfully.
+  'invalid_text',
+  // Valid, yet the store refused the row: kept as a dead letter so the partition moves on.
+  'storage_rejected',
+  // The same (source, id) as an accepted event, with other content: the first accepted copy wins.
+  'conflicting_duplicate',
 ]
 
 export type Validation =
@@ -183,6 +192,8 @@ function checkShape(
   while (stack.length > 0) {
     const { value, path, depth } = stack.pop() as { value: unknown; path: PropertyKey[]; depth: number }
     if (typeof value === 'string') {
+      const textError = malformedText(value, path, 'string')
+      if (textError) return textError
       if (value.length > limits.maxStringLength) {
         return {
           reason: 'string_too_long',
@@ -209,6 +220,8 @@ function checkShape(
       ? Array.from(value, (item, index) => [index, item])
       : Object.entries(value)
     for (const [key, item] of entries) {
+      const keyError = typeof key === 'string' ? malformedText(key, [...path, key], 'key') : undefined
+      if (keyError) return keyError
       if (typeof key === 'string' && key.length > limits.maxStringLength) {
         return {
           reason: 'string_too_long',
@@ -222,6 +235,34 @@ function checkShape(
     }
   }
   return undefined
+}
+
+/**
+ * A lone UTF-16 surrogate (JSON `"\ud800"`) parses in JavaScript but is no Unicode text:
+ * ClickHouse refuses the row, and a refused row would stall its partition.
+ */
+function malformedText(
+  text: string,
+  path: readonly PropertyKey[],
+  what: 'string' | 'key',
+): { reason: RejectReason; error: FieldError } | undefined {
+  if (text.isWellFormed()) return undefined
+  let at = 0
+  for (; at < text.length; at++) {
+    const unit = text.charCodeAt(at)
+    const high = unit >= 0xd800 && unit <= 0xdbff
+    const next = text.charCodeAt(at + 1)
+    if (high && next >= 0xdc00 && next <= 0xdfff) at++
+    else if (high || (unit >= 0xdc00 && unit <= 0xdfff)) break
+  }
+  const unit = text.charCodeAt(at).toString(16).toUpperCase()
+  return {
+    reason: 'invalid_text',
+    error: {
+      path: formatPath(path),
+      message: `expected ${what === 'key' ? 'a key' : 'text'} of well-formed Unicode, got a lone surrogate U+${unit} at character ${at}`,
+    },
+  }
 }
 
 /** The expectation phrase for issues whose schema gave none of its own. */

@@ -3,6 +3,16 @@ import { type Batch, BatchConsumer } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
 import { decodeDeadLetterHeaders } from '@cpi/schemas'
 import type { Kafka } from 'kafkajs'
+import { writeIsolatingRefusals } from './refused-rows.ts'
+
+/** The row with every text field's lone surrogates replaced (U+FFFD): what a store can always take. */
+export function wellFormedRow(row: RejectedEventRow): RejectedEventRow {
+  const copy = { ...row } as Record<string, unknown>
+  for (const [key, value] of Object.entries(copy)) {
+    if (typeof value === 'string') copy[key] = value.toWellFormed()
+  }
+  return copy as unknown as RejectedEventRow
+}
 
 /** One dead letter as a `rejected_events` row. Pure. */
 export function rejectedEventRow(
@@ -45,11 +55,23 @@ export function createDeadLetterRecorder(deps: {
     groupId: deps.groupId,
     topics: [deps.topic],
     logger: deps.logger.child({ component: 'dead-letter-recorder' }),
-    handleBatch: async (batch) =>
-      insertRejectedEvents(
-        deps.clickhouse,
-        batch.messages.map((message) => rejectedEventRow(message, { partition: batch.partition })),
-      ),
+    handleBatch: async (batch) => {
+      const rows = batch.messages.map((message) => rejectedEventRow(message, { partition: batch.partition }))
+      const write = (part: readonly RejectedEventRow[]) => insertRejectedEvents(deps.clickhouse, part)
+      // A row the store refuses must not hold the dead letters behind it: stored again with its
+      // text made well-formed, and if even that is refused, logged and left out.
+      const refused = await writeIsolatingRefusals(rows, write)
+      const lost = await writeIsolatingRefusals(
+        refused.map(({ row }) => wellFormedRow(row)),
+        write,
+      )
+      for (const { row, error } of lost) {
+        deps.logger.error(
+          { dlqPartition: row.dlq_partition, dlqOffset: row.dlq_offset, err: error },
+          'the store refused a dead letter even with its text made well-formed; left out',
+        )
+      }
+    },
   })
   return { consumer, start: () => consumer.start(), stop: () => consumer.stop() }
 }

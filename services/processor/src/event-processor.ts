@@ -2,23 +2,32 @@ import {
   type ClickHouse,
   insertEvents,
   maxEventTimeBefore,
+  type OutcomeRow,
   partitionTime,
   pendingRevisits,
-  type RawEventRow,
   recordWatermarks,
+  type StoredEvent,
 } from '@cpi/clickhouse'
 import type { CpiDefinition } from '@cpi/cpi-core'
 import { type Batch, BatchConsumer, type BatchingProducer } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
 import { counter, gauge, histogram, rejectedEventsCounter } from '@cpi/runtime'
-import { encodeDeadLetterHeaders, type ValidationLimits } from '@cpi/schemas'
+import { type DeadLetter, encodeDeadLetterHeaders, type ValidationLimits } from '@cpi/schemas'
 import type { Kafka, Message } from 'kafkajs'
 import type { Registry } from 'prom-client'
-import { decideMessage } from './message-outcome.ts'
-import { recomputeOutcomesOfPartitions } from './outcome-stage.ts'
+import { asStoredCopy, type Candidate, processorLetter, sortArrivals } from './arrival-stage.ts'
+import { decideMessage, recordTime } from './message-outcome.ts'
+import { loadCopiesBySubject, recomputeOutcomesOfPartitions } from './outcome-stage.ts'
 import { PartitionClock } from './partition-clock.ts'
 import type { Pseudonymizer } from './pseudonymize.ts'
+import { type Refusal, writeIsolatingRefusals } from './refused-rows.ts'
 import { RevisitSchedule } from './revisit-schedule.ts'
+
+const letterMessage = (key: Buffer | null, raw: Buffer, letter: DeadLetter): Message => ({
+  key,
+  value: raw,
+  headers: encodeDeadLetterHeaders(letter),
+})
 
 export interface EventProcessorDependencies {
   kafka: Kafka
@@ -32,8 +41,12 @@ export interface EventProcessorDependencies {
   consumerConfig?: ConstructorParameters<typeof BatchConsumer>[0]['consumerConfig']
   /** The CPIs whose outcomes the processor keeps; none: raw events only. */
   catalog?: readonly CpiDefinition[]
-  /** Event-time rules (R6): how long a quiet partition waits before its clock follows the wall clock, and the allowed lateness. */
-  time?: { idleAfterMs: number; allowedLatenessMs: number }
+  /**
+   * Event-time rules (R6): how long a quiet partition waits before its clock follows the wall
+   * clock, the allowed lateness, and how far ahead of the wall clock a record timestamp or an
+   * event time may move a clock (default 60 s).
+   */
+  time?: { idleAfterMs: number; allowedLatenessMs: number; maxClockSkewMs?: number }
   /** The wall clock (tests pass their own). */
   now?: () => number
   /** Partitions whose batches are taken at once and written as one group (default 1). */
@@ -70,7 +83,12 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
 
   const now = deps.now ?? Date.now
   const catalog = deps.catalog ?? []
-  const clock = new PartitionClock(deps.time ?? { idleAfterMs: 5000, allowedLatenessMs: 3_600_000 })
+  const maxSkewMs = deps.time?.maxClockSkewMs ?? 60_000
+  const clock = new PartitionClock({
+    idleAfterMs: deps.time?.idleAfterMs ?? 5000,
+    allowedLatenessMs: deps.time?.allowedLatenessMs ?? 3_600_000,
+    maxSkewMs,
+  })
   /** Interactions waiting for a revisit, per owned partition; reloaded from ClickHouse every 5 minutes. */
   const revisits = new RevisitSchedule()
   const REVISITS_REFRESH_MS = 5 * 60_000
@@ -79,6 +97,16 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
   const tooLate = counter(deps.registry, {
     name: 'cpi_events_too_late_total',
     help: 'Events that came later than the allowed lateness: stored, left out of CPIs',
+  })
+  const clamped = counter(deps.registry, {
+    name: 'cpi_clock_clamped_total',
+    help: 'Record timestamps no date can hold or ahead of the wall clock by more than the allowed skew (judged against the capped clock), and event times that would have moved a partition clock past it',
+    labelNames: ['what'] as const,
+  })
+  const refusedOutcomes = counter(deps.registry, {
+    name: 'cpi_outcomes_refused_total',
+    help: 'Outcome rows the store refused for their content: left out so the partition moves on',
+    labelNames: ['cpi'] as const,
   })
   const outcomeRows = counter(deps.registry, {
     name: 'cpi_outcomes_written_total',
@@ -143,71 +171,134 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     })
   }
 
-  async function processBatches(batches: readonly Batch[]): Promise<void> {
-    const arrivedAt = now()
-    const rows: RawEventRow[] = []
+  /** The clock of each batch's partition, restarted from what is stored unless it followed the previous batch. */
+  async function startClocks(batches: readonly Batch[], arrivedAt: number): Promise<void> {
+    for (const batch of batches) {
+      const partition = batch.partition
+      const firstOffset = batch.messages[0]?.offset ?? '0'
+      if (clockPosition.get(partition) === BigInt(firstOffset)) continue
+      clock.start(
+        partition,
+        await maxEventTimeBefore(deps.clickhouse, { topic: batch.topic, partition, offset: firstOffset }),
+        arrivedAt,
+      )
+    }
+  }
+
+  /** Validates every message: candidates for the events table, or dead letters. */
+  function decideBatches(batches: readonly Batch[], arrivedAt: number) {
+    const candidates: Candidate[] = []
     const deadLetters: Message[] = []
+    const wallClock = { now: arrivedAt, maxSkewMs }
+    for (const batch of batches) {
+      for (const message of batch.messages) {
+        const judged = recordTime(message.timestamp, wallClock)
+        if (judged.clamped) clamped.inc({ what: 'record_timestamp' })
+        const outcome = decideMessage(
+          message,
+          { topic: batch.topic, partition: batch.partition },
+          deps.limits,
+          {
+            pseudonymize: deps.pseudonymize,
+            wallClock,
+          },
+        )
+        if (outcome.kind === 'ok') {
+          const raw = message.value ?? Buffer.alloc(0)
+          candidates.push({ row: outcome.row, raw, key: message.key, judgedAt: judged.time })
+          continue
+        }
+        deadLetters.push(letterMessage(outcome.key, outcome.raw, outcome.letter))
+        logger.debug(
+          { partition: batch.partition, offset: message.offset, reason: outcome.letter.reason },
+          'event dead-lettered',
+        )
+      }
+    }
+    return { candidates, deadLetters }
+  }
+
+  /** Marks each accepted event too late or not, in offset order, and collects the interactions it touches. */
+  function observeClocks(accepted: readonly Candidate[], arrivedAt: number) {
     const touched = new Map<number, Set<string>>()
     let late = 0
+    for (const { row } of accepted) {
+      const observed = clock.observe(row.kafka_partition, Date.parse(row.time), arrivedAt)
+      if (observed.clamped) clamped.inc({ what: 'event_time' })
+      row.too_late = observed.tooLate ? 1 : 0
+      if (observed.tooLate) late++
+      const subjects = touched.get(row.kafka_partition) ?? new Set<string>()
+      touched.set(row.kafka_partition, subjects)
+      if (!observed.tooLate) subjects.add(row.subject)
+    }
+    return { touched, late }
+  }
+
+  /**
+   * Writes the accepted events; a row the store refuses for its content becomes a dead letter
+   * (storage_rejected) instead of holding its partition back. Returns the dead letters.
+   */
+  async function writeEvents(
+    accepted: readonly Candidate[],
+  ): Promise<{ refused: Set<Candidate>; letters: Message[] }> {
+    const refusals = await writeIsolatingRefusals(accepted, (part) =>
+      insertEvents(
+        deps.clickhouse,
+        part.map((candidate) => candidate.row),
+      ),
+    )
+    const letters = refusals.map(({ row: candidate, error }) => {
+      logger.warn(
+        { partition: candidate.row.kafka_partition, offset: candidate.row.kafka_offset, err: error },
+        'the store refused an event; dead-lettered',
+      )
+      return letterMessage(
+        candidate.key,
+        candidate.raw,
+        processorLetter(candidate, 'storage_rejected', [
+          { path: '', message: `expected a row the store accepts, got: ${error.message.slice(0, 1000)}` },
+        ]),
+      )
+    })
+    return { refused: new Set(refusals.map((refusal) => refusal.row)), letters }
+  }
+
+  async function processBatches(batches: readonly Batch[]): Promise<void> {
+    const arrivedAt = now()
     try {
-      for (const batch of batches) {
-        const partition = batch.partition
-        const firstOffset = batch.messages[0]?.offset ?? '0'
-        if (clockPosition.get(partition) !== BigInt(firstOffset)) {
-          clock.start(
-            partition,
-            await maxEventTimeBefore(deps.clickhouse, { topic: batch.topic, partition, offset: firstOffset }),
-            arrivedAt,
-          )
-        }
-        const subjects = touched.get(partition) ?? new Set<string>()
-        touched.set(partition, subjects)
-        for (const message of batch.messages) {
-          const outcome = decideMessage(message, { topic: batch.topic, partition }, deps.limits, {
-            pseudonymize: deps.pseudonymize,
-          })
-          if (outcome.kind === 'ok') {
-            const flagged = clock.observe(partition, Date.parse(outcome.row.time), arrivedAt).tooLate
-            if (flagged) late++
-            else subjects.add(outcome.row.subject)
-            rows.push({ ...outcome.row, too_late: flagged ? 1 : 0 })
-          } else {
-            deadLetters.push({
-              key: outcome.key,
-              value: outcome.raw,
-              headers: encodeDeadLetterHeaders(outcome.letter),
-            })
-            logger.debug(
-              { partition, offset: message.offset, reason: outcome.letter.reason },
-              'event dead-lettered',
-            )
-          }
-        }
+      await startClocks(batches, arrivedAt)
+      const { candidates, deadLetters } = decideBatches(batches, arrivedAt)
+      const stored = await loadCopiesBySubject(deps.clickhouse, [
+        ...new Set(candidates.map((candidate) => candidate.row.subject)),
+      ])
+      const arrivals = sortArrivals(candidates, stored)
+      for (const { candidate, letter } of arrivals.conflicts) {
+        deadLetters.push(letterMessage(candidate.key, candidate.raw, letter))
       }
+      const { touched, late } = observeClocks(arrivals.accepted, arrivedAt)
       const started = performance.now()
-      await Promise.all([
-        insertEvents(deps.clickhouse, rows),
+      const [events] = await Promise.all([
+        writeEvents(arrivals.accepted),
         deps.producer.send(deps.topics.deadLetter, deadLetters),
       ])
-      const groups = [...touched]
-        .filter(([, subjects]) => subjects.size > 0)
-        .map(([partition, subjects]) => ({
-          partition,
-          watermark: clock.watermark(partition, arrivedAt) as number,
-          subjects: [...subjects],
-        }))
-      if (catalog.length > 0 && groups.length > 0) {
-        const written = await recomputeOutcomesOfPartitions(deps.clickhouse, catalog, groups)
-        revisits.record(written)
-        outcomeRows.inc({ trigger: 'event' }, written.length)
+      const refused = events.letters
+      await deps.producer.send(deps.topics.deadLetter, refused)
+      const written = arrivals.accepted.filter((candidate) => !events.refused.has(candidate))
+      for (const { row } of written) {
+        const list = stored.get(row.subject) ?? []
+        list.push(asStoredCopy(row))
+        stored.set(row.subject, list)
       }
+      await writeOutcomes(touched, arrivedAt, stored)
       insertSeconds.observe((performance.now() - started) / 1000)
       for (const batch of batches) batchSizes.observe(batch.messages.length)
       // Counted once durable: a batch retried after a failure is not counted twice.
-      outcomes.inc({ outcome: 'ok' }, rows.length)
-      outcomes.inc({ outcome: 'dead_letter' }, deadLetters.length)
+      outcomes.inc({ outcome: 'ok' }, written.length)
+      outcomes.inc({ outcome: 'duplicate' }, arrivals.duplicates)
+      outcomes.inc({ outcome: 'conflict' }, arrivals.conflicts.length)
+      outcomes.inc({ outcome: 'dead_letter' }, deadLetters.length + refused.length)
       tooLate.inc(late)
-      for (const letter of deadLetters) {
+      for (const letter of [...deadLetters, ...refused]) {
         const reason = letter.headers?.['cpi-reject-reason']
         rejections.inc({ origin: 'processor', reason: typeof reason === 'string' ? reason : 'unknown' })
       }
@@ -221,6 +312,36 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
       // The retry starts each clock again from what is stored.
       for (const batch of batches) clockPosition.delete(batch.partition)
       throw error
+    }
+  }
+
+  /** Recomputes the touched interactions' outcomes from the copies in hand, each partition as of its watermark. */
+  async function writeOutcomes(
+    touched: ReadonlyMap<number, ReadonlySet<string>>,
+    arrivedAt: number,
+    stored: ReadonlyMap<string, readonly StoredEvent[]>,
+  ): Promise<void> {
+    const groups = [...touched]
+      .filter(([, subjects]) => subjects.size > 0)
+      .map(([partition, subjects]) => ({
+        partition,
+        watermark: clock.watermark(partition, arrivedAt) as number,
+        subjects: [...subjects],
+      }))
+    if (catalog.length === 0 || groups.length === 0) return
+    const { written, refused } = await recomputeOutcomesOfPartitions(deps.clickhouse, catalog, groups, stored)
+    revisits.record(written)
+    outcomeRows.inc({ trigger: 'event' }, written.length)
+    countRefusedOutcomes(refused)
+  }
+
+  function countRefusedOutcomes(refused: readonly Refusal<OutcomeRow>[]): void {
+    for (const { row, error } of refused) {
+      refusedOutcomes.inc({ cpi: row.cpi })
+      logger.error(
+        { cpi: row.cpi, subject: row.subject, err: error },
+        'the store refused an outcome row; left out so the partition moves on',
+      )
     }
   }
 
@@ -249,11 +370,12 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
           const due = revisits.takeDue(partition, watermark)
           if (due.length > 0) {
             try {
-              const rows = await recomputeOutcomesOfPartitions(deps.clickhouse, catalog, [
+              const result = await recomputeOutcomesOfPartitions(deps.clickhouse, catalog, [
                 { partition, watermark, subjects: due },
               ])
-              revisits.record(rows)
-              written += rows.length
+              revisits.record(result.written)
+              countRefusedOutcomes(result.refused)
+              written += result.written.length
             } catch (error) {
               revisits.forget(partition) // loaded again, due subjects included, at the next sweep
               throw error

@@ -1,6 +1,6 @@
 import { exampleEvents } from '@cpi/schemas'
 import { describe, expect, it } from 'vitest'
-import { decideMessage } from './message-outcome.ts'
+import { decideMessage, recordTime } from './message-outcome.ts'
 
 const source = { topic: 'cpi.events', partition: 3 }
 const message = (value: string | null, timestamp = String(Date.parse('2026-12-01T00:00:00Z'))) => ({
@@ -67,5 +67,68 @@ describe('decideMessage', () => {
     })
     const later = String(Date.parse('2026-11-22T10:06:00Z'))
     expect(decideMessage(message(JSON.stringify(event), later), source).kind).toBe('ok')
+  })
+
+  it('dead-letters a lone UTF-16 surrogate in any string with the field path, never a row the engine refuses', () => {
+    for (const [field, text] of [
+      ['subject', '{"subject":"Q-\\ud800"}'],
+      ['id', '{"id":"\\udc00x"}'],
+      ['source', '{"source":"/web/\\ud83d"}'],
+    ] as const) {
+      const event = JSON.stringify({ ...exampleEvents['call.answered'], [field]: 'placeholder' }).replace(
+        `"${field}":"placeholder"`,
+        text.slice(1, -1),
+      )
+      const outcome = decideMessage(message(event), source)
+      expect(outcome).toMatchObject({ kind: 'dead_letter', letter: { reason: 'invalid_text' } })
+      expect(outcome.kind === 'dead_letter' && outcome.letter.errors[0]?.path).toBe(field)
+      expect(outcome.kind === 'dead_letter' && outcome.letter.errors[0]?.message).toMatch(
+        /lone surrogate U\+D[8-F]/,
+      )
+    }
+    const nested = JSON.stringify({
+      ...exampleEvents['quote.requested'],
+      data: { customerId: 'x', customerType: 'consumer', note: 'placeholder' },
+    })
+    expect(decideMessage(message(nested.replace('placeholder', 'ok \\ud800 then')), source)).toMatchObject({
+      kind: 'dead_letter',
+      letter: {
+        reason: 'invalid_text',
+        errors: [{ path: 'data.note', message: expect.stringContaining('character 3') }],
+      },
+    })
+    // A well-formed pair (an emoji) is text like any other.
+    const emoji = JSON.stringify({ ...exampleEvents['call.answered'], subject: 'C-\u{1F600}' })
+    expect(decideMessage(message(emoji), source).kind).toBe('ok')
+  })
+
+  it('decides a message whose Kafka timestamp no date can hold, judged against the wall clock', () => {
+    const bound = { now: Date.parse('2026-12-06T12:00:00Z'), maxSkewMs: 60_000 }
+    for (const timestamp of ['9223372036854775807', '-9223372036854775808', 'NaN', '8640000000000001']) {
+      const event = { ...exampleEvents['call.answered'], time: '2026-12-06T11:59:00Z' }
+      expect(
+        decideMessage(message(JSON.stringify(event), timestamp), source, {}, { wallClock: bound }).kind,
+      ).toBe('ok')
+      const broken = decideMessage(message('{"broken"', timestamp), source, {}, { wallClock: bound })
+      expect(broken).toMatchObject({
+        kind: 'dead_letter',
+        letter: { rejectedAt: '2026-12-06T12:00:00.000Z' },
+      })
+    }
+  })
+
+  it('caps a far-future Kafka timestamp at the wall clock plus skew, so far-future events stay invalid', () => {
+    const bound = { now: Date.parse('2026-12-06T12:00:00Z'), maxSkewMs: 60_000 }
+    const nextYear = String(Date.parse('2027-12-06T12:00:00Z'))
+    const event = { ...exampleEvents['call.answered'], time: '2027-12-06T12:00:00Z' }
+    expect(
+      decideMessage(message(JSON.stringify(event), nextYear), source, {}, { wallClock: bound }),
+    ).toMatchObject({
+      kind: 'dead_letter',
+      letter: { reason: 'time_in_future' },
+    })
+    expect(recordTime(nextYear, bound)).toEqual({ time: bound.now + 60_000, clamped: true })
+    expect(recordTime(String(bound.now - 5), bound)).toEqual({ time: bound.now - 5, clamped: false })
+    expect(recordTime('9223372036854775807', bound)).toEqual({ time: bound.now, clamped: true })
   })
 })

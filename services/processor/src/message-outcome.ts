@@ -29,10 +29,10 @@ export function decideMessage(
   message: SourceMessage,
   source: { topic: string; partition: number },
   limits: Partial<ValidationLimits> = {},
-  options: { pseudonymize?: Pseudonymizer | undefined } = {},
+  options: { pseudonymize?: Pseudonymizer | undefined; wallClock?: RecordClockBound } = {},
 ): MessageOutcome {
   const raw = message.value ?? Buffer.alloc(0)
-  const messageTime = Number(message.timestamp)
+  const messageTime = recordTime(message.timestamp, options.wallClock).time
   const result = parseAndValidate(raw, { now: messageTime, limits })
   if (result.ok) {
     const event = options.pseudonymize ? pseudonymizeEvent(result.event, options.pseudonymize) : result.event
@@ -55,11 +55,37 @@ export function decideMessage(
     reason: result.reason,
     errors: result.errors,
     origin: 'processor',
-    rejectedAt: new Date(Number.isFinite(messageTime) ? messageTime : 0).toISOString(),
+    rejectedAt: new Date(messageTime).toISOString(),
     source: { topic: source.topic, partition: source.partition, offset: message.offset },
   }
   if (result.id !== undefined) letter.eventId = result.id
   if (result.type !== undefined) letter.eventType = result.type
   if (result.subject !== undefined) letter.subject = result.subject
   return { kind: 'dead_letter', raw, key: message.key, letter }
+}
+
+/** The wall clock when the message is processed, and how far ahead of it a record's timestamp may be. */
+export interface RecordClockBound {
+  now: number
+  maxSkewMs: number
+}
+
+/** JavaScript dates span ±8.64e15 ms; Kafka timestamps are any 64-bit number. */
+const MAX_DATE_MS = 8.64e15
+
+/**
+ * The clock an event's `time` is judged against: the Kafka record's timestamp, so a replay
+ * decides as the live run did. A timestamp no date can hold (a producer may write any 64-bit
+ * number) is replaced by the wall clock, and one ahead of the wall clock by more than the
+ * allowed skew is capped there: a producer with a broken clock cannot make far-future events
+ * valid. `clamped` says either happened. Without a wall clock (pure callers), an unusable
+ * timestamp becomes 0, which only makes `time` checks stricter.
+ */
+export function recordTime(timestamp: string, bound?: RecordClockBound): { time: number; clamped: boolean } {
+  const recorded = Number(timestamp)
+  const usable = Number.isSafeInteger(recorded) && Math.abs(recorded) <= MAX_DATE_MS
+  if (!bound) return { time: usable ? recorded : 0, clamped: !usable }
+  const ceiling = bound.now + bound.maxSkewMs
+  if (!usable) return { time: bound.now, clamped: true }
+  return recorded > ceiling ? { time: ceiling, clamped: true } : { time: recorded, clamped: false }
 }

@@ -1,7 +1,7 @@
 import {
   type ClickHouse,
   insertOutcomes,
-  loadInteractionEvents,
+  loadEventCopies,
   type OutcomeRow,
   type StoredEvent,
 } from '@cpi/clickhouse'
@@ -13,6 +13,8 @@ import {
   type InteractionEvent,
   type SurveyDefinition,
 } from '@cpi/cpi-core'
+import { firstCopies } from './event-identity.ts'
+import { type Refusal, writeIsolatingRefusals } from './refused-rows.ts'
 
 const iso = (time: number) => new Date(time).toISOString()
 
@@ -24,7 +26,7 @@ function toInteractionEvent(event: StoredEvent): InteractionEvent {
   } catch {
     // stored events passed validation; a payload that does not parse has no data to read
   }
-  return { id: event.id, type: event.type, time: event.time, data }
+  return { id: event.id, source: event.source, type: event.type, time: event.time, data }
 }
 
 function row(
@@ -100,37 +102,67 @@ export async function recomputeOutcomes(
   partition: number,
 ): Promise<number> {
   return (await recomputeOutcomesOfPartitions(clickhouse, catalog, [{ partition, watermark, subjects }]))
-    .length
+    .written.length
+}
+
+/** The stored copies of these interactions' events, by subject (5,000 ids per read). */
+export async function loadCopiesBySubject(
+  clickhouse: ClickHouse,
+  subjects: readonly string[],
+): Promise<Map<string, StoredEvent[]>> {
+  const bySubject = new Map<string, StoredEvent[]>()
+  // 5,000 ids per read keep the query parameter under a server's HTTP field limit (128 KiB).
+  for (let start = 0; start < subjects.length; start += 5000) {
+    for (const stored of await loadEventCopies(clickhouse, subjects.slice(start, start + 5000))) {
+      const list = bySubject.get(stored.subject) ?? []
+      list.push(stored)
+      bySubject.set(stored.subject, list)
+    }
+  }
+  return bySubject
+}
+
+/** The events that count for an interaction: the first accepted copy of each identity, none too late. */
+export function countedEvents(copies: readonly StoredEvent[]): InteractionEvent[] {
+  return firstCopies(copies)
+    .filter((copy) => !copy.tooLate)
+    .map(toInteractionEvent)
+}
+
+export interface OutcomeWrite {
+  written: OutcomeRow[]
+  /** Rows the store would not take: left out, so the partition moves on (the caller counts them). */
+  refused: Refusal<OutcomeRow>[]
 }
 
 /**
  * The same for several partitions at once, each as of its own watermark: one read of the
- * interactions' events and one insert of their outcomes for all of them (a group of batches).
+ * interactions' events (unless the caller has them: `copies`) and one insert of their outcomes
+ * for all of them (a group of batches).
  */
 export async function recomputeOutcomesOfPartitions(
   clickhouse: ClickHouse,
   catalog: readonly CpiDefinition[],
   groups: readonly { partition: number; watermark: number; subjects: readonly string[] }[],
-): Promise<OutcomeRow[]> {
-  const subjects = groups.flatMap((group) => group.subjects)
-  const bySubject = new Map<string, InteractionEvent[]>()
-  // 5,000 ids per read keep the query parameter under a server's HTTP field limit (128 KiB).
-  for (let start = 0; start < subjects.length; start += 5000) {
-    for (const stored of await loadInteractionEvents(clickhouse, subjects.slice(start, start + 5000))) {
-      const list = bySubject.get(stored.subject) ?? []
-      list.push(toInteractionEvent(stored))
-      bySubject.set(stored.subject, list)
-    }
-  }
+  copies?: ReadonlyMap<string, readonly StoredEvent[]>,
+): Promise<OutcomeWrite> {
+  const bySubject =
+    copies ??
+    (await loadCopiesBySubject(
+      clickhouse,
+      groups.flatMap((group) => group.subjects),
+    ))
   const rows: OutcomeRow[] = []
   for (const group of groups) {
     const mine = new Map<string, InteractionEvent[]>()
     for (const subject of group.subjects) {
-      const events = bySubject.get(subject)
-      if (events) mine.set(subject, events)
+      const events = countedEvents(bySubject.get(subject) ?? [])
+      if (events.length > 0) mine.set(subject, events)
     }
     rows.push(...outcomeRows(catalog, mine, group.watermark, group.partition))
   }
-  await insertOutcomes(clickhouse, rows)
-  return rows
+  const refused = await writeIsolatingRefusals(rows, (part) => insertOutcomes(clickhouse, part))
+  if (refused.length === 0) return { written: rows, refused }
+  const left = new Set(refused.map((refusal) => refusal.row))
+  return { written: rows.filter((row) => !left.has(row)), refused }
 }

@@ -28,15 +28,34 @@ describe('PartitionClock', () => {
   it('calls an event too late only beyond the allowed lateness', () => {
     const partitions = clock()
     partitions.observe(0, 100 * S, 0)
-    expect(partitions.observe(0, 40 * S, 0)).toEqual({ tooLate: false })
-    expect(partitions.observe(0, 40 * S - 1, 0)).toEqual({ tooLate: true })
+    expect(partitions.observe(0, 40 * S, 0)).toEqual({ tooLate: false, clamped: false })
+    expect(partitions.observe(0, 40 * S - 1, 0)).toEqual({ tooLate: true, clamped: false })
     expect(partitions.maxEventTime(0)).toBe(100 * S)
   })
 
   it('restarts a partition from the stored latest event time', () => {
     const partitions = clock()
     partitions.start(2, 500 * S, 0)
-    expect(partitions.observe(2, 400 * S, 0)).toEqual({ tooLate: true })
+    expect(partitions.observe(2, 400 * S, 0)).toEqual({ tooLate: true, clamped: false })
     expect(partitions.watermark(2, 0)).toBe(500 * S)
+  })
+
+  it('caps a far-future event time at the wall clock plus the allowed skew, and says so', () => {
+    const partitions = new PartitionClock({
+      idleAfterMs: 5 * S,
+      allowedLatenessMs: 60 * S,
+      maxSkewMs: 30 * S,
+    })
+    const now = Date.parse('2026-12-06T12:00:00Z')
+    expect(partitions.observe(0, now - S, now)).toEqual({ tooLate: false, clamped: false })
+    expect(partitions.observe(0, now + 365 * 86_400 * S, now)).toEqual({ tooLate: false, clamped: true })
+    expect(partitions.watermark(0, now)).toBe(now + 30 * S)
+    // The event was kept: later events are judged against the capped clock, not next year's.
+    expect(partitions.observe(0, now, now)).toEqual({ tooLate: false, clamped: false })
+    // A restart from a stored far-future time is capped the same way.
+    partitions.start(1, now + 86_400 * S, now)
+    expect(partitions.maxEventTime(1)).toBe(now + 30 * S)
+    partitions.takeOver(2, { maxEventTime: now + 86_400 * S, watermark: now + 86_400 * S }, now)
+    expect(partitions.watermark(2, now)).toBe(now + 30 * S)
   })
 })

@@ -5,6 +5,10 @@
  * last month, which is never quiet, is judged on last month's clock. A watermark never moves
  * back. An event older than the latest seen by more than `allowedLatenessMs` is too late: kept,
  * counted, left out of the CPIs (principle 3). Pure: the caller passes the wall clock.
+ *
+ * No event time moves a clock further than `maxSkewMs` ahead of the wall clock: one producer's
+ * far-future timestamps would otherwise turn every open interaction of the partition into a
+ * miss at once. The event keeps its time; only the clock is capped (and the cap counted).
  */
 export class PartitionClock {
   private readonly partitions = new Map<
@@ -13,10 +17,16 @@ export class PartitionClock {
   >()
   private readonly idleAfterMs: number
   private readonly allowedLatenessMs: number
+  private readonly maxSkewMs: number
 
-  constructor(options: { idleAfterMs: number; allowedLatenessMs: number }) {
+  constructor(options: { idleAfterMs: number; allowedLatenessMs: number; maxSkewMs?: number }) {
     this.idleAfterMs = options.idleAfterMs
     this.allowedLatenessMs = options.allowedLatenessMs
+    this.maxSkewMs = options.maxSkewMs ?? Number.POSITIVE_INFINITY
+  }
+
+  private capped(eventTime: number, now: number): number {
+    return Math.min(eventTime, now + this.maxSkewMs)
   }
 
   knows(partition: number): boolean {
@@ -35,7 +45,7 @@ export class PartitionClock {
   start(partition: number, maxEventTime: number | undefined, now: number): void {
     const previous = this.partitions.get(partition)
     this.partitions.set(partition, {
-      maxEventTime: maxEventTime ?? Number.NEGATIVE_INFINITY,
+      maxEventTime: this.capped(maxEventTime ?? Number.NEGATIVE_INFINITY, now),
       lastArrival: now,
       issued: previous?.issued ?? Number.NEGATIVE_INFINITY,
     })
@@ -44,9 +54,9 @@ export class PartitionClock {
   /** Takes over a partition another member had: its stored event time, and the watermark recorded for it as a floor. */
   takeOver(partition: number, stored: { maxEventTime?: number; watermark?: number }, now: number): void {
     this.partitions.set(partition, {
-      maxEventTime: stored.maxEventTime ?? Number.NEGATIVE_INFINITY,
+      maxEventTime: this.capped(stored.maxEventTime ?? Number.NEGATIVE_INFINITY, now),
       lastArrival: now,
-      issued: stored.watermark ?? Number.NEGATIVE_INFINITY,
+      issued: this.capped(stored.watermark ?? Number.NEGATIVE_INFINITY, now),
     })
   }
 
@@ -54,17 +64,21 @@ export class PartitionClock {
     this.partitions.delete(partition)
   }
 
-  /** Records an event in offset order; says whether it came later than the allowed lateness. */
-  observe(partition: number, eventTime: number, now: number): { tooLate: boolean } {
+  /**
+   * Records an event in offset order; says whether it came later than the allowed lateness, and
+   * whether its time lay so far ahead of the wall clock that the clock took the cap instead.
+   */
+  observe(partition: number, eventTime: number, now: number): { tooLate: boolean; clamped: boolean } {
     let state = this.partitions.get(partition)
     if (!state) {
       state = { maxEventTime: Number.NEGATIVE_INFINITY, lastArrival: now, issued: Number.NEGATIVE_INFINITY }
       this.partitions.set(partition, state)
     }
     const tooLate = eventTime < state.maxEventTime - this.allowedLatenessMs
-    state.maxEventTime = Math.max(state.maxEventTime, eventTime)
+    const counted = this.capped(eventTime, now)
+    state.maxEventTime = Math.max(state.maxEventTime, counted)
     state.lastArrival = now
-    return { tooLate }
+    return { tooLate, clamped: counted < eventTime }
   }
 
   /** The partition's watermark now (never lower than one it gave before); undefined before any event. */

@@ -51,6 +51,7 @@ export async function startProcessor(deps: {
     time: {
       idleAfterMs: config.processor.idleAfterMs,
       allowedLatenessMs: config.processor.allowedLatenessMs,
+      maxClockSkewMs: config.processor.maxClockSkewMs,
     },
     ...(deps.now ? { now: deps.now } : {}),
   })

@@ -19,13 +19,16 @@ export interface RawEventRow {
   too_late?: 0 | 1
 }
 
-/** Inserts raw events through the write path. Idempotent: a replayed row merges away. */
+/**
+ * Inserts raw events through the write path. Idempotent: a replayed row merges away. Each row's
+ * source goes to the sorting key's `source_identity` too (migration 0006).
+ */
 export async function insertEvents(clickhouse: ClickHouse, rows: readonly RawEventRow[]): Promise<void> {
   if (rows.length === 0) return
   try {
     await clickhouse.writer.insert({
       table: `${clickhouse.database}.events`,
-      values: rows as RawEventRow[],
+      values: rows.map((row) => ({ ...row, source_identity: row.source })),
       format: 'JSONEachRow',
     })
   } catch (error) {

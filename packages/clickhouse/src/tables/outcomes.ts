@@ -34,20 +34,27 @@ export async function insertOutcomes(clickhouse: ClickHouse, rows: readonly Outc
   }
 }
 
+/** One stored copy of an event: the table may hold several of one (source, id), each with its own Kafka position. */
 export interface StoredEvent {
   id: string
+  source: string
   type: string
   subject: string
   /** ms since the epoch */
   time: number
   payload: string
+  /** Stored as too late when it came: kept, left out of CPIs. */
+  tooLate: boolean
+  partition: number
+  offset: bigint
 }
 
 /**
- * The events of these interactions (subjects), each id once, leaving out events that only
- * ever arrived too late. Read on the write path: it follows the processor's own inserts.
+ * Every stored copy of the events of these interactions (subjects), with their Kafka
+ * positions, so that the caller decides which copy of an identity counts (the first accepted).
+ * Read on the write path: it follows the processor's own inserts.
  */
-export async function loadInteractionEvents(
+export async function loadEventCopies(
   clickhouse: ClickHouse,
   subjects: readonly string[],
 ): Promise<StoredEvent[]> {
@@ -55,28 +62,36 @@ export async function loadInteractionEvents(
   try {
     const result = await clickhouse.writer.query({
       // Aliases differ from column names: an alias named like a column would replace it in WHERE.
-      query: `SELECT id, subject, any(type) AS event_type, toUnixTimestamp64Milli(any(time)) AS event_time,
-                     any(payload) AS event_payload
+      query: `SELECT id, source AS event_source, subject, type AS event_type,
+                     toUnixTimestamp64Milli(time) AS event_time, payload AS event_payload,
+                     too_late AS late, kafka_partition AS position_partition,
+                     toString(kafka_offset) AS position_offset
               FROM ${clickhouse.database}.events
-              WHERE subject IN {subjects:Array(String)}
-              GROUP BY subject, id
-              HAVING min(too_late) = 0`,
+              WHERE subject IN {subjects:Array(String)}`,
       query_params: { subjects },
       format: 'JSONEachRow',
     })
     const rows = await result.json<{
       id: string
+      event_source: string
       subject: string
       event_type: string
       event_time: string | number
       event_payload: string
+      late: number
+      position_partition: number
+      position_offset: string
     }>()
     return rows.map((row) => ({
       id: row.id,
+      source: row.event_source,
       subject: row.subject,
       type: row.event_type,
       time: Number(row.event_time),
       payload: row.event_payload,
+      tooLate: Number(row.late) === 1,
+      partition: Number(row.position_partition),
+      offset: BigInt(row.position_offset),
     }))
   } catch (error) {
     throw toClickHouseError(error, `loading the events of ${subjects.length} interactions`)
