@@ -40,6 +40,8 @@ describe('alerting on a planted drop, through the real broker and engine', () =>
       CPI_ALERT_INTERVAL_MS: '300',
       CPI_ALERT_PENDING_MS: String(MINUTE),
       CPI_ALERT_LOOKBACK_MS: String(4 * 60 * MINUTE),
+      // The replay's partitions stand still between the two sends (event time only): not a stall here.
+      CPI_ALERT_STALL_MS: String(60 * MINUTE),
       CPI_ALERT_WEBHOOK_URLS: receiver.url('/generic'),
       CPI_ALERT_SLACK_WEBHOOK_URLS: receiver.url('/slack'),
       CPI_PUBLIC_URL: 'http://cpi.example.test',

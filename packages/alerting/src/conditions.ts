@@ -35,22 +35,27 @@ export const defaultAlertPolicy: Readonly<AlertPolicy> = Object.freeze({
   noDataAfterMs: 3_600_000,
 })
 
-export type Rule = 'burn_rate' | 'baseline_drop' | 'no_data'
-export type AlertName = 'CpiBurnRate' | 'CpiBaselineDrop' | 'CpiNoData'
+/** The CPI rules, and `pipeline_stalled` (stalls.ts): a partition that stopped advancing. */
+export type Rule = 'burn_rate' | 'baseline_drop' | 'no_data' | 'pipeline_stalled'
+export type AlertName = 'CpiBurnRate' | 'CpiBaselineDrop' | 'CpiNoData' | 'PipelineStalled'
 
 const alertNames: Record<Rule, AlertName> = {
   burn_rate: 'CpiBurnRate',
   baseline_drop: 'CpiBaselineDrop',
   no_data: 'CpiNoData',
+  pipeline_stalled: 'PipelineStalled',
 }
 
 export type AlertLabels = {
   alertname: AlertName
+  /** Empty for pipeline_stalled, which is about no CPI. */
   cpi: string
   dimension: string
   segment: string
   severity: Severity
   rule: Rule
+  /** A rule's own labels: `topic` and `partition` of pipeline_stalled. */
+  [label: string]: string
 }
 
 export type AlertAnnotations = {
@@ -60,6 +65,8 @@ export type AlertAnnotations = {
   dashboard: string
   /** The CPI's display name, for notification titles. */
   cpiDisplayName: string
+  /** A rule's own annotations: `watermark` and `stalledSince` of pipeline_stalled. */
+  [annotation: string]: string
 }
 
 export interface AlertLinks {
@@ -98,14 +105,25 @@ export type ConditionDetail =
       skipped: string | null
     }
   | { rule: 'no_data'; hadData: boolean; lastDataAt: number | null; silentForMs: number | null }
+  | {
+      rule: 'pipeline_stalled'
+      topic: string
+      partition: number
+      watermark: number
+      /** Wall time the watermark has stood at `watermark` since. */
+      since: number
+      stalledForMs: number
+      /** Wall time the processor last recorded the partition. */
+      recordedAt: number
+    }
 
 export interface Condition {
   rule: Rule
   labels: AlertLabels
   active: boolean
-  /** burn_rate: the long-window burn rate; baseline_drop: the current ratio; no_data: ms since the last data (Infinity when none is known). */
+  /** burn_rate: the long-window burn rate; baseline_drop: the current ratio; no_data: ms since the last data (Infinity when none is known); pipeline_stalled: ms the watermark stood still. */
   value: number
-  /** burn_rate: the tier's factor; baseline_drop: the ratio it must fall below; no_data: noDataAfterMs. */
+  /** burn_rate: the tier's factor; baseline_drop: the ratio it must fall below; no_data: noDataAfterMs; pipeline_stalled: the stall threshold. */
   threshold: number
   annotations: AlertAnnotations
   detail: ConditionDetail

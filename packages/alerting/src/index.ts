@@ -29,7 +29,7 @@ export {
 } from './conditions.ts'
 export { formatDuration } from './format.ts'
 export { fingerprint, type Labels } from './labels.ts'
-export { type AlertRecord, type AlertState, advance, type Transition } from './lifecycle.ts'
+export { type AlertRecord, type AlertState, advance, silenceEnded, type Transition } from './lifecycle.ts'
 export { allSegment, MINUTE_MS, type MinuteCounts, MinuteSeries, type Segment } from './minute-series.ts'
 export {
   groupTransitions,
@@ -51,3 +51,12 @@ export {
   type Silence,
   type SilenceError,
 } from './silences.ts'
+export {
+  alertingWatermark,
+  type PartitionProgress,
+  type PartitionWatermark,
+  partitionKey,
+  progressFromAlerts,
+  stallConditions,
+  trackProgress,
+} from './stalls.ts'

@@ -28,7 +28,7 @@ export interface Transition {
   seq: number
   /** The record after the transition (for `to: 'inactive'`: the ended cycle, resolvedAt = at). */
   alert: AlertRecord
-  /** Only → firing and firing → resolved are worth telling anyone. */
+  /** Only → firing and firing → resolved (and firing again once a silence ended) are worth telling anyone. */
   notify: boolean
 }
 
@@ -140,4 +140,22 @@ function step(
   if (active) return { record: refreshed(record), transition: undefined }
   const next: AlertRecord = { ...refreshed(record), state: 'resolved', resolvedAt: at, seq: record.seq + 1 }
   return { record: next, transition: transition('firing', 'resolved', next, true) }
+}
+
+/**
+ * A firing alert whose firing notification was silenced, once every matching silence has ended
+ * (Alertmanager's behaviour): the transition that tells about it now. Firing → firing with the
+ * next seq, so it is recorded, keyed and delivered like any other, at the alert's own time.
+ */
+export function silenceEnded(alert: AlertRecord): Transition {
+  const next: AlertRecord = { ...alert, seq: alert.seq + 1 }
+  return {
+    fingerprint: alert.fingerprint,
+    from: 'firing',
+    to: 'firing',
+    at: alert.updatedAt,
+    seq: next.seq,
+    alert: next,
+    notify: true,
+  }
 }

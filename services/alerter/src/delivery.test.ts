@@ -192,6 +192,19 @@ describe('createOutbox', () => {
     expect(b.calls.map((call) => call.key)).toEqual([key, idempotencyKey(group('web', 5))])
   })
 
+  it('counts a delivery recorded under one of the receiver’s aliases (the URL-keyed names of older versions) as settled', async () => {
+    const { box } = outbox()
+    const web = group('web')
+    const renamed: Receiver = {
+      ...receiver('webhook-1'),
+      aliases: ['webhook:https://a.example.com'],
+    }
+    box.enqueue(web, [renamed], new Set([`webhook:https://a.example.com\n${idempotencyKey(web)}`]))
+    expect(box.size()).toBe(0)
+    box.enqueue(web, [renamed], new Set([`webhook:https://other.example.com\n${idempotencyKey(web)}`]))
+    expect(box.size()).toBe(1)
+  })
+
   it('after a send whose record failed, retries only the record, never the send', async () => {
     const { box, clock, settled, settleCalls } = outbox(4, 2)
     const webhook = receiver('webhook:https://hooks.example.com/cpi')

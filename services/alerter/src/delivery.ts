@@ -6,23 +6,40 @@ import type { Logger } from '@cpi/logger'
 // recorded by the caller, so a restart resends exactly the jobs without a record.
 
 export interface Receiver {
-  /** `webhook:<url>`, `slack:<url>`, `kafka:<topic>`: stored with each delivery. */
+  /** The configured name (`webhook-1`, `oncall`, `kafka`): deliveries are recorded by it, never by URL. */
   name: string
+  /** `webhook`, `slack`, `kafka`: the metrics' label. */
+  kind?: string
+  /** Names older versions recorded its deliveries under (`webhook:<url>`): settled under those counts too. */
+  aliases?: readonly string[]
   send(group: NotificationGroup, key: string): Promise<void>
 }
 
-export function webhookReceiver(url: string, options: { dashboardUrl: string; timeoutMs: number }): Receiver {
+/** A configured URL receiver: its name and where it posts. */
+export interface ReceiverTarget {
+  name: string
+  url: string
+}
+
+export function webhookReceiver(
+  target: ReceiverTarget,
+  options: { dashboardUrl: string; timeoutMs: number },
+): Receiver {
   return {
-    name: `webhook:${url}`,
+    name: target.name,
+    kind: 'webhook',
+    aliases: [`webhook:${target.url}`],
     send: (group, key) =>
-      post(url, webhookPayload(group, { dashboardUrl: options.dashboardUrl }), key, options.timeoutMs),
+      post(target.url, webhookPayload(group, { dashboardUrl: options.dashboardUrl }), key, options.timeoutMs),
   }
 }
 
-export function slackReceiver(url: string, options: { timeoutMs: number }): Receiver {
+export function slackReceiver(target: ReceiverTarget, options: { timeoutMs: number }): Receiver {
   return {
-    name: `slack:${url}`,
-    send: (group, key) => post(url, slackPayload(group), key, options.timeoutMs),
+    name: target.name,
+    kind: 'slack',
+    aliases: [`slack:${target.url}`],
+    send: (group, key) => post(target.url, slackPayload(group), key, options.timeoutMs),
   }
 }
 
@@ -32,7 +49,9 @@ export function kafkaReceiver(
   options: { dashboardUrl: string },
 ): Receiver {
   return {
-    name: `kafka:${topic}`,
+    name: 'kafka',
+    kind: 'kafka',
+    aliases: [`kafka:${topic}`],
     send: (group, key) =>
       publish({
         key: group.groupKey,
@@ -90,7 +109,8 @@ export function createOutbox(options: {
       const key = idempotencyKey(group)
       for (const receiver of receivers) {
         const id = `${receiver.name}\n${key}`
-        if (settled.has(id) || jobs.has(id)) continue
+        const names = [receiver.name, ...(receiver.aliases ?? [])]
+        if (names.some((name) => settled.has(`${name}\n${key}`)) || jobs.has(id)) continue
         jobs.set(id, { key, receiver, group, attempts: 0, nextAt: now(), lastError: '' })
       }
     },

@@ -1,3 +1,3 @@
-export { type Alerter, startAlerter } from './alerter-service.ts'
+export { type Alerter, pipelineCheck, type StalledPartition, startAlerter } from './alerter-service.ts'
 export { backoffMs, createOutbox, type Receiver } from './delivery.ts'
 export { evaluateSteps, ruleSets, stepsBetween } from './evaluation.ts'

@@ -5,7 +5,7 @@ import { loadConfigOrExit } from '@cpi/config'
 import { createKafka, kafkaReachable } from '@cpi/kafka'
 import { createLogger } from '@cpi/logger'
 import { createHttpServer, createMetricsRegistry, serveProcess } from '@cpi/runtime'
-import { startAlerter } from './alerter-service.ts'
+import { pipelineCheck, startAlerter } from './alerter-service.ts'
 
 const config = loadConfigOrExit()
 const logger = createLogger({ service: 'alerter', level: config.log.level })
@@ -27,6 +27,7 @@ await serveProcess({
   checks: [
     { name: 'kafka', check: () => kafkaReachable(kafka, config.readyCheckTimeoutMs) },
     { name: 'clickhouse', check: () => clickhouse.ping() },
+    pipelineCheck(alerter),
   ],
   steps: [
     { name: 'alerter', run: () => alerter.stop() },

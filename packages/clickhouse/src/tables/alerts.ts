@@ -2,7 +2,8 @@ import type { ClickHouse } from '../client.ts'
 import { toClickHouseError } from '../errors.ts'
 
 // Tables `alerts`, `alert_deliveries`, `silences`, `alerter_checkpoints`, created by
-// schemas/clickhouse/migrations/0004_create_alerts.sql. Times are epoch milliseconds here.
+// schemas/clickhouse/migrations/0004_create_alerts.sql (0007 adds `alerts.receivers`). Times are
+// epoch milliseconds here.
 
 export type AlertState = 'pending' | 'firing' | 'resolved' | 'inactive'
 
@@ -21,6 +22,8 @@ export interface StoredAlert {
   evaluatedAt: number
   notify: boolean
   silencedBy: string[]
+  /** The receivers (by name) a notifying transition is addressed to; empty on rows older than 0007: all. */
+  receivers: string[]
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
@@ -47,6 +50,7 @@ export async function insertAlerts(clickhouse: ClickHouse, alerts: readonly Stor
         evaluated_at: iso(alert.evaluatedAt),
         notify: alert.notify ? 1 : 0,
         silenced_by: alert.silencedBy,
+        receivers: alert.receivers,
       })),
       format: 'JSONEachRow',
     })
@@ -71,24 +75,27 @@ function toStoredAlert(row: Record<string, unknown>): StoredAlert {
     evaluatedAt: ms(row.evaluated_at) ?? 0,
     notify: Number(row.notify) === 1,
     silencedBy: (row.silenced_by as string[]) ?? [],
+    receivers: (row.receivers as string[]) ?? [],
   }
 }
 
 const alertColumns = `fingerprint, seq, state, previous_state, labels, annotations, active_since, fired_at, resolved_at,
-                      value, threshold, evaluated_at, notify, silenced_by`
+                      value, threshold, evaluated_at, notify, silenced_by, receivers`
 
 /**
  * Each alert's latest transition. `states` filters on it (e.g. pending and firing: the active
- * alerts); `resolvedSince` adds alerts resolved at or after that event time.
+ * alerts); `resolvedSince` adds alerts resolved at or after that event time; `alertname` keeps
+ * one kind of alert (e.g. `PipelineStalled`).
  */
 export async function listAlerts(
   clickhouse: ClickHouse,
-  filter: { states?: readonly AlertState[]; resolvedSince?: number; limit?: number } = {},
+  filter: { states?: readonly AlertState[]; resolvedSince?: number; alertname?: string; limit?: number } = {},
 ): Promise<StoredAlert[]> {
   try {
     const result = await clickhouse.reader.query({
       query: `SELECT * FROM (
                 SELECT ${alertColumns} FROM ${clickhouse.database}.alerts FINAL
+                WHERE {alertname:String} = '' OR labels['alertname'] = {alertname:String}
                 ORDER BY fingerprint, seq DESC LIMIT 1 BY fingerprint
               )
               WHERE (length({states:Array(String)}) = 0 OR has({states:Array(String)}, state))
@@ -97,6 +104,7 @@ export async function listAlerts(
               LIMIT {limit:UInt32}`,
       query_params: {
         states: filter.states ?? [],
+        alertname: filter.alertname ?? '',
         // Without a states filter every alert matches already; with one, resolved ones only on request.
         resolvedSince: filter.resolvedSince === undefined ? 1e12 : filter.resolvedSince / 1000,
         limit: filter.limit ?? 1000,
@@ -152,7 +160,7 @@ export async function recordDelivery(clickhouse: ClickHouse, row: DeliveryRow): 
   }
 }
 
-/** (receiver, idempotency key) pairs already settled. */
+/** (receiver, idempotency key) pairs already settled, as `receiver\nkey`. */
 export async function settledDeliveries(clickhouse: ClickHouse): Promise<Set<string>> {
   try {
     const result = await clickhouse.reader.query({
