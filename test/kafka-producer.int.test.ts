@@ -118,4 +118,65 @@ describe('BatchingProducer against the real broker', () => {
     }
     expect(await topicSize(kafka, topic)).toBe(2000)
   })
+
+  it('refuses a send at once while its bound of waiting bytes or messages is reached, queueing nothing of it, and takes sends again once Kafka acknowledged', async ({
+    kafka,
+    createTopic,
+    logger,
+  }) => {
+    const topic = await createTopic('producer_bound', 1)
+    // A long linger keeps the first send waiting while the others arrive.
+    const producer = new BatchingProducer(kafka, {
+      logger,
+      lingerMs: 200,
+      maxQueuedBytes: 10_000,
+      maxQueuedMessages: 12,
+    })
+    await producer.connect()
+    const message = (index: number) => ({ key: 'k', value: String(index).padEnd(1000, 'x') })
+    const batch = (from: number, count: number) =>
+      Array.from({ length: count }, (_, index) => message(from + index))
+    try {
+      const first = producer.send(topic, batch(0, 8)) // about 8.5 kB waiting
+      const started = performance.now()
+      // Two more messages would pass 10,000 bytes: refused now, not after the linger or a timeout.
+      await expect(producer.send(topic, batch(100, 2))).rejects.toMatchObject({
+        code: 'PRODUCER_QUEUE_FULL',
+        retriable: true,
+      })
+      expect(performance.now() - started).toBeLessThan(100)
+      // One more still fits.
+      const second = producer.send(topic, batch(8, 1))
+      await Promise.all([first, second])
+      // Acknowledged: the room is back.
+      await producer.send(topic, batch(9, 2))
+      // The message bound: 12 messages of a few bytes each.
+      const small = Array.from({ length: 10 }, (_, index) => ({ key: 'k', value: `s${index}` }))
+      const third = producer.send(topic, small)
+      await expect(producer.send(topic, small.slice(0, 3))).rejects.toMatchObject({
+        code: 'PRODUCER_QUEUE_FULL',
+      })
+      await third
+    } finally {
+      await producer.disconnect()
+    }
+    // The refused sends never reached Kafka.
+    expect(await topicSize(kafka, topic)).toBe(8 + 1 + 2 + 10)
+  })
+
+  it('lets one send larger than the bound through when nothing waits (a request bigger than the bound is not refused forever)', async ({
+    kafka,
+    createTopic,
+    logger,
+  }) => {
+    const topic = await createTopic('producer_bound_alone', 1)
+    const producer = new BatchingProducer(kafka, { logger, maxQueuedBytes: 1000 })
+    await producer.connect()
+    try {
+      await producer.send(topic, [{ key: 'k', value: 'x'.repeat(5000) }])
+    } finally {
+      await producer.disconnect()
+    }
+    expect(await topicSize(kafka, topic)).toBe(1)
+  })
 })

@@ -1,5 +1,11 @@
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { type DeadLetter, decodeDeadLetterHeaders, encodeDeadLetterHeaders } from './dead-letter.ts'
+import {
+  boundDeadLetterRaw,
+  type DeadLetter,
+  decodeDeadLetterHeaders,
+  encodeDeadLetterHeaders,
+} from './dead-letter.ts'
 
 describe('dead-letter headers', () => {
   it('round-trip every field', () => {
@@ -42,5 +48,32 @@ describe('dead-letter headers', () => {
       origin: 'processor',
       errors: [{ path: '', message: 'expected errors as JSON, got not json' }],
     })
+  })
+
+  it('cuts a raw payload too large for a Kafka record on a character boundary, keeping its size and SHA-256', () => {
+    const raw = `{"x":"${'é'.repeat(300_000)}"}` // 600,008 bytes
+    const bounded = boundDeadLetterRaw(raw, 1001)
+    expect(Buffer.byteLength(bounded.value)).toBe(1000)
+    expect(bounded.value.toString()).toBe(`{"x":"${'é'.repeat(497)}`)
+    expect(bounded.truncatedRaw).toEqual({
+      bytes: 600_008,
+      sha256: createHash('sha256').update(raw).digest('hex'),
+    })
+    // Under the bound: kept whole, nothing added.
+    expect(boundDeadLetterRaw('{"a":1}', 1001)).toEqual({ value: '{"a":1}' })
+    expect(boundDeadLetterRaw(Buffer.from('{"a":1}'), 7)).toEqual({ value: Buffer.from('{"a":1}') })
+  })
+
+  it('round-trips the size and hash of a truncated raw payload through the headers', () => {
+    const letter: DeadLetter = {
+      reason: 'malformed_json',
+      errors: [],
+      origin: 'ingest',
+      rejectedAt: '2026-11-22T10:00:00.000Z',
+      truncatedRaw: { bytes: 2_097_152, sha256: 'ab'.repeat(32) },
+    }
+    const headers = encodeDeadLetterHeaders(letter)
+    expect(headers).toMatchObject({ 'cpi-raw-bytes': '2097152', 'cpi-raw-sha256': 'ab'.repeat(32) })
+    expect(decodeDeadLetterHeaders(headers)).toEqual(letter)
   })
 })

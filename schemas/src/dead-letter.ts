@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto'
 import type { FieldError, RejectReason } from './events/validate.ts'
 
 /**
  * The dead-letter contract. A rejected event goes to the dead-letter topic with its raw bytes
- * as the message value (exactly as received) and why in the headers below; the dead-letter
- * recorder copies each into the `rejected_events` table.
+ * as the message value (exactly as received, or its head when too large for a Kafka record:
+ * then `cpi-raw-bytes` and `cpi-raw-sha256` give the original's size and hash) and why in the
+ * headers below; the dead-letter recorder copies each into the `rejected_events` table.
  */
 export const deadLetterHeaders = {
   reason: 'cpi-reject-reason',
@@ -17,6 +19,8 @@ export const deadLetterHeaders = {
   eventType: 'cpi-event-type',
   subject: 'cpi-event-subject',
   sender: 'cpi-sender',
+  rawBytes: 'cpi-raw-bytes',
+  rawSha256: 'cpi-raw-sha256',
 } as const
 
 /** Where the rejection happened: the HTTP gateway, or the processor reading the events topic. */
@@ -34,6 +38,29 @@ export interface DeadLetter {
   subject?: string
   /** A non-secret fingerprint of the ingest key that sent it. */
   sender?: string
+  /** Set when the value holds only the head of the payload: the whole one's size and SHA-256 (hex). */
+  truncatedRaw?: { bytes: number; sha256: string }
+}
+
+/**
+ * A rejected payload as a dead-letter value of at most `maxBytes`: as it is when it fits, else
+ * its head cut on a UTF-8 character boundary, with the whole payload's size and hash. A payload
+ * too large for a Kafka record would otherwise fail every attempt to produce it.
+ */
+export function boundDeadLetterRaw<Raw extends string | Buffer>(
+  raw: Raw,
+  maxBytes: number,
+): { value: Raw | Buffer; truncatedRaw?: { bytes: number; sha256: string } } {
+  const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength
+  if (bytes <= maxBytes) return { value: raw }
+  const whole: Buffer = typeof raw === 'string' ? Buffer.from(raw) : (raw as Buffer)
+  let end = maxBytes
+  // Back off continuation bytes (10xxxxxx) so no character is cut in two.
+  while (end > 0 && ((whole[end] as number) & 0xc0) === 0x80) end--
+  return {
+    value: whole.subarray(0, end),
+    truncatedRaw: { bytes, sha256: createHash('sha256').update(whole).digest('hex') },
+  }
 }
 
 const MAX_ERRORS_HEADER = 8 * 1024
@@ -70,6 +97,10 @@ export function encodeDeadLetterHeaders(letter: DeadLetter): Record<string, stri
   if (letter.eventType !== undefined) headers[deadLetterHeaders.eventType] = letter.eventType
   if (letter.subject !== undefined) headers[deadLetterHeaders.subject] = letter.subject
   if (letter.sender !== undefined) headers[deadLetterHeaders.sender] = letter.sender
+  if (letter.truncatedRaw) {
+    headers[deadLetterHeaders.rawBytes] = String(letter.truncatedRaw.bytes)
+    headers[deadLetterHeaders.rawSha256] = letter.truncatedRaw.sha256
+  }
   return headers
 }
 
@@ -109,5 +140,9 @@ export function decodeDeadLetterHeaders(
   if (eventType !== undefined) letter.eventType = eventType
   if (subject !== undefined) letter.subject = subject
   if (sender !== undefined) letter.sender = sender
+  const rawBytes = read(deadLetterHeaders.rawBytes)
+  const rawSha256 = read(deadLetterHeaders.rawSha256)
+  if (rawBytes !== undefined && rawSha256 !== undefined)
+    letter.truncatedRaw = { bytes: Number(rawBytes), sha256: rawSha256 }
   return letter
 }

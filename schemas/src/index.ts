@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 export const clickhouseMigrationsDir = fileURLToPath(new URL('../clickhouse/migrations/', import.meta.url))
 
 export {
+  boundDeadLetterRaw,
   type DeadLetter,
   deadLetterHeaders,
   decodeDeadLetterHeaders,

@@ -42,7 +42,10 @@ export async function startTestGateway(
     ...env,
   })
   const kafka = createKafka({ ...config.kafka, logger })
-  const http = createHttpServer(logger, { bodyLimitBytes: config.ingest.maxBodyBytes })
+  const http = createHttpServer(logger, {
+    bodyLimitBytes: config.ingest.maxBodyBytes,
+    limits: config.httpLimits,
+  })
   const registry = createMetricsRegistry({ service: 'test-gateway' })
   const gateway = await startIngestGateway({ config, kafka, http, registry, logger })
   registerMetricsRoute(http, registry)

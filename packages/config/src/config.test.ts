@@ -142,6 +142,43 @@ describe('security settings', () => {
   })
 })
 
+describe('alerter settings', () => {
+  it('names alert receivers: name=url, or a bare URL named by kind and position (older lists keep working)', () => {
+    const config = loadConfig({
+      CPI_ALERT_WEBHOOK_URLS: 'oncall=https://hooks.example.com/a?x=1, https://audit.example.com/b?y=2',
+      CPI_ALERT_SLACK_WEBHOOK_URLS: 'https://hooks.slack.com/services/T/B/C',
+    })
+    expect(config.alerter.webhooks).toEqual([
+      { name: 'oncall', url: 'https://hooks.example.com/a?x=1' },
+      { name: 'webhook-2', url: 'https://audit.example.com/b?y=2' },
+    ])
+    expect(config.alerter.slackWebhooks).toEqual([
+      { name: 'slack-1', url: 'https://hooks.slack.com/services/T/B/C' },
+    ])
+    expect(loadConfig({}).alerter).toMatchObject({ webhooks: [], slackWebhooks: [], stallAfterMs: 300_000 })
+    expect(loadConfig({ CPI_ALERT_STALL_MS: '60000' }).alerter.stallAfterMs).toBe(60_000)
+  })
+
+  it('refuses two receivers of one name (deliveries are recorded by name), or one named like the alerts topic, without repeating the URLs', () => {
+    const duplicate = configError({
+      CPI_ALERT_WEBHOOK_URLS: 'oncall=https://a.example.com/SECRETA',
+      CPI_ALERT_SLACK_WEBHOOK_URLS: 'oncall=https://hooks.slack.com/SECRETB',
+    })
+    expect(duplicate.issues.map((issue) => issue.variable)).toEqual(['CPI_ALERT_SLACK_WEBHOOK_URLS'])
+    expect(duplicate.message).toMatch(
+      /receiver name oncall is taken \(by another receiver\): give each its own name=/,
+    )
+    expect(duplicate.message).not.toMatch(/SECRET/)
+    expect(configError({ CPI_ALERT_WEBHOOK_URLS: 'kafka=https://a.example.com/' }).message).toMatch(
+      /receiver name kafka is taken \(by another receiver, or the alerts topic\)/,
+    )
+    const bad = configError({ CPI_ALERT_WEBHOOK_URLS: 'oncall=ftp://a.example.com/SECRETC' })
+    expect(bad.issues.map((issue) => issue.variable)).toEqual(['CPI_ALERT_WEBHOOK_URLS'])
+    expect(bad.message).not.toContain('SECRETC')
+    expect(configError({ CPI_ALERT_STALL_MS: '0' }).issues[0]?.variable).toBe('CPI_ALERT_STALL_MS')
+  })
+})
+
 describe('docs/configuration.md', () => {
   it('documents every variable the schema reads', () => {
     const reference = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8')

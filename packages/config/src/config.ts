@@ -20,15 +20,28 @@ const keyList = z
       .filter((key) => key !== ''),
   )
   .pipe(z.array(z.string().min(16, 'expected keys of at least 16 characters')).min(1))
-const urlList = z
-  .string()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((url) => url.trim())
-      .filter((url) => url !== ''),
-  )
-  .pipe(z.array(z.url({ protocol: /^https?$/ })).min(1))
+/**
+ * Alert receivers: `name=url` or a bare URL, comma-separated. Deliveries are recorded by name, so
+ * a URL can be rotated under its name; a bare URL is named by its kind and position
+ * (`webhook-1`, `slack-2`), which keeps the lists of older configurations working.
+ */
+const receiverList = (kind: 'webhook' | 'slack') =>
+  z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== '')
+        .map((entry, index) => {
+          // A name has no ':' or '/', so a bare URL (even one with '=' in its query) is never read as one.
+          const named = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})=(.*)$/.exec(entry)
+          return named
+            ? { name: named[1] as string, url: named[2] as string }
+            : { name: `${kind}-${index + 1}`, url: entry }
+        }),
+    )
+    .pipe(z.array(z.object({ name: z.string(), url: z.url({ protocol: /^https?$/ }) })).min(1))
 /** Days of a table's retention TTL; 0 removes the TTL. */
 const retentionDays = z.coerce.number().int().min(0).max(36_500)
 const brokerList = z
@@ -60,6 +73,10 @@ const environmentShape = z.object({
   CLICKHOUSE_CLUSTER: identifier.optional(),
   CLICKHOUSE_PATH: z.string().default('.data/clickhouse'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  CPI_HTTP_REQUEST_TIMEOUT_MS: positiveInt().default(30_000),
+  CPI_HTTP_HEADERS_TIMEOUT_MS: positiveInt().default(10_000),
+  CPI_HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt().default(5000),
+  CPI_HTTP_MAX_CONNECTIONS: positiveInt().default(1000),
   CPI_READY_CHECK_TIMEOUT_MS: positiveInt().default(2000),
   CPI_MODE: z.enum(['local', 'production']).default('local'),
   CPI_DATA_DIR: z.string().default('.data'),
@@ -74,6 +91,12 @@ const environmentShape = z.object({
   CPI_INGEST_RATE_LIMIT: positiveInt().default(50_000),
   CPI_INGEST_RATE_BURST: positiveInt().optional(),
   CPI_INGEST_PRODUCE_TIMEOUT_MS: positiveInt().default(10_000),
+  CPI_INGEST_MAX_QUEUED_BYTES: positiveInt().default(64 * 1024 * 1024),
+  CPI_INGEST_MAX_QUEUED_MESSAGES: positiveInt().default(100_000),
+  // Under the broker's default record limit (1 MiB) with room for the headers.
+  CPI_DEAD_LETTER_MAX_RAW_BYTES: positiveInt()
+    .max(900_000)
+    .default(256 * 1024),
   CPI_PROCESSOR_GROUP: z.string().min(1).default('cpi-processor'),
   CPI_CATALOG_FILES: z
     .string()
@@ -81,6 +104,7 @@ const environmentShape = z.object({
     .optional(),
   CPI_ALLOWED_LATENESS_MS: positiveInt().default(3_600_000),
   CPI_IDLE_AFTER_MS: positiveInt().default(5000),
+  CPI_MAX_CLOCK_SKEW_MS: positiveInt().default(60_000),
   CPI_SWEEP_INTERVAL_MS: positiveInt().default(1000),
   CPI_PROCESSOR_FETCH_BYTES: positiveInt()
     .min(65_536)
@@ -102,6 +126,10 @@ const environmentShape = z.object({
   CPI_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   CPI_RUNBOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   CPI_STREAM_INTERVAL_MS: positiveInt().min(100).default(1000),
+  CPI_STREAM_MAX_CLIENTS: positiveInt().default(100),
+  CPI_STREAM_MAX_BUFFER_BYTES: positiveInt()
+    .min(65_536)
+    .default(1024 * 1024),
   CPI_ALERTER: onOff.default('on'),
   CPI_ALERTS_TOPIC: topicName.default('cpi.alerts'),
   CPI_ALERT_INTERVAL_MS: positiveInt().default(5000),
@@ -111,8 +139,9 @@ const environmentShape = z.object({
   CPI_ALERT_NO_DATA_MS: positiveInt().default(3_600_000),
   CPI_ALERT_BASELINE_WEEKS: positiveInt().max(12).default(4),
   CPI_ALERT_BASELINE_DROP: z.coerce.number().gt(0).lt(1).default(0.1),
-  CPI_ALERT_WEBHOOK_URLS: urlList.optional(),
-  CPI_ALERT_SLACK_WEBHOOK_URLS: urlList.optional(),
+  CPI_ALERT_STALL_MS: positiveInt().default(300_000),
+  CPI_ALERT_WEBHOOK_URLS: receiverList('webhook').optional(),
+  CPI_ALERT_SLACK_WEBHOOK_URLS: receiverList('slack').optional(),
   CPI_ALERT_WEBHOOK_TIMEOUT_MS: positiveInt().default(5000),
   CPI_ALERT_DELIVERY_ATTEMPTS: positiveInt().max(100).default(10),
   CPI_SIMULATOR_BACKFILL_HOURS: z.coerce
@@ -172,9 +201,35 @@ export const configSchema = environmentShape
           'a SASL username or password needs KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512)',
       })
     }
+    // Node refuses a server whose headers may take longer than the whole request.
+    if (env.CPI_HTTP_HEADERS_TIMEOUT_MS > env.CPI_HTTP_REQUEST_TIMEOUT_MS)
+      context.addIssue({
+        code: 'custom',
+        path: ['CPI_HTTP_HEADERS_TIMEOUT_MS'],
+        message: `expected at most CPI_HTTP_REQUEST_TIMEOUT_MS (${env.CPI_HTTP_REQUEST_TIMEOUT_MS})`,
+      })
+    // Deliveries are recorded by receiver name: two receivers of one name would settle each other's.
+    const seen = new Set(['kafka'])
+    for (const variable of ['CPI_ALERT_WEBHOOK_URLS', 'CPI_ALERT_SLACK_WEBHOOK_URLS'] as const)
+      for (const { name } of env[variable] ?? []) {
+        if (seen.has(name))
+          context.addIssue({
+            code: 'custom',
+            path: [variable],
+            message: `receiver name ${name} is taken (by another receiver${name === 'kafka' ? ', or the alerts topic' : ''}): give each its own name=`,
+          })
+        seen.add(name)
+      }
   })
   .transform((env) => ({
     http: { port: env.PORT, host: env.HOST },
+    /** Every HTTP server's timeouts and connection cap (packages/runtime/src/http-server.ts). */
+    httpLimits: {
+      requestTimeoutMs: env.CPI_HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: env.CPI_HTTP_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: env.CPI_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: env.CPI_HTTP_MAX_CONNECTIONS,
+    },
     log: { level: env.LOG_LEVEL },
     kafka: {
       brokers: env.KAFKA_BROKERS,
@@ -228,12 +283,16 @@ export const configSchema = environmentShape
       rateLimitPerSecond: env.CPI_INGEST_RATE_LIMIT,
       rateBurst: env.CPI_INGEST_RATE_BURST ?? env.CPI_INGEST_RATE_LIMIT * 2,
       produceTimeoutMs: env.CPI_INGEST_PRODUCE_TIMEOUT_MS,
+      maxQueuedBytes: env.CPI_INGEST_MAX_QUEUED_BYTES,
+      maxQueuedMessages: env.CPI_INGEST_MAX_QUEUED_MESSAGES,
+      deadLetterMaxRawBytes: env.CPI_DEAD_LETTER_MAX_RAW_BYTES,
     },
     processor: {
       groupId: env.CPI_PROCESSOR_GROUP,
       catalogFiles: env.CPI_CATALOG_FILES ?? [],
       allowedLatenessMs: env.CPI_ALLOWED_LATENESS_MS,
       idleAfterMs: env.CPI_IDLE_AFTER_MS,
+      maxClockSkewMs: env.CPI_MAX_CLOCK_SKEW_MS,
       sweepIntervalMs: env.CPI_SWEEP_INTERVAL_MS,
       fetchBytesPerPartition: env.CPI_PROCESSOR_FETCH_BYTES,
       concurrentPartitions: env.CPI_PROCESSOR_CONCURRENT_PARTITIONS,
@@ -264,6 +323,8 @@ export const configSchema = environmentShape
         env.CPI_PUBLIC_URL ?? `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`
       ).replace(/\/$/, ''),
       streamIntervalMs: env.CPI_STREAM_INTERVAL_MS,
+      streamMaxClients: env.CPI_STREAM_MAX_CLIENTS,
+      streamMaxBufferBytes: env.CPI_STREAM_MAX_BUFFER_BYTES,
       experimentsFile: env.CPI_EXPERIMENTS_FILE,
     },
     alerter: {
@@ -282,6 +343,7 @@ export const configSchema = environmentShape
       },
       webhooks: env.CPI_ALERT_WEBHOOK_URLS ?? [],
       slackWebhooks: env.CPI_ALERT_SLACK_WEBHOOK_URLS ?? [],
+      stallAfterMs: env.CPI_ALERT_STALL_MS,
       webhookTimeoutMs: env.CPI_ALERT_WEBHOOK_TIMEOUT_MS,
       deliveryAttempts: env.CPI_ALERT_DELIVERY_ATTEMPTS,
     },

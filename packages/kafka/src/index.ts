@@ -9,4 +9,4 @@ export {
 } from './client.ts'
 export { type Batch, BatchConsumer, type BatchConsumerOptions, type PartitionProgress } from './consumer.ts'
 export { isRetriable, KafkaAdapterError, toKafkaError } from './errors.ts'
-export { BatchingProducer, type BatchingProducerOptions } from './producer.ts'
+export { BatchingProducer, type BatchingProducerOptions, ProducerQueueFullError } from './producer.ts'

@@ -1,7 +1,7 @@
 import type { Logger } from '@cpi/logger'
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs'
 import { CompressionTypes, Partitioners } from 'kafkajs'
-import { toKafkaError } from './errors.ts'
+import { KafkaAdapterError, toKafkaError } from './errors.ts'
 
 export interface BatchingProducerOptions {
   /** How long a message may wait for others to share its request. */
@@ -14,7 +14,25 @@ export interface BatchingProducerOptions {
    * larger `send` is split across requests and resolves when all its parts are acknowledged.
    */
   maxRequestBytes?: number
+  /**
+   * Bytes (counted as in a request) waiting or in flight at most; a send that would pass it is
+   * refused at once with a ProducerQueueFullError. Unbounded when not given.
+   */
+  maxQueuedBytes?: number
+  /** Messages waiting or in flight at most, the same way. */
+  maxQueuedMessages?: number
   logger: Logger
+}
+
+/**
+ * A send refused because the producer holds its bound of messages for Kafka already (Kafka is
+ * slow or away). Nothing of it was queued; retriable once earlier sends are acknowledged.
+ */
+export class ProducerQueueFullError extends KafkaAdapterError {
+  constructor(message: string) {
+    super(message, { retriable: true, code: 'PRODUCER_QUEUE_FULL' })
+    this.name = 'ProducerQueueFullError'
+  }
 }
 
 interface Waiting {
@@ -70,16 +88,22 @@ function split(messages: Message[], maxBytes: number): { messages: Message[]; by
  * `await send(...)` never acknowledges something Kafka could lose.
  *
  * One request is in flight at a time (what kafkajs's idempotent mode needs to keep sequence
- * numbers in order); calls made meanwhile form the next batch.
+ * numbers in order); calls made meanwhile form the next batch. What waits is bounded when
+ * `maxQueuedBytes` or `maxQueuedMessages` is given: memory stays bounded while Kafka is away.
  */
 export class BatchingProducer {
   private readonly producer: Producer
   private readonly lingerMs: number
   private readonly maxBatchMessages: number
   private readonly maxRequestBytes: number
+  private readonly maxQueuedBytes: number
+  private readonly maxQueuedMessages: number
   private readonly logger: Logger
   private waiting: Waiting[] = []
   private waitingCount = 0
+  /** Waiting or in flight: what the bound counts. */
+  private queuedBytes = 0
+  private queuedMessages = 0
   private timer: NodeJS.Timeout | undefined
   private inFlight: Promise<void> | undefined
   private connected = false
@@ -97,6 +121,8 @@ export class BatchingProducer {
     this.lingerMs = options.lingerMs ?? 2
     this.maxBatchMessages = options.maxBatchMessages ?? 5000
     this.maxRequestBytes = options.maxRequestBytes ?? 900_000
+    this.maxQueuedBytes = options.maxQueuedBytes ?? Number.POSITIVE_INFINITY
+    this.maxQueuedMessages = options.maxQueuedMessages ?? Number.POSITIVE_INFINITY
     this.logger = options.logger
   }
 
@@ -118,18 +144,46 @@ export class BatchingProducer {
     return { requests: this.requests, messages: this.acknowledged }
   }
 
+  /** Bytes and messages waiting or in flight now. */
+  queued(): { bytes: number; messages: number } {
+    return { bytes: this.queuedBytes, messages: this.queuedMessages }
+  }
+
   /** Resolves when every message is acknowledged by Kafka; rejects with a KafkaAdapterError. */
   send(topic: string, messages: Message[]): Promise<void> {
-    if (messages.length === 0) return Promise.resolve()
-    const parts = split(messages, this.maxRequestBytes)
+    return this.sendAll([{ topic, messages }])
+  }
+
+  /**
+   * Several topics' messages, queued all or nothing: over the bound, none is queued and the
+   * promise rejects at once with a ProducerQueueFullError. A send alone (nothing queued) always
+   * goes, however large, so a request larger than the bound is not refused forever.
+   */
+  sendAll(sends: readonly { topic: string; messages: Message[] }[]): Promise<void> {
+    const parts = sends.flatMap(({ topic, messages }) =>
+      split(messages, this.maxRequestBytes).map((part) => ({ topic, ...part })),
+    )
+    if (parts.length === 0) return Promise.resolve()
+    const bytes = parts.reduce((sum, part) => sum + part.bytes, 0)
+    const count = parts.reduce((sum, part) => sum + part.messages.length, 0)
+    const full =
+      this.queuedMessages > 0 &&
+      (this.queuedBytes + bytes > this.maxQueuedBytes || this.queuedMessages + count > this.maxQueuedMessages)
+    if (full) {
+      return Promise.reject(
+        new ProducerQueueFullError(
+          `expected room for ${count} messages (${bytes} bytes) in the producer queue, got ${this.queuedMessages} messages (${this.queuedBytes} bytes) waiting for Kafka already`,
+        ),
+      )
+    }
+    this.queuedBytes += bytes
+    this.queuedMessages += count
     return new Promise<void>((resolve, reject) => {
       let left = parts.length
       let failed = false
       for (const part of parts) {
         this.waiting.push({
-          topic,
-          messages: part.messages,
-          bytes: part.bytes,
+          ...part,
           resolve: () => {
             if (--left === 0 && !failed) resolve()
           },
@@ -229,6 +283,11 @@ export class BatchingProducer {
       )
       this.logger.warn({ err: mapped }, 'produce failed')
       for (const entry of batch) entry.reject(mapped)
+    } finally {
+      for (const entry of batch) {
+        this.queuedBytes -= entry.bytes
+        this.queuedMessages -= entry.messages.length
+      }
     }
   }
 }

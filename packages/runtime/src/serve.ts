@@ -2,6 +2,7 @@ import type { Logger } from '@cpi/logger'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import { type ReadinessCheck, registerHealthRoutes } from './health.ts'
+import { applyHttpLimits, type HttpLimits } from './http-server.ts'
 import { registerMetricsRoute } from './metrics.ts'
 import { createShutdown, type ShutdownStep } from './shutdown.ts'
 
@@ -13,7 +14,13 @@ export async function serveProcess(options: {
   logger: Logger
   http: FastifyInstance
   registry: Registry
-  settings: { shutdownTimeoutMs: number; readyCheckTimeoutMs: number; http: { port: number; host: string } }
+  settings: {
+    shutdownTimeoutMs: number
+    readyCheckTimeoutMs: number
+    http: { port: number; host: string }
+    /** The configured timeouts and connection cap, set on the server before it listens. */
+    httpLimits?: HttpLimits
+  }
   checks: readonly ReadinessCheck[]
   /** In order; stop taking work first, close shared clients last. */
   steps: readonly ShutdownStep[]
@@ -32,6 +39,7 @@ export async function serveProcess(options: {
   })
   registerMetricsRoute(http, options.registry)
   lifecycle.installSignalHandlers()
+  if (settings.httpLimits) applyHttpLimits(http.server, settings.httpLimits)
   const address = await http.listen({ port: settings.http.port, host: settings.http.host })
   logger.info({ address }, options.message)
   return address

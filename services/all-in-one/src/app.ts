@@ -1,4 +1,4 @@
-import { type Alerter, startAlerter } from '@cpi/alerter'
+import { type Alerter, pipelineCheck, startAlerter } from '@cpi/alerter'
 import { type Api, startApi } from '@cpi/api'
 import { applyRetention, type ClickHouse, createClickHouse, migrateToLatest } from '@cpi/clickhouse'
 import type { Config } from '@cpi/config'
@@ -50,7 +50,10 @@ export async function startAllInOne(
   if (retention.changed.length > 0) logger.info({ changed: retention.changed }, 'retention applied')
 
   const kafka = createKafka({ ...config.kafka, logger })
-  const http = createHttpServer(logger, { bodyLimitBytes: config.ingest.maxBodyBytes })
+  const http = createHttpServer(logger, {
+    bodyLimitBytes: config.ingest.maxBodyBytes,
+    limits: config.httpLimits,
+  })
   const registry = createMetricsRegistry({ service: 'all-in-one' })
 
   // One set of keys for the gateway and the API: the keys file is watched once.
@@ -98,6 +101,8 @@ export async function startAllInOne(
       { name: 'kafka', check: () => kafkaReachable(kafka, config.readyCheckTimeoutMs) },
       { name: 'clickhouse', check: () => clickhouse.ping() },
       { name: 'consumers', check: async () => processor.isHealthy() },
+      // A stalled partition, named (advisory: the process still serves).
+      ...(alerter ? [pipelineCheck(alerter)] : []),
     ],
   })
   registerMetricsRoute(http, registry)

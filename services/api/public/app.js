@@ -186,6 +186,8 @@ function measured(alert) {
   if (rule === 'burn_rate') return `burn rate ${alert.value.toFixed(1)}× (threshold ${alert.threshold}×)`
   if (rule === 'no_data')
     return `silent for ${alert.value === null ? 'ever' : duration(alert.value)} (threshold ${duration(alert.threshold)})`
+  if (rule === 'pipeline_stalled')
+    return `not advancing for ${duration(alert.value)} (threshold ${duration(alert.threshold)})`
   return `value ${percent(alert.value)} (threshold ${percent(alert.threshold)})`
 }
 
@@ -261,7 +263,8 @@ function renderAlerts() {
         h('span', { class: 'alert-summary', text: alert.annotations?.summary || alert.labels.alertname }),
         h('span', {
           class: 'alert-meta',
-          text: `${alert.labels.cpi}${segment} · ${since} (since ${clock(alert.activeSince)}) · ${measured(alert)}`,
+          // A stalled partition belongs to no CPI: its topic says where it is.
+          text: `${alert.labels.cpi || alert.labels.topic}${segment} · ${since} (since ${clock(alert.activeSince)}) · ${measured(alert)}`,
         }),
         h(
           'span',
@@ -330,21 +333,39 @@ function renderFreshness() {
   const freshness = state.freshness
   const label = pill.querySelector('.label')
   if (!freshness) return
-  $('#as-of').textContent = `Watermark: ${clock(freshness.watermark)}`
+  // Alerts are evaluated up to the slowest partition's watermark: shown beside the newest one.
+  $('#as-of').textContent = freshness.alertingWatermark
+    ? `Watermark: ${clock(freshness.watermark)} · alerting at ${clock(freshness.alertingWatermark)}`
+    : `Watermark: ${clock(freshness.watermark)}`
   if (freshness.freshnessMs === null || freshness.freshnessMs === undefined) {
     pill.dataset.level = 'unknown'
     label.textContent = 'Freshness: no events yet'
     return
   }
   const ageMs = freshness.freshnessMs + (Date.now() - state.freshnessReceivedAt)
-  const level = ageMs > FRESHNESS_RED_MS ? 'red' : ageMs > FRESHNESS_AMBER_MS ? 'amber' : 'ok'
-  const word = { ok: 'Fresh', amber: 'Delayed', red: 'Stale' }[level]
+  const stalled = freshness.stalled ?? []
+  const level =
+    stalled.length > 0 || ageMs > FRESHNESS_RED_MS ? 'red' : ageMs > FRESHNESS_AMBER_MS ? 'amber' : 'ok'
   const lag =
     freshness.consumerLag === null || freshness.consumerLag === undefined
       ? 'n/a'
       : integer.format(freshness.consumerLag)
   pill.dataset.level = level
-  label.textContent = `${word}: data ${duration(ageMs)} old · lag ${lag}`
+  pill.title = stalled.length
+    ? stalled
+        .map(
+          (p) =>
+            `${p.topic} partition ${p.partition}: watermark ${clock(p.watermark)} since ${clock(p.since)}`,
+        )
+        .join('\n')
+    : 'Age of the newest processed event and Kafka consumer lag'
+  // A stalled partition holds every alert back: it leads the indicator.
+  const word = stalled.length
+    ? `Stalled: partition${stalled.length > 1 ? 's' : ''} ${stalled.map((p) => p.partition).join(', ')} since ${clock(stalled[0].since)}`
+    : { ok: 'Fresh', amber: 'Delayed', red: 'Stale' }[level]
+  label.textContent = stalled.length
+    ? `${word} · data ${duration(ageMs)} old · lag ${lag}`
+    : `${word}: data ${duration(ageMs)} old · lag ${lag}`
 }
 
 function setConnection(connection, text) {

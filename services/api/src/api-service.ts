@@ -45,6 +45,7 @@ export async function startApi(options: {
     clickhouse,
     catalog,
     logger,
+    eventsTopic: config.topics.events,
     ...(kafka
       ? { consumerLag: () => consumerGroupLag(kafka, config.processor.groupId, config.topics.events) }
       : {}),
@@ -69,7 +70,13 @@ export async function startApi(options: {
     eventsTopic: config.topics.events,
     designs: await loadExperimentDesigns(config.api.experimentsFile),
   })
-  const stream = registerStream(http, { live, intervalMs: config.api.streamIntervalMs, logger })
+  const stream = registerStream(http, {
+    live,
+    intervalMs: config.api.streamIntervalMs,
+    logger,
+    maxClients: config.api.streamMaxClients,
+    maxBufferBytes: config.api.streamMaxBufferBytes,
+  })
   registerDashboardRoutes(http)
   const runbook = await readFile(runbookFile, 'utf8').catch(
     () => '# Runbook\n\nSee docs/alerting.md in the repository.\n',

@@ -1,4 +1,4 @@
-import { isSilenced } from '@cpi/alerting'
+import { alertingWatermark, isSilenced } from '@cpi/alerting'
 import {
   type ClickHouse,
   listAlerts,
@@ -28,8 +28,18 @@ export interface AlertView {
 export interface Freshness {
   now: string
   watermark: string | null
+  /** The lowest watermark over the events topic's partitions: the event time alerts are evaluated up to. */
+  alertingWatermark: string | null
   freshnessMs: number | null
-  partitions: { partition: number; watermark: string; maxEventTime: string; updatedAt: string }[]
+  partitions: {
+    topic: string
+    partition: number
+    watermark: string
+    maxEventTime: string
+    updatedAt: string
+  }[]
+  /** Partitions whose PipelineStalled alert fires: the watermark they stand at, since when (wall clock). */
+  stalled: { topic: string; partition: number; watermark: string; since: string }[]
   consumerLag: number | null
 }
 
@@ -78,6 +88,8 @@ export function createLiveState(options: {
   clickhouse: ClickHouse
   catalog: readonly CpiDefinition[]
   logger: Logger
+  /** The events topic: the lowest watermark of its partitions is the one alerts are evaluated on. */
+  eventsTopic: string
   /** Total consumer lag of the processor group, when Kafka is reachable from this process. */
   consumerLag?: () => Promise<number | null>
   now?: () => number
@@ -88,7 +100,11 @@ export function createLiveState(options: {
   let lag: { value: number | null; at: number } = { value: null, at: 0 }
 
   async function freshness(): Promise<Freshness> {
-    const partitions = await queryWatermarks(clickhouse)
+    const [partitions, stalled] = await Promise.all([
+      queryWatermarks(clickhouse),
+      // As the alerter judged them: the dashboard says what paged.
+      listAlerts(clickhouse, { states: ['firing'], alertname: 'PipelineStalled' }),
+    ])
     const at = now()
     if (options.consumerLag && at - lag.at >= 5000) {
       lag = { value: await options.consumerLag().catch(() => null), at }
@@ -98,13 +114,23 @@ export function createLiveState(options: {
     return {
       now: new Date(at).toISOString(),
       watermark: iso(watermark),
+      alertingWatermark: iso(alertingWatermark(partitions, options.eventsTopic) ?? null),
       freshnessMs: latestEvent === null ? null : Math.max(0, at - latestEvent),
       partitions: partitions.map((p) => ({
+        topic: p.topic,
         partition: p.partition,
         watermark: new Date(p.watermark).toISOString(),
         maxEventTime: new Date(p.maxEventTime).toISOString(),
         updatedAt: new Date(p.updatedAt).toISOString(),
       })),
+      stalled: stalled
+        .map((alert) => ({
+          topic: alert.labels.topic ?? '',
+          partition: Number(alert.labels.partition),
+          watermark: alert.annotations.watermark ?? '',
+          since: alert.annotations.stalledSince ?? '',
+        }))
+        .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition),
       consumerLag: lag.value,
     }
   }

@@ -274,6 +274,9 @@ export const openApiDocument = {
             content: { 'text/event-stream': { schema: { type: 'string' } } },
           },
           '401': common['401'],
+          '503': problem(
+            'CPI_STREAM_MAX_CLIENTS streams are open already (`too_many_streams`, with Retry-After), or the server is shutting down.',
+          ),
         },
       },
     },
@@ -829,16 +832,36 @@ export const openApiDocument = {
         properties: {
           now: time,
           watermark: nullable('string'),
+          alertingWatermark: {
+            ...nullable('string'),
+            description:
+              "The lowest watermark over the events topic's partitions: the event time alerts are evaluated up to.",
+          },
           freshnessMs: { ...nullable('number'), description: 'now − the latest event time processed.' },
           partitions: {
             type: 'array',
             items: {
               type: 'object',
               properties: {
+                topic: { type: 'string' },
                 partition: { type: 'integer' },
                 watermark: time,
                 maxEventTime: time,
                 updatedAt: time,
+              },
+            },
+          },
+          stalled: {
+            type: 'array',
+            description:
+              'Partitions whose PipelineStalled alert fires (CPI_ALERT_STALL_MS without advancing): where alerting waits.',
+            items: {
+              type: 'object',
+              properties: {
+                topic: { type: 'string' },
+                partition: { type: 'integer' },
+                watermark: time,
+                since: { ...time, description: 'Wall time the watermark has stood still since.' },
               },
             },
           },

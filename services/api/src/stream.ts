@@ -1,9 +1,12 @@
 import type { ServerResponse } from 'node:http'
 import type { Logger } from '@cpi/logger'
 import type { FastifyInstance } from 'fastify'
-import type { LiveState, StreamEvent } from './live.ts'
+import type { LiveState, Snapshot, StreamEvent } from './live.ts'
 
 const HEARTBEAT_MS = 15_000
+
+/** One Server-Sent Event, serialized once whatever the number of clients it goes to. */
+const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
 
 /**
  * `GET /v1/stream`: Server-Sent Events. A new client gets a `snapshot`, then `cpi`, `alert` and
@@ -11,20 +14,50 @@ const HEARTBEAT_MS = 15_000
  * only while someone listens; one slow read never overlaps the next. A stream whose key is
  * rotated out, expires or loses the scope `read` ends at the next tick (the client's reconnect
  * then gets 401 or 403).
+ *
+ * Bounded: at most `maxClients` streams (503 past it); the snapshot is read and serialized once
+ * for every client that connects within an interval, each change once for all; a client with
+ * more than `maxBufferBytes` unsent (it reads slower than the stream changes) is ended rather
+ * than buffered for, and its EventSource reconnects to a fresh snapshot.
  */
 export function registerStream(
   http: FastifyInstance,
-  options: { live: LiveState; intervalMs: number; logger: Logger },
+  options: {
+    live: LiveState
+    intervalMs: number
+    logger: Logger
+    maxClients?: number
+    maxBufferBytes?: number
+  },
 ): { stop(): void; clients(): number } {
+  const maxClients = options.maxClients ?? 100
+  const maxBufferBytes = options.maxBufferBytes ?? 1024 * 1024
   /** Each open stream, with whether its access still holds. */
   const clients = new Map<ServerResponse, () => boolean>()
+  const snapshots = sharedSnapshot(options.live, options.intervalMs)
   let timer: NodeJS.Timeout | undefined
   let heartbeat: NodeJS.Timeout | undefined
   let running = false
   let stopped = false
+  /** Streams admitted and waiting for their snapshot: they count against the cap too. */
+  let connecting = 0
 
-  const write = (response: ServerResponse, event: string, data: unknown) => {
-    response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+  /** Writes to every client; one that cannot keep up is ended instead of buffered for. */
+  const broadcast = (text: string) => {
+    for (const client of [...clients.keys()]) {
+      if (client.writableLength <= maxBufferBytes) {
+        client.write(text)
+        continue
+      }
+      options.logger.info(
+        { unsentBytes: client.writableLength, maxBufferBytes },
+        'live stream client too slow; stream ended (it reconnects to a fresh snapshot)',
+      )
+      clients.delete(client)
+      // Not end(): that would keep what is buffered until the client reads it.
+      client.destroy()
+    }
+    if (clients.size === 0) stopTimers()
   }
 
   async function tick() {
@@ -32,8 +65,8 @@ export function registerStream(
     running = true
     try {
       const changes: StreamEvent[] = await options.live.refresh()
-      for (const change of changes)
-        for (const client of clients.keys()) write(client, change.event, change.data)
+      snapshots.refreshed()
+      for (const change of changes) broadcast(frame(change.event, change.data))
     } catch (error) {
       options.logger.warn({ err: error }, 'live refresh failed; retrying at the next tick')
     } finally {
@@ -54,9 +87,7 @@ export function registerStream(
       endRevoked()
       void tick()
     }, options.intervalMs)
-    heartbeat ??= setInterval(() => {
-      for (const client of clients.keys()) client.write(': keep-alive\n\n')
-    }, HEARTBEAT_MS)
+    heartbeat ??= setInterval(() => broadcast(': keep-alive\n\n'), HEARTBEAT_MS)
   }
   const stopTimers = () => {
     clearInterval(timer)
@@ -65,13 +96,29 @@ export function registerStream(
     heartbeat = undefined
   }
 
+  const shuttingDown = { error: 'shutting_down', message: 'the server is shutting down' }
   http.get('/v1/stream', async (request, reply) => {
-    if (stopped)
-      return reply.code(503).send({ error: 'shutting_down', message: 'the server is shutting down' })
-    // The first snapshot comes from a fresh read, so a new client never waits a whole interval.
-    const snapshot = await options.live.snapshot()
+    if (stopped) return reply.code(503).send(shuttingDown)
+    if (clients.size + connecting >= maxClients)
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .send({
+          error: 'too_many_streams',
+          message: `expected at most ${maxClients} open streams (CPI_STREAM_MAX_CLIENTS), got one more; retry later`,
+        })
+    connecting++
+    let snapshot: string
+    try {
+      snapshot = await snapshots.text()
+    } finally {
+      connecting--
+    }
+    if (stopped) return reply.code(503).send(shuttingDown)
     reply.hijack()
     const response = reply.raw
+    // The client may have left while the snapshot was read: nothing to stream to.
+    if (request.raw.socket.destroyed) return
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -79,11 +126,7 @@ export function registerStream(
       'x-accel-buffering': 'no',
     })
     response.write('retry: 2000\n\n')
-    write(response, 'snapshot', {
-      cpis: snapshot.cpis,
-      alerts: snapshot.alerts,
-      freshness: snapshot.freshness,
-    })
+    response.write(snapshot)
     clients.set(response, request.accessStillValid ?? (() => true))
     ensureTimers()
     request.raw.on('close', () => {
@@ -100,6 +143,41 @@ export function registerStream(
       stopTimers()
       for (const client of clients.keys()) client.end()
       clients.clear()
+    },
+  }
+}
+
+/**
+ * The `snapshot` event new clients get, read and serialized once per interval: clients that
+ * connect together share one read, and while streams run it is the refresh's own snapshot (so
+ * the changes that follow are relative to what the client got).
+ */
+function sharedSnapshot(live: LiveState, intervalMs: number) {
+  let current: { at: number; snapshot: Snapshot; text?: string } | undefined
+  let reading: Promise<void> | undefined
+  return {
+    /** The refresh took a new snapshot: new clients get that one. */
+    refreshed() {
+      const latest = live.latest?.()
+      if (latest && latest !== current?.snapshot) current = { at: Date.now(), snapshot: latest }
+    },
+    async text(): Promise<string> {
+      // The first snapshot comes from a fresh read, so a new client never waits a whole interval.
+      if (!current || Date.now() - current.at >= intervalMs) {
+        reading ??= live
+          .snapshot()
+          .then((snapshot) => {
+            current = { at: Date.now(), snapshot }
+          })
+          .finally(() => {
+            reading = undefined
+          })
+        await reading
+      }
+      const shared = current as { snapshot: Snapshot; text?: string }
+      const { cpis, alerts, freshness } = shared.snapshot
+      shared.text ??= frame('snapshot', { cpis, alerts, freshness })
+      return shared.text
     },
   }
 }

@@ -70,4 +70,55 @@ describe('decodeBody', () => {
       message: expect.stringMatching(/got no Content-Type$/),
     })
   })
+
+  it('takes deeply nested bodies apart without recursion: a too-deep event is an item of its own, nothing throws', () => {
+    const nested = `${'['.repeat(100_000)}${']'.repeat(100_000)}`
+    const deepEvent = `{"id":"d","data":${nested}}`
+    const tooDeep = {
+      path: expect.stringMatching(/^data(\[0\])+$/),
+      message: 'expected nesting of at most 12 levels, got more',
+    }
+    const options = { maxDepth: 12 }
+    expect(decodeBody('application/cloudevents+json', {}, body(deepEvent), options)).toMatchObject({
+      items: [{ index: 0, raw: deepEvent, tooDeep }],
+    })
+    const batch = decodeBody(
+      'application/cloudevents-batch+json',
+      {},
+      body(`[{"id":"a"}, ${deepEvent} ,7]`),
+      options,
+    )
+    expect(batch).toMatchObject({
+      mode: 'batch',
+      items: [
+        { index: 0, value: { id: 'a' } },
+        { index: 1, raw: deepEvent, tooDeep },
+        { index: 2, value: 7 },
+      ],
+    })
+    expect(decodeBody('application/x-ndjson', {}, body(`{"id":"a"}\n${deepEvent}\n`), options)).toMatchObject(
+      {
+        items: [
+          { index: 0, value: { id: 'a' } },
+          { index: 1, raw: deepEvent, tooDeep },
+        ],
+      },
+    )
+    const binary = decodeBody(
+      'application/json',
+      { 'ce-specversion': '1.0', 'ce-id': 'b' },
+      body(nested),
+      options,
+    )
+    expect(binary).toMatchObject({
+      mode: 'binary',
+      items: [{ index: 0, raw: `{"specversion":"1.0","id":"b","data":${nested}}`, tooDeep }],
+    })
+    // Within the limit, nothing changes.
+    expect(decodeBody('application/cloudevents+json', {}, body('{"data":[[1]]}'), options)).toEqual({
+      kind: 'items',
+      mode: 'structured',
+      items: [{ index: 0, raw: '{"data":[[1]]}', value: { data: [[1]] } }],
+    })
+  })
 })

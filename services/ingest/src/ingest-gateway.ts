@@ -83,7 +83,12 @@ export async function startIngestGateway(deps: {
   const access = deps.access?.source ?? (ownSource as KeySource)
   const keys = ingestKeys.keys
 
-  const producer = new BatchingProducer(kafka, { logger })
+  // Bounded: while Kafka is slow or away, requests past the bound get 503 at once (not memory).
+  const producer = new BatchingProducer(kafka, {
+    logger,
+    maxQueuedBytes: config.ingest.maxQueuedBytes,
+    maxQueuedMessages: config.ingest.maxQueuedMessages,
+  })
   // Not awaited: the gateway serves at once. Until Kafka answers, requests get 503 and
   // readiness says why; the producer connects on its first send if this has not yet.
   const ready = (async () => {
@@ -102,6 +107,7 @@ export async function startIngestGateway(deps: {
     limits: config.ingest.limits,
     rateLimiter: new TokenBuckets(config.ingest.rateLimitPerSecond, config.ingest.rateBurst),
     produceTimeoutMs: config.ingest.produceTimeoutMs,
+    deadLetterMaxRawBytes: config.ingest.deadLetterMaxRawBytes,
     registry,
     logger,
   })
@@ -109,6 +115,7 @@ export async function startIngestGateway(deps: {
     service,
     keys: () => access.current(),
     maxBodyBytes: config.ingest.maxBodyBytes,
+    maxDepth: config.ingest.limits.maxDepth,
   })
 
   return {

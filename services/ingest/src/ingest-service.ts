@@ -1,7 +1,8 @@
-import type { BatchingProducer } from '@cpi/kafka'
+import { type BatchingProducer, ProducerQueueFullError } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
 import { counter, histogram, rejectedEventsCounter } from '@cpi/runtime'
 import {
+  boundDeadLetterRaw,
   type DeadLetter,
   encodeDeadLetterHeaders,
   type FieldError,
@@ -12,7 +13,7 @@ import {
 } from '@cpi/schemas'
 import type { Message } from 'kafkajs'
 import type { Registry } from 'prom-client'
-import type { DecodedBody } from './decode-body.ts'
+import type { DecodedBody, RequestItem } from './decode-body.ts'
 import type { TokenBuckets } from './token-bucket.ts'
 
 export interface IngestDependencies {
@@ -21,6 +22,8 @@ export interface IngestDependencies {
   limits: Partial<ValidationLimits>
   rateLimiter: TokenBuckets
   produceTimeoutMs: number
+  /** Largest raw payload a dead letter keeps; longer ones are cut (a Kafka record is bounded). */
+  deadLetterMaxRawBytes?: number
   registry: Registry
   logger: Logger
   now?: () => number
@@ -45,11 +48,13 @@ export interface IngestAnswer {
  * to the dead-letter topic, and answer only once Kafka acknowledged both.
  *
  * Statuses: 200 all accepted; 207 some accepted, some rejected; 422 none accepted; 400 the
- * body is not JSON (kept as a dead letter); 429 over the key's rate; 503 Kafka did not
- * acknowledge in time (retry the whole request: event ids make a resend harmless).
+ * body is not JSON (kept as a dead letter); 429 over the key's rate (every request with a body
+ * counts, a malformed one too); 503 Kafka did not acknowledge in time, or the producer holds
+ * its bound of messages already (retry the whole request: event ids make a resend harmless).
  */
 export function createIngestService(deps: IngestDependencies) {
   const now = deps.now ?? Date.now
+  const maxRawBytes = deps.deadLetterMaxRawBytes ?? 256 * 1024
   const requests = counter(deps.registry, {
     name: 'cpi_ingest_requests_total',
     help: 'Ingest HTTP requests by status code',
@@ -72,9 +77,7 @@ export function createIngestService(deps: IngestDependencies) {
     return result
   }
 
-  function deadLetterMessage(raw: string, letter: DeadLetter): Message {
-    return { key: letter.subject ?? null, value: raw, headers: encodeDeadLetterHeaders(letter) }
-  }
+  const deadLetter = (raw: string, letter: DeadLetter) => deadLetterMessage(raw, letter, maxRawBytes)
 
   async function produce(valid: Message[], dead: Message[]): Promise<IngestAnswer | undefined> {
     const started = performance.now()
@@ -86,129 +89,193 @@ export function createIngestService(deps: IngestDependencies) {
           deps.produceTimeoutMs,
         )
       })
-      await Promise.race([
-        Promise.all([
-          deps.producer.send(deps.topics.events, valid),
-          deps.producer.send(deps.topics.deadLetter, dead),
-        ]),
-        timeout,
+      // Both topics queued together or not at all: a refused request leaves nothing behind.
+      const sent = deps.producer.sendAll([
+        { topic: deps.topics.events, messages: valid },
+        { topic: deps.topics.deadLetter, messages: dead },
       ])
+      await Promise.race([sent, timeout])
       produceSeconds.observe((performance.now() - started) / 1000)
       return undefined
     } catch (error) {
+      if (error instanceof ProducerQueueFullError) {
+        deps.logger.debug({ err: error }, 'producer queue full; answered 503')
+        return answer(overloaded(error))
+      }
       deps.logger.warn(
         { err: error, events: valid.length, deadLetters: dead.length },
         'Kafka unavailable; answered 503',
       )
-      return answer({
-        status: 503,
-        headers: { 'retry-after': '5' },
-        body: {
-          error: 'kafka_unavailable',
-          message: `expected Kafka to acknowledge the events, got: ${error instanceof Error ? error.message : String(error)}. Nothing is confirmed; send the request again (event ids make duplicates harmless).`,
-          accepted: 0,
-        },
-      })
+      return answer(kafkaUnavailable(error))
     } finally {
       clearTimeout(timer)
     }
   }
 
-  return {
-    async handle(decoded: DecodedBody, sender: string): Promise<IngestAnswer> {
-      const receivedAt = now()
-      if (decoded.kind === 'unsupported') {
-        return answer({ status: 415, body: { error: 'unsupported_media_type', message: decoded.message } })
+  async function malformed(raw: string, message: string, sender: string, receivedAt: number) {
+    const letter: DeadLetter = {
+      reason: 'malformed_json',
+      errors: [{ path: '', message }],
+      origin: 'ingest',
+      rejectedAt: new Date(receivedAt).toISOString(),
+      sender,
+    }
+    const failed = await produce([], [deadLetter(raw, letter)])
+    if (failed) return failed
+    rejections.inc({ origin: 'ingest', reason: 'malformed_json' })
+    return answer({ status: 400, body: { error: 'malformed_json', message, accepted: 0 } })
+  }
+
+  /** One item's verdict: the validated event, or why not (a too-deep one is not walked again). */
+  function validateItem(item: RequestItem, receivedAt: number) {
+    if (item.tooDeep) {
+      return {
+        ok: false as const,
+        reason: 'too_deep' as const,
+        errors: [item.tooDeep],
+        ...identityOf(item.value),
       }
-      if (decoded.kind === 'malformed') {
-        const letter: DeadLetter = {
-          reason: 'malformed_json',
-          errors: [{ path: '', message: decoded.message }],
+    }
+    const result =
+      item.parseError !== undefined
+        ? parseAndValidate(item.raw, { now: receivedAt, limits: deps.limits })
+        : validateEvent(item.value, { now: receivedAt, limits: deps.limits })
+    if (result.ok || item.parseError === undefined || result.reason !== 'malformed_json') return result
+    return { ...result, errors: [{ path: '', message: item.parseError }] }
+  }
+
+  async function accept(items: RequestItem[], sender: string, receivedAt: number): Promise<IngestAnswer> {
+    const valid: Message[] = []
+    const dead: Message[] = []
+    const rejected: RejectedItem[] = []
+    for (const item of items) {
+      const result = validateItem(item, receivedAt)
+      if (result.ok) {
+        valid.push({
+          key: result.event.subject,
+          value: JSON.stringify(result.event),
+          headers: { 'content-type': 'application/cloudevents+json', ce_type: result.event.type },
+        })
+        continue
+      }
+      const { reason, errors, id, type, subject } = result
+      rejected.push({ index: item.index, ...(id === undefined ? {} : { id }), reason, errors })
+      dead.push(
+        deadLetter(item.raw, {
+          reason,
+          errors,
           origin: 'ingest',
           rejectedAt: new Date(receivedAt).toISOString(),
           sender,
-        }
-        const failed = await produce([], [deadLetterMessage(decoded.raw, letter)])
-        if (failed) return failed
-        rejections.inc({ origin: 'ingest', reason: 'malformed_json' })
-        return answer({
-          status: 400,
-          body: { error: 'malformed_json', message: decoded.message, accepted: 0 },
-        })
-      }
+          ...(id === undefined ? {} : { eventId: id }),
+          ...(type === undefined ? {} : { eventType: type }),
+          ...(subject === undefined ? {} : { subject }),
+        }),
+      )
+    }
+    const failed = await produce(valid, dead)
+    if (failed) return failed
+    events.inc({ outcome: 'accepted' }, valid.length)
+    events.inc({ outcome: 'rejected' }, rejected.length)
+    for (const item of rejected) rejections.inc({ origin: 'ingest', reason: item.reason })
+    const status = rejected.length === 0 ? 200 : valid.length === 0 ? 422 : 207
+    return answer({ status, body: { accepted: valid.length, rejected } })
+  }
 
-      const { items } = decoded
-      const limit = deps.rateLimiter.take(sender, Math.max(1, items.length), receivedAt)
-      if (!limit.ok) {
-        const seconds = Number.isFinite(limit.retryAfterMs)
-          ? Math.max(1, Math.ceil(limit.retryAfterMs / 1000))
-          : 60
-        return answer({
-          status: 429,
-          headers: { 'retry-after': String(seconds) },
-          body: {
-            error: 'rate_limited',
-            message: Number.isFinite(limit.retryAfterMs)
-              ? `expected at most the key's rate of events per second, got ${items.length} events too soon; retry in ${seconds} s`
-              : `expected at most the key's burst of events in one request, got ${items.length}; split the request`,
-            accepted: 0,
-          },
-        })
+  return {
+    async handle(decoded: DecodedBody, sender: string): Promise<IngestAnswer> {
+      const receivedAt = now()
+      // Every body costs the key its tokens, garbage too: else a key could flood the
+      // dead-letter topic with malformed bodies that no limit ever refuses.
+      const count = decoded.kind === 'items' ? Math.max(1, decoded.items.length) : 1
+      const limit = deps.rateLimiter.take(sender, count, receivedAt)
+      if (!limit.ok) return answer(rateLimited(count, limit.retryAfterMs))
+      if (decoded.kind === 'unsupported') {
+        return answer({ status: 415, body: { error: 'unsupported_media_type', message: decoded.message } })
       }
-
-      const valid: Message[] = []
-      const dead: Message[] = []
-      const rejected: RejectedItem[] = []
-      for (const item of items) {
-        const result =
-          item.parseError !== undefined
-            ? parseAndValidate(item.raw, { now: receivedAt, limits: deps.limits })
-            : validateEvent(item.value, { now: receivedAt, limits: deps.limits })
-        if (result.ok) {
-          valid.push({
-            key: result.event.subject,
-            value: JSON.stringify(result.event),
-            headers: { 'content-type': 'application/cloudevents+json', ce_type: result.event.type },
-          })
-          continue
-        }
-        const errors =
-          item.parseError !== undefined && result.reason === 'malformed_json'
-            ? [{ path: '', message: item.parseError }]
-            : result.errors
-        rejected.push({
-          index: item.index,
-          ...(result.id === undefined ? {} : { id: result.id }),
-          reason: result.reason,
-          errors,
-        })
-        dead.push(
-          deadLetterMessage(item.raw, {
-            reason: result.reason,
-            errors,
-            origin: 'ingest',
-            rejectedAt: new Date(receivedAt).toISOString(),
-            sender,
-            ...(result.id === undefined ? {} : { eventId: result.id }),
-            ...(result.type === undefined ? {} : { eventType: result.type }),
-            ...(result.subject === undefined ? {} : { subject: result.subject }),
-          }),
-        )
-      }
-
-      const failed = await produce(valid, dead)
-      if (failed) return failed
-      events.inc({ outcome: 'accepted' }, valid.length)
-      events.inc({ outcome: 'rejected' }, rejected.length)
-      for (const item of rejected) rejections.inc({ origin: 'ingest', reason: item.reason })
-      const status = rejected.length === 0 ? 200 : valid.length === 0 ? 422 : 207
-      return answer({ status, body: { accepted: valid.length, rejected } })
+      if (decoded.kind === 'malformed') return malformed(decoded.raw, decoded.message, sender, receivedAt)
+      return accept(decoded.items, sender, receivedAt)
     },
     /** Counts a request refused before its body was read (auth, size). */
     countRefused(status: number): void {
       requests.inc({ status: String(status) })
     },
   }
+}
+
+/** 429: over the key's rate (retry later), or more than its burst in one request (split it). */
+function rateLimited(count: number, retryAfterMs: number): IngestAnswer {
+  const seconds = Number.isFinite(retryAfterMs) ? Math.max(1, Math.ceil(retryAfterMs / 1000)) : 60
+  return {
+    status: 429,
+    headers: { 'retry-after': String(seconds) },
+    body: {
+      error: 'rate_limited',
+      message: Number.isFinite(retryAfterMs)
+        ? `expected at most the key's rate of events per second, got ${count} events too soon; retry in ${seconds} s`
+        : `expected at most the key's burst of events in one request, got ${count}; split the request`,
+      accepted: 0,
+    },
+  }
+}
+
+/** 503 at once: Kafka is slow or away and the gateway holds its bound already; nothing was queued. */
+function overloaded(error: ProducerQueueFullError): IngestAnswer {
+  return {
+    status: 503,
+    headers: { 'retry-after': '1' },
+    body: {
+      error: 'overloaded',
+      message: `expected room in the gateway's queue for Kafka, got it full (${error.message}). Nothing of this request was accepted; send it again shortly.`,
+      accepted: 0,
+    },
+  }
+}
+
+/** 503 after the produce timeout or a Kafka error: nothing is confirmed. */
+function kafkaUnavailable(error: unknown): IngestAnswer {
+  return {
+    status: 503,
+    headers: { 'retry-after': '5' },
+    body: {
+      error: 'kafka_unavailable',
+      message: `expected Kafka to acknowledge the events, got: ${error instanceof Error ? error.message : String(error)}. Nothing is confirmed; send the request again (event ids make duplicates harmless).`,
+      accepted: 0,
+    },
+  }
+}
+
+/**
+ * A dead letter whose value fits a Kafka record: a longer payload is cut to `maxRawBytes`, with
+ * its size and hash in headers and a note in its errors (which `rejected_events` keeps).
+ */
+function deadLetterMessage(raw: string, letter: DeadLetter, maxRawBytes: number): Message {
+  const { value, truncatedRaw } = boundDeadLetterRaw(raw, maxRawBytes)
+  const kept = truncatedRaw
+    ? {
+        ...letter,
+        truncatedRaw,
+        errors: [
+          ...letter.errors,
+          {
+            path: '',
+            message: `raw payload truncated to ${Buffer.byteLength(value)} of ${truncatedRaw.bytes} bytes (sha256 ${truncatedRaw.sha256})`,
+          },
+        ],
+      }
+    : letter
+  return { key: letter.subject ?? null, value, headers: encodeDeadLetterHeaders(kept) }
+}
+
+/** What can be read of a rejected event's identity without walking it (top-level strings only). */
+function identityOf(value: unknown): { id?: string; type?: string; subject?: string } {
+  const identity: { id?: string; type?: string; subject?: string } = {}
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return identity
+  for (const key of ['id', 'type', 'subject'] as const) {
+    const field = (value as Record<string, unknown>)[key]
+    if (typeof field === 'string' && field.length <= 256) identity[key] = field
+  }
+  return identity
 }
 
 export type IngestService = ReturnType<typeof createIngestService>

@@ -20,9 +20,9 @@ declare module 'fastify' {
  */
 export function registerIngestRoutes(
   app: FastifyInstance,
-  options: { service: IngestService; keys: () => AccessKeys; maxBodyBytes: number },
+  options: { service: IngestService; keys: () => AccessKeys; maxBodyBytes: number; maxDepth?: number },
 ): void {
-  const { service, keys, maxBodyBytes } = options
+  const { service, keys, maxBodyBytes, maxDepth } = options
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers()
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_request, body, done) =>
@@ -86,7 +86,9 @@ export function registerIngestRoutes(
       },
       async (request, reply) => {
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
-        const decoded = decodeBody(request.headers['content-type'], request.headers, body)
+        const decoded = decodeBody(request.headers['content-type'], request.headers, body, {
+          ...(maxDepth === undefined ? {} : { maxDepth }),
+        })
         const result = await service.handle(decoded, request.ingestSender ?? 'unknown')
         if (result.headers) reply.headers(result.headers)
         return reply.code(result.status).send(result.body)

@@ -9,7 +9,10 @@ const config = loadConfigOrExit()
 
 const logger = createLogger({ service: 'ingest', level: config.log.level })
 const kafka = createKafka({ ...config.kafka, logger })
-const http = createHttpServer(logger, { bodyLimitBytes: config.ingest.maxBodyBytes })
+const http = createHttpServer(logger, {
+  bodyLimitBytes: config.ingest.maxBodyBytes,
+  limits: config.httpLimits,
+})
 const registry = createMetricsRegistry({ service: 'ingest' })
 const gateway = await startIngestGateway({ config, kafka, http, registry, logger })
 
