@@ -2,6 +2,7 @@
 // with its reason, and the normal event behind it on the same partition is stored and counted
 // within seconds. Also: event identity is (source, id), first accepted wins, and one producer's
 // far-future clock cannot move a partition's watermark. Against the real broker and engine.
+import { createHash } from 'node:crypto'
 import { type ClickHouse, listRejectedEvents } from '@cpi/clickhouse'
 import { loadConfig } from '@cpi/config'
 import { ensureTopics } from '@cpi/kafka'
@@ -71,7 +72,7 @@ const withRaw = (event: object, placeholder: string, raw: string) =>
   JSON.stringify(event).replace(JSON.stringify(placeholder), raw)
 
 describe('processor: no poison input stalls a partition (real broker and engine)', () => {
-  it('dead-letters lone surrogates, unusable record timestamps and rows the engine refuses, and counts the next event within seconds', async ({
+  it('dead-letters lone surrogates, unusable record timestamps, rows the engine refuses and records near the size limit, and counts the next event within seconds', async ({
     kafka,
     clickhouse,
     logger,
@@ -98,6 +99,13 @@ describe('processor: no poison input stalls a partition (real broker and engine)
     await processor.started
     try {
       const now = Date.now()
+      // Sized so that the record fits the broker's default limit (1,048,588 bytes a batch) with
+      // under 200 bytes to spare: the same bytes with dead-letter headers would not.
+      const hugeEvent = quoteRequested('Q-huge', now - MINUTE, { pad: '' })
+      const huge = JSON.stringify({
+        ...hugeEvent,
+        pad: 'x'.repeat(1_048_400 - JSON.stringify(hugeEvent).length),
+      })
       await sendInOrder(kafka, topics.events, [
         // A lone surrogate in the subject, then in a data string, then in the id.
         {
@@ -132,6 +140,8 @@ describe('processor: no poison input stalls a partition (real broker and engine)
         {
           value: JSON.stringify(quoteRequested('Q-refused', now - MINUTE, { source: '/refused/by-engine' })),
         },
+        // A record near the broker's size limit: its dead letter, headers added, would not fit.
+        { value: huge },
         // Then a normal interaction, answered in 2 s: good for fast_quote.
         { value: JSON.stringify(quoteRequested('Q-normal', now - MINUTE)) },
         { value: JSON.stringify(quoteIssued('Q-normal', now - MINUTE + 2000)) },
@@ -160,7 +170,7 @@ describe('processor: no poison input stalls a partition (real broker and engine)
 
       await expect
         .poll(() => rejectionsOf(clickhouse, topics.events).then((rows) => rows.length), { timeout: 15_000 })
-        .toBe(4)
+        .toBe(5)
       const rejected = await rejectionsOf(clickhouse, topics.events)
       const bySubject = (subject: string) => rejected.find((row) => row.subject === subject)
       expect(
@@ -182,6 +192,11 @@ describe('processor: no poison input stalls a partition (real broker and engine)
       })
       expect(refused?.errors[0]?.message).toMatch(/no_refused_source/)
       expect(JSON.parse(refused?.raw ?? '{}')).toMatchObject({ source: '/refused/by-engine' })
+      const tooLarge = rejected.find((row) => row.reason === 'too_large')
+      expect(tooLarge?.raw).toBe(huge.slice(0, 256 * 1024))
+      expect(tooLarge?.errors.at(-1)?.message).toBe(
+        `raw payload truncated to 262144 of ${huge.length} bytes (sha256 ${createHash('sha256').update(huge).digest('hex')})`,
+      )
     } finally {
       await processor.stop()
     }
@@ -284,7 +299,7 @@ describe('processor: no poison input stalls a partition (real broker and engine)
         sourceOffset: 2,
       })
       expect(conflict?.errors[0]?.message).toBe(
-        'expected the content of the event first accepted with source "/quoting/web" and id "Q-1-issued" (partition 0, offset 1), got other content',
+        'expected the content of the first copy of the event with source "/quoting/web" and id "Q-1-issued" (partition 0, offset 1), got other content',
       )
       const metrics = await registry.getSingleMetricAsString('cpi_processor_events_total')
       expect(metrics).toMatch(/outcome="duplicate"[^\n]* 2/)

@@ -63,6 +63,28 @@ export function boundDeadLetterRaw<Raw extends string | Buffer>(
   }
 }
 
+/**
+ * A dead letter's Kafka value and headers, the value cut to `maxRawBytes` when longer (with its
+ * size and hash in headers and a note in its errors, which `rejected_events` keeps): a dead
+ * letter that does not fit a Kafka record would fail, and be retried, forever.
+ */
+export function boundedDeadLetter<Raw extends string | Buffer>(
+  raw: Raw,
+  letter: DeadLetter,
+  maxRawBytes: number,
+): { value: Raw | Buffer; headers: Record<string, string> } {
+  const { value, truncatedRaw } = boundDeadLetterRaw(raw, maxRawBytes)
+  if (!truncatedRaw) return { value, headers: encodeDeadLetterHeaders(letter) }
+  const note = {
+    path: '',
+    message: `raw payload truncated to ${Buffer.byteLength(value)} of ${truncatedRaw.bytes} bytes (sha256 ${truncatedRaw.sha256})`,
+  }
+  return {
+    value,
+    headers: encodeDeadLetterHeaders({ ...letter, truncatedRaw, errors: [...letter.errors, note] }),
+  }
+}
+
 const MAX_ERRORS_HEADER = 8 * 1024
 
 /** Kafka headers for a dead letter (strings only; errors as JSON, cut to a bounded size). */

@@ -5,6 +5,7 @@ export const clickhouseMigrationsDir = fileURLToPath(new URL('../clickhouse/migr
 
 export {
   boundDeadLetterRaw,
+  boundedDeadLetter,
   type DeadLetter,
   deadLetterHeaders,
   decodeDeadLetterHeaders,

@@ -2,9 +2,8 @@ import { type BatchingProducer, ProducerQueueFullError } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
 import { counter, histogram, rejectedEventsCounter } from '@cpi/runtime'
 import {
-  boundDeadLetterRaw,
+  boundedDeadLetter,
   type DeadLetter,
-  encodeDeadLetterHeaders,
   type FieldError,
   parseAndValidate,
   type RejectReason,
@@ -245,26 +244,9 @@ function kafkaUnavailable(error: unknown): IngestAnswer {
   }
 }
 
-/**
- * A dead letter whose value fits a Kafka record: a longer payload is cut to `maxRawBytes`, with
- * its size and hash in headers and a note in its errors (which `rejected_events` keeps).
- */
+/** A dead letter whose value fits a Kafka record (`boundedDeadLetter`). */
 function deadLetterMessage(raw: string, letter: DeadLetter, maxRawBytes: number): Message {
-  const { value, truncatedRaw } = boundDeadLetterRaw(raw, maxRawBytes)
-  const kept = truncatedRaw
-    ? {
-        ...letter,
-        truncatedRaw,
-        errors: [
-          ...letter.errors,
-          {
-            path: '',
-            message: `raw payload truncated to ${Buffer.byteLength(value)} of ${truncatedRaw.bytes} bytes (sha256 ${truncatedRaw.sha256})`,
-          },
-        ],
-      }
-    : letter
-  return { key: letter.subject ?? null, value, headers: encodeDeadLetterHeaders(kept) }
+  return { key: letter.subject ?? null, ...boundedDeadLetter(raw, letter, maxRawBytes) }
 }
 
 /** What can be read of a rejected event's identity without walking it (top-level strings only). */

@@ -34,7 +34,13 @@ export function sortArrivals(
   )
   const arrivals = classifyArrivals(
     copies,
-    candidates.map(({ row }) => ({ source: row.source, id: row.id, payload: row.payload, ...position(row) })),
+    candidates.map(({ row }) => ({
+      subject: row.subject,
+      source: row.source,
+      id: row.id,
+      payload: row.payload,
+      ...position(row),
+    })),
   )
   const sorted: SortedArrivals = { accepted: [], duplicates: 0, conflicts: [] }
   arrivals.forEach((arrival: Arrival, index) => {
@@ -48,7 +54,7 @@ export function sortArrivals(
         letter: processorLetter(candidate, 'conflicting_duplicate', [
           {
             path: 'id',
-            message: `expected the content of the event first accepted with source ${JSON.stringify(row.source)} and id ${JSON.stringify(row.id)} (partition ${arrival.first.partition}, offset ${arrival.first.offset}), got other content`,
+            message: `expected the content of the first copy of the event with source ${JSON.stringify(row.source)} and id ${JSON.stringify(row.id)} (partition ${arrival.first.partition}, offset ${arrival.first.offset}), got other content`,
           },
         ]),
       })

@@ -1,8 +1,10 @@
 import { type ClickHouse, insertRejectedEvents, type RejectedEventRow } from '@cpi/clickhouse'
 import { type Batch, BatchConsumer } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
+import { counter } from '@cpi/runtime'
 import { decodeDeadLetterHeaders } from '@cpi/schemas'
 import type { Kafka } from 'kafkajs'
+import type { Registry } from 'prom-client'
 import { writeIsolatingRefusals } from './refused-rows.ts'
 
 /** The row with every text field's lone surrogates replaced (U+FFFD): what a store can always take. */
@@ -49,7 +51,14 @@ export function createDeadLetterRecorder(deps: {
   topic: string
   groupId: string
   logger: Logger
+  registry?: Registry
 }) {
+  const lost = deps.registry
+    ? counter(deps.registry, {
+        name: 'cpi_dead_letters_lost_total',
+        help: 'Dead letters the store refused even with their text made well-formed: logged, not stored',
+      })
+    : undefined
   const consumer = new BatchConsumer({
     kafka: deps.kafka,
     groupId: deps.groupId,
@@ -61,11 +70,12 @@ export function createDeadLetterRecorder(deps: {
       // A row the store refuses must not hold the dead letters behind it: stored again with its
       // text made well-formed, and if even that is refused, logged and left out.
       const refused = await writeIsolatingRefusals(rows, write)
-      const lost = await writeIsolatingRefusals(
+      const unstored = await writeIsolatingRefusals(
         refused.map(({ row }) => wellFormedRow(row)),
         write,
       )
-      for (const { row, error } of lost) {
+      lost?.inc(unstored.length)
+      for (const { row, error } of unstored) {
         deps.logger.error(
           { dlqPartition: row.dlq_partition, dlqOffset: row.dlq_offset, err: error },
           'the store refused a dead letter even with its text made well-formed; left out',

@@ -13,7 +13,8 @@ const stored = (id: string, source: string, offset: number, payload = `{"id":"${
   partition: 0,
   offset: BigInt(offset),
 })
-const arriving = (id: string, source: string, offset: number, payload = `{"id":"${id}"}`) => ({
+const arriving = (id: string, source: string, offset: number, payload = `{"id":"${id}"}`, subject = 'S') => ({
+  subject,
   id,
   source,
   partition: 0,
@@ -54,6 +55,16 @@ describe('event identity', () => {
       { kind: 'duplicate', first: { partition: 0, offset: 6n } },
       { kind: 'new' },
       { kind: 'conflict', first: { partition: 0, offset: 8n } },
+    ])
+  })
+
+  it("compares a copy with its own interaction's copies only, whatever else shares the batch", () => {
+    // Another interaction's event with the same (source, id): not this one's business.
+    const other = { ...stored('a', 'x', 10, '{"other":1}'), subject: 'T' }
+    expect(classifyArrivals([other], [arriving('a', 'x', 20)])).toEqual([{ kind: 'new' }])
+    expect(classifyArrivals([], [arriving('a', 'x', 1, '{"t":1}', 'T'), arriving('a', 'x', 2)])).toEqual([
+      { kind: 'new' },
+      { kind: 'new' },
     ])
   })
 

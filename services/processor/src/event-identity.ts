@@ -1,9 +1,12 @@
 import type { StoredEvent } from '@cpi/clickhouse'
 
-// An event's identity is (source, id), as CloudEvents defines it. The first copy accepted —
-// the earliest Kafka position — is the event; a later copy with the same content is a plain
-// duplicate (dropped), one with other content is a conflict (dead-lettered, counted). A late
-// duplicate therefore never replaces the on-time copy, and the same rule decides on a replay.
+// An event's identity is (source, id), as CloudEvents defines it, within its interaction
+// (subject): an interaction's events share a partition, so its copies are all read by the
+// processor that owns it, and a decision never depends on which other interactions share a
+// batch. The first copy accepted — the earliest Kafka position — is the event; a later copy with
+// the same content is a plain duplicate (dropped), one with other content is a conflict
+// (dead-lettered, counted). A late duplicate therefore never replaces the on-time copy, and the
+// same rule decides on a replay, whatever the batch boundaries.
 
 /** Where a copy sits in Kafka: its order of acceptance. */
 export interface Position {
@@ -11,8 +14,8 @@ export interface Position {
   offset: bigint
 }
 
-export const identityKey = (event: { source: string; id: string }): string =>
-  `${event.source}\u0000${event.id}`
+export const identityKey = (event: { subject: string; source: string; id: string }): string =>
+  `${event.subject}\u0000${event.source}\u0000${event.id}`
 
 const earlier = (a: Position, b: Position): boolean =>
   a.offset < b.offset || (a.offset === b.offset && a.partition < b.partition)
@@ -20,7 +23,11 @@ const earlier = (a: Position, b: Position): boolean =>
 const samePosition = (a: Position, b: Position): boolean =>
   a.offset === b.offset && a.partition === b.partition
 
-/** The first accepted copy of each identity among stored copies (several may exist from older data). */
+/**
+ * The first accepted copy of each identity among stored copies (several may exist from older
+ * data). Positions compare by offset, then partition: an interaction's copies share a partition
+ * unless producers keyed them differently, and then the order is arbitrary but fixed.
+ */
 export function firstCopies(copies: readonly StoredEvent[]): StoredEvent[] {
   const first = new Map<string, StoredEvent>()
   for (const copy of copies) {
@@ -61,6 +68,7 @@ export type Arrival =
   | { kind: 'conflict'; first: Position }
 
 export interface ArrivingCopy extends Position {
+  subject: string
   source: string
   id: string
   payload: string

@@ -12,7 +12,7 @@ import type { CpiDefinition } from '@cpi/cpi-core'
 import { type Batch, BatchConsumer, type BatchingProducer } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
 import { counter, gauge, histogram, rejectedEventsCounter } from '@cpi/runtime'
-import { type DeadLetter, encodeDeadLetterHeaders, type ValidationLimits } from '@cpi/schemas'
+import { boundedDeadLetter, type DeadLetter, type ValidationLimits } from '@cpi/schemas'
 import type { Kafka, Message } from 'kafkajs'
 import type { Registry } from 'prom-client'
 import { asStoredCopy, type Candidate, processorLetter, sortArrivals } from './arrival-stage.ts'
@@ -23,10 +23,15 @@ import type { Pseudonymizer } from './pseudonymize.ts'
 import { type Refusal, writeIsolatingRefusals } from './refused-rows.ts'
 import { RevisitSchedule } from './revisit-schedule.ts'
 
-const letterMessage = (key: Buffer | null, raw: Buffer, letter: DeadLetter): Message => ({
+/** A dead letter as a Kafka message, its raw payload cut to fit a record (the rest: size and hash). */
+const letterMessage = (
+  key: Buffer | null,
+  raw: Buffer,
+  letter: DeadLetter,
+  maxRawBytes: number,
+): Message => ({
   key,
-  value: raw,
-  headers: encodeDeadLetterHeaders(letter),
+  ...boundedDeadLetter(raw, letter, maxRawBytes),
 })
 
 export interface EventProcessorDependencies {
@@ -51,6 +56,8 @@ export interface EventProcessorDependencies {
   now?: () => number
   /** Partitions whose batches are taken at once and written as one group (default 1). */
   concurrentPartitions?: number
+  /** Raw bytes a dead letter keeps (CPI_DEAD_LETTER_MAX_RAW_BYTES, default 256 KiB). */
+  deadLetterMaxRawBytes?: number
   /** Replaces customer ids before they are stored (CPI_PSEUDONYMIZE_KEY). */
   pseudonymize?: Pseudonymizer | undefined
 }
@@ -84,6 +91,9 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
   const now = deps.now ?? Date.now
   const catalog = deps.catalog ?? []
   const maxSkewMs = deps.time?.maxClockSkewMs ?? 60_000
+  const maxRawBytes = deps.deadLetterMaxRawBytes ?? 256 * 1024
+  const letter = (key: Buffer | null, raw: Buffer, deadLetter: DeadLetter) =>
+    letterMessage(key, raw, deadLetter, maxRawBytes)
   const clock = new PartitionClock({
     idleAfterMs: deps.time?.idleAfterMs ?? 5000,
     allowedLatenessMs: deps.time?.allowedLatenessMs ?? 3_600_000,
@@ -190,10 +200,11 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     const candidates: Candidate[] = []
     const deadLetters: Message[] = []
     const wallClock = { now: arrivedAt, maxSkewMs }
+    let clampedRecords = 0
     for (const batch of batches) {
       for (const message of batch.messages) {
         const judged = recordTime(message.timestamp, wallClock)
-        if (judged.clamped) clamped.inc({ what: 'record_timestamp' })
+        if (judged.clamped) clampedRecords++
         const outcome = decideMessage(
           message,
           { topic: batch.topic, partition: batch.partition },
@@ -208,30 +219,31 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
           candidates.push({ row: outcome.row, raw, key: message.key, judgedAt: judged.time })
           continue
         }
-        deadLetters.push(letterMessage(outcome.key, outcome.raw, outcome.letter))
+        deadLetters.push(letter(outcome.key, outcome.raw, outcome.letter))
         logger.debug(
           { partition: batch.partition, offset: message.offset, reason: outcome.letter.reason },
           'event dead-lettered',
         )
       }
     }
-    return { candidates, deadLetters }
+    return { candidates, deadLetters, clampedRecords }
   }
 
   /** Marks each accepted event too late or not, in offset order, and collects the interactions it touches. */
   function observeClocks(accepted: readonly Candidate[], arrivedAt: number) {
     const touched = new Map<number, Set<string>>()
     let late = 0
+    let clampedTimes = 0
     for (const { row } of accepted) {
       const observed = clock.observe(row.kafka_partition, Date.parse(row.time), arrivedAt)
-      if (observed.clamped) clamped.inc({ what: 'event_time' })
+      if (observed.clamped) clampedTimes++
       row.too_late = observed.tooLate ? 1 : 0
       if (observed.tooLate) late++
       const subjects = touched.get(row.kafka_partition) ?? new Set<string>()
       touched.set(row.kafka_partition, subjects)
       if (!observed.tooLate) subjects.add(row.subject)
     }
-    return { touched, late }
+    return { touched, late, clampedTimes }
   }
 
   /**
@@ -252,7 +264,7 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
         { partition: candidate.row.kafka_partition, offset: candidate.row.kafka_offset, err: error },
         'the store refused an event; dead-lettered',
       )
-      return letterMessage(
+      return letter(
         candidate.key,
         candidate.raw,
         processorLetter(candidate, 'storage_rejected', [
@@ -267,15 +279,16 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     const arrivedAt = now()
     try {
       await startClocks(batches, arrivedAt)
-      const { candidates, deadLetters } = decideBatches(batches, arrivedAt)
+      const { candidates, deadLetters, clampedRecords } = decideBatches(batches, arrivedAt)
+      const invalid = deadLetters.length
       const stored = await loadCopiesBySubject(deps.clickhouse, [
         ...new Set(candidates.map((candidate) => candidate.row.subject)),
       ])
       const arrivals = sortArrivals(candidates, stored)
-      for (const { candidate, letter } of arrivals.conflicts) {
-        deadLetters.push(letterMessage(candidate.key, candidate.raw, letter))
+      for (const conflict of arrivals.conflicts) {
+        deadLetters.push(letter(conflict.candidate.key, conflict.candidate.raw, conflict.letter))
       }
-      const { touched, late } = observeClocks(arrivals.accepted, arrivedAt)
+      const { touched, late, clampedTimes } = observeClocks(arrivals.accepted, arrivedAt)
       const started = performance.now()
       const [events] = await Promise.all([
         writeEvents(arrivals.accepted),
@@ -292,11 +305,14 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
       await writeOutcomes(touched, arrivedAt, stored)
       insertSeconds.observe((performance.now() - started) / 1000)
       for (const batch of batches) batchSizes.observe(batch.messages.length)
-      // Counted once durable: a batch retried after a failure is not counted twice.
+      // Counted once durable: a batch retried after a failure is not counted twice. Each message
+      // counts under one outcome: ok, duplicate, conflict, or dead_letter (invalid or refused).
       outcomes.inc({ outcome: 'ok' }, written.length)
       outcomes.inc({ outcome: 'duplicate' }, arrivals.duplicates)
       outcomes.inc({ outcome: 'conflict' }, arrivals.conflicts.length)
-      outcomes.inc({ outcome: 'dead_letter' }, deadLetters.length + refused.length)
+      outcomes.inc({ outcome: 'dead_letter' }, invalid + refused.length)
+      clamped.inc({ what: 'record_timestamp' }, clampedRecords)
+      clamped.inc({ what: 'event_time' }, clampedTimes)
       tooLate.inc(late)
       for (const letter of [...deadLetters, ...refused]) {
         const reason = letter.headers?.['cpi-reject-reason']

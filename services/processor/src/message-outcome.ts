@@ -76,14 +76,15 @@ const MAX_DATE_MS = 8.64e15
 /**
  * The clock an event's `time` is judged against: the Kafka record's timestamp, so a replay
  * decides as the live run did. A timestamp no date can hold (a producer may write any 64-bit
- * number) is replaced by the wall clock, and one ahead of the wall clock by more than the
+ * number, or -1 for none) is replaced by the wall clock, and one ahead of the wall clock by more than the
  * allowed skew is capped there: a producer with a broken clock cannot make far-future events
  * valid. `clamped` says either happened. Without a wall clock (pure callers), an unusable
  * timestamp becomes 0, which only makes `time` checks stricter.
  */
 export function recordTime(timestamp: string, bound?: RecordClockBound): { time: number; clamped: boolean } {
   const recorded = Number(timestamp)
-  const usable = Number.isSafeInteger(recorded) && Math.abs(recorded) <= MAX_DATE_MS
+  // Kafka writes -1 for "no timestamp"; no producer means 1970 either.
+  const usable = Number.isSafeInteger(recorded) && recorded > 0 && recorded <= MAX_DATE_MS
   if (!bound) return { time: usable ? recorded : 0, clamped: !usable }
   const ceiling = bound.now + bound.maxSkewMs
   if (!usable) return { time: bound.now, clamped: true }

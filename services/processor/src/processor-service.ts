@@ -36,6 +36,7 @@ export async function startProcessor(deps: {
     registry,
     logger,
     limits: config.ingest.limits,
+    deadLetterMaxRawBytes: config.ingest.deadLetterMaxRawBytes,
     catalog,
     consumerConfig: {
       sessionTimeout: config.kafka.sessionTimeoutMs,
@@ -61,6 +62,7 @@ export async function startProcessor(deps: {
     topic: config.topics.deadLetter,
     groupId: `${config.processor.groupId}-dead-letters`,
     logger,
+    registry,
   })
 
   // Kafka may not be there yet (or be restarting): keep trying in the background, with

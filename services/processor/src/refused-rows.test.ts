@@ -57,4 +57,21 @@ describe('writeIsolatingRefusals', () => {
       }),
     ).rejects.toBe(down)
   })
+
+  it("calls it the table's fault, not the rows', when 64 rows are refused alone and none taken", async () => {
+    const schemaDrift = async () => {
+      throw refused('every row: no such column')
+    }
+    const rows = Array.from({ length: 200 }, (_, index) => `r${index}`)
+    await expect(writeIsolatingRefusals(rows, schemaDrift)).rejects.toMatchObject({
+      name: 'SystemicRefusalError',
+      refusedContent: false,
+      message: expect.stringContaining('refused 64 rows one by one and took none'),
+    })
+    // Sixty-three poison rows beside one good one are still sixty-three dead letters.
+    const target = store()
+    const mostlyPoison = [...Array.from({ length: 63 }, (_, index) => `poison-${index}`), 'good']
+    expect(await writeIsolatingRefusals(mostlyPoison, target.write)).toHaveLength(63)
+    expect(target.written).toEqual(['good'])
+  })
 })

@@ -37,7 +37,7 @@ export async function insertEvents(clickhouse: ClickHouse, rows: readonly RawEve
 }
 
 export interface EventCounts {
-  /** Rows after deduplication by id. */
+  /** Events: rows after deduplication by identity (source, id). */
   distinct: number
   /** Rows as stored, duplicates not yet merged included. */
   stored: number
@@ -50,7 +50,7 @@ export async function countEvents(
 ): Promise<EventCounts> {
   try {
     const result = await clickhouse.reader.query({
-      query: `SELECT uniqExact(id) AS distinct, count() AS stored FROM ${clickhouse.database}.events
+      query: `SELECT uniqExact(source, id) AS distinct, count() AS stored FROM ${clickhouse.database}.events
               WHERE {topic:String} = '' OR kafka_topic = {topic:String}`,
       query_params: { topic: filter.kafkaTopic ?? '' },
       format: 'JSONEachRow',
