@@ -102,7 +102,7 @@ const environmentShape = z.object({
     .string()
     .transform((value) => value.split(',').map((file) => path.resolve(file.trim())))
     .optional(),
-  CPI_ALLOWED_LATENESS_MS: positiveInt().default(3_600_000),
+  CPI_ALLOWED_LATENESS_MS: positiveInt().optional(),
   CPI_IDLE_AFTER_MS: positiveInt().default(5000),
   CPI_MAX_CLOCK_SKEW_MS: positiveInt().default(60_000),
   CPI_SWEEP_INTERVAL_MS: positiveInt().default(1000),

@@ -17,3 +17,4 @@ export {
   type SurveyDefinition,
 } from './definition.ts'
 export { durationSchema } from './duration.ts'
+export { revisionHorizonMs } from './revision-horizon.ts'

@@ -187,11 +187,12 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
       const partition = batch.partition
       const firstOffset = batch.messages[0]?.offset ?? '0'
       if (clockPosition.get(partition) === BigInt(firstOffset)) continue
-      clock.start(
+      const stored = await maxEventTimeBefore(deps.clickhouse, {
+        topic: batch.topic,
         partition,
-        await maxEventTimeBefore(deps.clickhouse, { topic: batch.topic, partition, offset: firstOffset }),
-        arrivedAt,
-      )
+        offset: firstOffset,
+      })
+      clock.start(partition, stored.max, arrivedAt, stored.bySource)
     }
   }
 
@@ -235,7 +236,7 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     let late = 0
     let clampedTimes = 0
     for (const { row } of accepted) {
-      const observed = clock.observe(row.kafka_partition, Date.parse(row.time), arrivedAt)
+      const observed = clock.observe(row.kafka_partition, Date.parse(row.time), arrivedAt, row.source)
       if (observed.clamped) clampedTimes++
       row.too_late = observed.tooLate ? 1 : 0
       if (observed.tooLate) late++

@@ -35,8 +35,8 @@ describe('PartitionClock', () => {
 
   it('restarts a partition from the stored latest event time', () => {
     const partitions = clock()
-    partitions.start(2, 500 * S, 0)
-    expect(partitions.observe(2, 400 * S, 0)).toEqual({ tooLate: true, clamped: false })
+    partitions.start(2, 500 * S, 0, new Map([['/web', 500 * S]]))
+    expect(partitions.observe(2, 400 * S, 0, '/web')).toEqual({ tooLate: true, clamped: false })
     expect(partitions.watermark(2, 0)).toBe(500 * S)
   })
 
@@ -57,5 +57,34 @@ describe('PartitionClock', () => {
     expect(partitions.maxEventTime(1)).toBe(now + 30 * S)
     partitions.takeOver(2, { maxEventTime: now + 86_400 * S, watermark: now + 86_400 * S }, now)
     expect(partitions.watermark(2, now)).toBe(now + 30 * S)
+  })
+
+  it("judges lateness per source: one source's backlog or pause never pushes another's events out", () => {
+    const partitions = clock()
+    const now = Date.parse('2026-12-06T12:00:00Z')
+    partitions.observe(0, now, now, '/live')
+    // A batch source sends yesterday's events after the live source is at now: on time for it.
+    expect(partitions.observe(0, now - 86_400 * S, now, '/nightly')).toEqual({
+      tooLate: false,
+      clamped: false,
+    })
+    expect(partitions.observe(0, now - 86_400 * S + 30 * S, now, '/nightly').tooLate).toBe(false)
+    // Within one source, the horizon still holds.
+    expect(partitions.observe(0, now - 86_400 * S - 61 * S, now, '/nightly').tooLate).toBe(true)
+    expect(partitions.observe(0, now - 61 * S, now, '/live').tooLate).toBe(true)
+    // The partition's watermark is still its latest event time: the live source's.
+    expect(partitions.watermark(0, now)).toBe(now)
+    // A restart takes each source's latest stored time.
+    partitions.start(
+      1,
+      now,
+      now,
+      new Map([
+        ['/live', now],
+        ['/nightly', now - 86_400 * S],
+      ]),
+    )
+    expect(partitions.observe(1, now - 86_400 * S - 30 * S, now, '/nightly').tooLate).toBe(false)
+    expect(partitions.observe(1, now - 86_400 * S - 30 * S, now, '/live').tooLate).toBe(true)
   })
 })

@@ -3,8 +3,10 @@
  * event time seen on it; when the partition goes quiet for `idleAfterMs` it advances with the
  * wall clock, so a quiet stream still turns overdue interactions into misses, while a replay of
  * last month, which is never quiet, is judged on last month's clock. A watermark never moves
- * back. An event older than the latest seen by more than `allowedLatenessMs` is too late: kept,
- * counted, left out of the CPIs (principle 3). Pure: the caller passes the wall clock.
+ * back. An event older than the latest seen *from its own source* by more than
+ * `allowedLatenessMs` (the revision horizon) is too late: kept, counted, left out of the CPIs
+ * (principle 3). Lateness is per source so that one source's backlog or pause never pushes
+ * another's events out. Pure: the caller passes the wall clock.
  *
  * No event time moves a clock further than `maxSkewMs` ahead of the wall clock: one producer's
  * far-future timestamps would otherwise turn every open interaction of the partition into a
@@ -13,7 +15,7 @@
 export class PartitionClock {
   private readonly partitions = new Map<
     number,
-    { maxEventTime: number; lastArrival: number; issued: number }
+    { maxEventTime: number; lastArrival: number; issued: number; sources: Map<string, number> }
   >()
   private readonly idleAfterMs: number
   private readonly allowedLatenessMs: number
@@ -42,12 +44,18 @@ export class PartitionClock {
    * too-late decisions depend on the partition's content only, not on what this process saw
    * (a retried or replayed batch decides the same). The watermark already given is kept.
    */
-  start(partition: number, maxEventTime: number | undefined, now: number): void {
+  start(
+    partition: number,
+    maxEventTime: number | undefined,
+    now: number,
+    bySource: ReadonlyMap<string, number> = new Map(),
+  ): void {
     const previous = this.partitions.get(partition)
     this.partitions.set(partition, {
       maxEventTime: this.capped(maxEventTime ?? Number.NEGATIVE_INFINITY, now),
       lastArrival: now,
       issued: previous?.issued ?? Number.NEGATIVE_INFINITY,
+      sources: new Map([...bySource].map(([source, time]) => [source, this.capped(time, now)])),
     })
   }
 
@@ -57,6 +65,7 @@ export class PartitionClock {
       maxEventTime: this.capped(stored.maxEventTime ?? Number.NEGATIVE_INFINITY, now),
       lastArrival: now,
       issued: this.capped(stored.watermark ?? Number.NEGATIVE_INFINITY, now),
+      sources: new Map(),
     })
   }
 
@@ -68,14 +77,26 @@ export class PartitionClock {
    * Records an event in offset order; says whether it came later than the allowed lateness, and
    * whether its time lay so far ahead of the wall clock that the clock took the cap instead.
    */
-  observe(partition: number, eventTime: number, now: number): { tooLate: boolean; clamped: boolean } {
+  observe(
+    partition: number,
+    eventTime: number,
+    now: number,
+    source = '',
+  ): { tooLate: boolean; clamped: boolean } {
     let state = this.partitions.get(partition)
     if (!state) {
-      state = { maxEventTime: Number.NEGATIVE_INFINITY, lastArrival: now, issued: Number.NEGATIVE_INFINITY }
+      state = {
+        maxEventTime: Number.NEGATIVE_INFINITY,
+        lastArrival: now,
+        issued: Number.NEGATIVE_INFINITY,
+        sources: new Map(),
+      }
       this.partitions.set(partition, state)
     }
-    const tooLate = eventTime < state.maxEventTime - this.allowedLatenessMs
+    const sourceLatest = state.sources.get(source) ?? Number.NEGATIVE_INFINITY
+    const tooLate = eventTime < sourceLatest - this.allowedLatenessMs
     const counted = this.capped(eventTime, now)
+    state.sources.set(source, Math.max(sourceLatest, counted))
     state.maxEventTime = Math.max(state.maxEventTime, counted)
     state.lastArrival = now
     return { tooLate, clamped: counted < eventTime }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ClickHouse } from '@cpi/clickhouse'
 import type { Config } from '@cpi/config'
-import { builtinCatalogFile, loadCatalog } from '@cpi/cpi-core'
+import { builtinCatalogFile, loadCatalog, revisionHorizonMs } from '@cpi/cpi-core'
 import { BatchingProducer, ensureTopics } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
 import type { Kafka } from 'kafkajs'
@@ -51,7 +51,8 @@ export async function startProcessor(deps: {
       : undefined,
     time: {
       idleAfterMs: config.processor.idleAfterMs,
-      allowedLatenessMs: config.processor.allowedLatenessMs,
+      // Unset: the catalog's longest wait plus a day (8 days for the built-in catalog).
+      allowedLatenessMs: config.processor.allowedLatenessMs ?? revisionHorizonMs(catalog),
       maxClockSkewMs: config.processor.maxClockSkewMs,
     },
     ...(deps.now ? { now: deps.now } : {}),

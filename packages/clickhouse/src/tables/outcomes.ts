@@ -128,17 +128,20 @@ export async function pendingRevisits(
 export async function maxEventTimeBefore(
   clickhouse: ClickHouse,
   position: { topic: string; partition: number; offset: string },
-): Promise<number | undefined> {
+): Promise<{ max: number | undefined; bySource: Map<string, number> }> {
   try {
     const result = await clickhouse.writer.query({
-      query: `SELECT toUnixTimestamp64Milli(max(time)) AS max, count() AS rows FROM ${clickhouse.database}.events
+      query: `SELECT source AS event_source, toUnixTimestamp64Milli(max(time)) AS max
+              FROM ${clickhouse.database}.events
               WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32}
-                AND kafka_offset < {offset:UInt64}`,
+                AND kafka_offset < {offset:UInt64}
+              GROUP BY source`,
       query_params: position,
       format: 'JSONEachRow',
     })
-    const [row] = await result.json<{ max: string; rows: string }>()
-    return row && Number(row.rows) > 0 ? Number(row.max) : undefined
+    const rows = await result.json<{ event_source: string; max: string }>()
+    const bySource = new Map(rows.map((row) => [row.event_source, Number(row.max)] as const))
+    return { max: rows.length > 0 ? Math.max(...bySource.values()) : undefined, bySource }
   } catch (error) {
     throw toClickHouseError(error, 'reading the latest event time of a partition')
   }
