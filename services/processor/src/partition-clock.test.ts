@@ -87,4 +87,12 @@ describe('PartitionClock', () => {
     expect(partitions.observe(1, now - 86_400 * S - 30 * S, now, '/nightly').tooLate).toBe(false)
     expect(partitions.observe(1, now - 86_400 * S - 30 * S, now, '/live').tooLate).toBe(true)
   })
+
+  it('keeps at most 10,000 sources per partition; past that a new source is judged against the partition', () => {
+    const partitions = clock()
+    for (let source = 0; source < 10_000; source++) partitions.observe(0, 100 * S, 0, `/s${source}`)
+    expect(partitions.observe(0, 100 * S - 61 * S, 0, '/one-too-many').tooLate).toBe(true)
+    expect(partitions.observe(0, 100 * S - 61 * S, 0, '/s1').tooLate).toBe(true)
+    expect(partitions.observe(0, 100 * S - 59 * S, 0, '/another').tooLate).toBe(false)
+  })
 })

@@ -12,6 +12,8 @@
  * far-future timestamps would otherwise turn every open interaction of the partition into a
  * miss at once. The event keeps its time; only the clock is capped (and the cap counted).
  */
+const MAX_SOURCES = 10_000
+
 export class PartitionClock {
   private readonly partitions = new Map<
     number,
@@ -93,10 +95,14 @@ export class PartitionClock {
       }
       this.partitions.set(partition, state)
     }
-    const sourceLatest = state.sources.get(source) ?? Number.NEGATIVE_INFINITY
+    // Sources are a handful of systems; past MAX_SOURCES (a producer inventing one per event)
+    // a new source is judged against the whole partition, and memory stays bounded.
+    const known = state.sources.get(source)
+    const full = known === undefined && state.sources.size >= MAX_SOURCES
+    const sourceLatest = known ?? (full ? state.maxEventTime : Number.NEGATIVE_INFINITY)
     const tooLate = eventTime < sourceLatest - this.allowedLatenessMs
     const counted = this.capped(eventTime, now)
-    state.sources.set(source, Math.max(sourceLatest, counted))
+    if (!full) state.sources.set(source, Math.max(sourceLatest, counted))
     state.maxEventTime = Math.max(state.maxEventTime, counted)
     state.lastArrival = now
     return { tooLate, clamped: counted < eventTime }
