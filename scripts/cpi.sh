@@ -4,6 +4,7 @@
 #   scripts/cpi.sh start   local Kafka broker + the all-in-one process (Ctrl-C stops both)
 #   scripts/cpi.sh test    lint, type check, boundaries, unit and integration tests
 #   scripts/cpi.sh simulate [options]   simulated event streams with ground truth (--help)
+#   scripts/cpi.sh import FILE [options]  a historical import (NDJSON or CSV) through the gateway, with progress
 #   scripts/cpi.sh audit   dependency audit of the production dependencies (CI runs it after the tests)
 #   scripts/cpi.sh recompute --cpi NAME --from T --to T [--catalog FILE]   re-derive a CPI after a definition change
 set -euo pipefail
@@ -89,8 +90,12 @@ case "$cmd" in
     bootstrap >&2
     exec node services/simulator/src/cli.ts "$@"
     ;;
+  import)
+    bootstrap >&2
+    exec node services/ingest/src/import-cli.ts "$@"
+    ;;
   *)
-    echo "usage: scripts/cpi.sh start|test|audit|simulate|recompute|bench|bench-ingest|bench-api" >&2
+    echo "usage: scripts/cpi.sh start|test|audit|simulate|import|recompute|bench|bench-ingest|bench-api" >&2
     exit 2
     ;;
 esac
