@@ -12,6 +12,7 @@ import type { Kafka } from 'kafkajs'
 import { describe, expect } from 'vitest'
 import { testEnvironment, uniqueName } from './support/environment.ts'
 import { it } from './support/fixtures.ts'
+import { startTestGateway } from './support/gateway.ts'
 
 const SECOND = 1000
 const MINUTE = 60 * SECOND
@@ -154,8 +155,8 @@ async function startOn(
   logger: Logger,
   env: Record<string, string> = {},
 ) {
-  const topic = uniqueName('events')
-  const deadLetter = uniqueName('dlq')
+  const topic = env.CPI_EVENTS_TOPIC ?? uniqueName('events')
+  const deadLetter = env.CPI_DEAD_LETTER_TOPIC ?? uniqueName('dlq')
   await ensureTopics(kafka, [
     { topic, numPartitions: 3 },
     { topic: deadLetter, numPartitions: 1 },
@@ -185,7 +186,23 @@ describe('late data revises, it is not dropped (real broker and engine)', () => 
     clickhouse,
     logger,
   }) => {
-    const { topic, processor } = await startOn(kafka, clickhouse, logger)
+    // Through the gateway, as a team connecting its systems sends its first day.
+    const gateway = await startTestGateway(logger)
+    const { topic, processor } = await startOn(kafka, clickhouse, logger, {
+      CPI_EVENTS_TOPIC: gateway.topics.events,
+      CPI_DEAD_LETTER_TOPIC: gateway.topics.deadLetter,
+    })
+    const post = async (events: readonly Event[]) => {
+      for (let start = 0; start < events.length; start += 100) {
+        const body = events
+          .slice(start, start + 100)
+          .map((item) => JSON.stringify(item))
+          .join('\n')
+        expect(await gateway.post(body, { contentType: 'application/x-ndjson' })).toMatchObject({
+          status: 200,
+        })
+      }
+    }
     try {
       const now = Date.now()
       const quotes = quoteHistory(now - 10 * MINUTE, 30, 'a-')
@@ -193,7 +210,7 @@ describe('late data revises, it is not dropped (real broker and engine)', () => 
       const history = [...quotes.events, ...deliveries.events]
       // Every tenth event twice: a producer's retry or a re-sent export.
       const withDuplicates = [...history, ...history.filter((_, index) => index % 10 === 0)]
-      await send(kafka, logger, topic, shuffled(withDuplicates, 20261206))
+      await post(shuffled(withDuplicates, 20261206))
       // Then live: two quotes answered in 3 s.
       const live = ['a-L-1', 'a-L-2'].flatMap((subject, index) => [
         event('/quoting/web', 'quote.requested', subject, now - (10 + index) * SECOND, {
@@ -202,7 +219,7 @@ describe('late data revises, it is not dropped (real broker and engine)', () => 
         }),
         event('/quoting/web', 'quote.issued', subject, now - (7 + index) * SECOND),
       ])
-      await send(kafka, logger, topic, live)
+      await post(live)
 
       const expectedQuotes = { good: quotes.expected.good + 2, bad: quotes.expected.bad }
       await expect
@@ -218,6 +235,7 @@ describe('late data revises, it is not dropped (real broker and engine)', () => 
       expect((await countEvents(clickhouse, { kafkaTopic: topic })).stored).toBe(history.length + live.length)
     } finally {
       await processor.stop()
+      await gateway.close()
     }
   })
 
