@@ -6,7 +6,7 @@
 #   scripts/cpi.sh simulate [options]   simulated event streams with ground truth (--help)
 #   scripts/cpi.sh import FILE [options]  a historical import (NDJSON or CSV) through the gateway, with progress
 #   scripts/cpi.sh audit   dependency audit of the production dependencies (CI runs it after the tests)
-#   scripts/cpi.sh recompute --cpi NAME --from T --to T [--catalog FILE]   re-derive a CPI after a definition change
+#   scripts/cpi.sh recompute --cpi NAME --from T --to T [--catalog FILE] [--include-late]   re-derive a CPI after a definition change, or bring in events beyond the horizon
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/bootstrap.sh

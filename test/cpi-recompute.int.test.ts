@@ -1,9 +1,12 @@
 import path from 'node:path'
-import { createClickHouse, migrateToLatest } from '@cpi/clickhouse'
+import { type ClickHouse, createClickHouse, migrateToLatest, queryWatermarks } from '@cpi/clickhouse'
 import { loadConfig } from '@cpi/config'
 import { builtinCatalogFile, loadCatalog } from '@cpi/cpi-core'
+import { BatchingProducer } from '@cpi/kafka'
+import type { Logger } from '@cpi/logger'
 import { recompute, startProcessor } from '@cpi/processor'
 import { createMetricsRegistry } from '@cpi/runtime'
+import type { Kafka } from 'kafkajs'
 import { describe, expect } from 'vitest'
 import { NEVER_IDLE, produce, scenarioEvents } from './support/engine-faults.ts'
 import { clickhouseSettingsFor, testEnvironment, uniqueName } from './support/environment.ts'
@@ -12,6 +15,8 @@ import { committedTotal } from './support/ledger.ts'
 import { topicSize } from './support/topic-reader.ts'
 
 const changed = path.join(import.meta.dirname, 'fixtures/fast-quote-v2.json')
+const SECOND = 1000
+const DAY = 86_400_000
 
 async function fastQuoteOutcomes(clickhouse: Parameters<typeof migrateToLatest>[0]) {
   const result = await clickhouse.reader.query({
@@ -99,4 +104,152 @@ describe('recompute after a definition changes', () => {
       await fresh.close()
     }
   }, 240_000)
+
+  it('brings events stored beyond the revision horizon in with includeLate, and live recomputation keeps them', async ({
+    kafka,
+    clickhouse,
+    createTopic,
+    logger,
+  }) => {
+    const { topic, send, stop } = await startOnOnePartition({ kafka, clickhouse, createTopic, logger })
+    try {
+      const now = Date.now()
+      const old = now - 10 * DAY
+      // Ten days ago a quote was answered in 5 s, but the answer arrives after its source's
+      // event of now: older than the source's latest by more than the 8-day horizon.
+      await send(
+        quoteEvent('quote.requested', 'late-1', old),
+        quoteEvent('quote.requested', 'ontime-1', old + 60 * SECOND),
+        quoteEvent('quote.issued', 'ontime-1', old + 65 * SECOND),
+        quoteEvent('quote.requested', 'now-1', now - 60 * SECOND),
+        quoteEvent('quote.issued', 'now-1', now - 57 * SECOND),
+        quoteEvent('quote.issued', 'late-1', old + 5 * SECOND),
+      )
+      await expect
+        .poll(() => outcomeStates(clickhouse), { timeout: 60_000, interval: 200 })
+        .toEqual({ 'late-1': 'bad', 'now-1': 'good', 'ontime-1': 'good' })
+      expect(await tooLateIds(clickhouse, topic)).toEqual(['late-1-quote.issued'])
+      // Recompute writes as of the recorded watermark: wait until a sweep recorded the live one.
+      const decidedAt = (await lateOutcome(clickhouse)).watermark
+      await expect
+        .poll(async () => (await queryWatermarks(clickhouse)).find((row) => row.topic === topic)?.watermark)
+        .toBeGreaterThanOrEqual(decidedAt)
+
+      const catalog = await loadCatalog([builtinCatalogFile])
+      const definition = catalog.find((candidate) => candidate.name === 'fast_quote')
+      const report = await recompute({
+        clickhouse,
+        definition: definition as NonNullable<typeof definition>,
+        topic,
+        from: old - DAY,
+        to: now,
+        includeLate: true,
+      })
+      // As the events say: answered in 5 s, within the consumer's 30 s.
+      expect(await outcomeStates(clickhouse)).toEqual({
+        'late-1': 'good',
+        'now-1': 'good',
+        'ontime-1': 'good',
+      })
+      expect((await lateOutcome(clickhouse)).latency_ms).toBe(5000)
+      expect(report.lateEventsIncluded).toBe(1)
+      expect(await tooLateIds(clickhouse, topic)).toEqual([])
+
+      // A new event of the interaction: the live path recomputes it and keeps the answer in.
+      const accepted = quoteEvent('quote.accepted', 'late-1', Date.now())
+      await send(accepted)
+      await expect
+        .poll(async () => (await lateOutcome(clickhouse)).watermark, { timeout: 60_000 })
+        .toBeGreaterThanOrEqual(Date.parse(accepted.time))
+      expect(await lateOutcome(clickhouse)).toMatchObject({ state: 'good', latency_ms: 5000 })
+    } finally {
+      await stop()
+    }
+  })
 })
+
+/** A processor on a topic of one partition: the late answer follows its source's event of now there. */
+async function startOnOnePartition(fixtures: {
+  kafka: Kafka
+  clickhouse: ClickHouse
+  createTopic: (prefix: string, partitions?: number) => Promise<string>
+  logger: Logger
+}) {
+  const { kafka, clickhouse, createTopic, logger } = fixtures
+  const topic = await createTopic('late_events', 1)
+  const config = loadConfig({
+    KAFKA_BROKERS: testEnvironment().kafkaBrokers.join(','),
+    CPI_EVENTS_TOPIC: topic,
+    CPI_DEAD_LETTER_TOPIC: await createTopic('late_dlq', 1),
+    CPI_PROCESSOR_GROUP: uniqueName('processor'),
+    CPI_SWEEP_INTERVAL_MS: '200',
+  })
+  const registry = createMetricsRegistry({ service: 't' })
+  const processor = await startProcessor({ config, kafka, clickhouse, registry, logger })
+  const producer = new BatchingProducer(kafka, { logger })
+  await processor.started
+  await producer.connect()
+  return {
+    topic,
+    send: (...events: ReturnType<typeof quoteEvent>[]) =>
+      producer.send(
+        topic,
+        events.map((event) => ({ key: event.subject, value: JSON.stringify(event) })),
+      ),
+    stop: async () => {
+      await producer.disconnect()
+      await processor.stop()
+    },
+  }
+}
+
+function quoteEvent(type: string, subject: string, time: number) {
+  return {
+    specversion: '1.0',
+    id: `${subject}-${type}`,
+    source: '/quoting/web',
+    type,
+    time: new Date(time).toISOString(),
+    subject,
+    data: type === 'quote.requested' ? { customerId: `c-${subject}`, customerType: 'consumer' } : {},
+  }
+}
+
+async function outcomeStates(clickhouse: ClickHouse): Promise<Record<string, string>> {
+  const result = await clickhouse.reader.query({
+    query: `SELECT subject, state FROM ${clickhouse.database}.outcomes FINAL
+            WHERE cpi = 'fast_quote' AND subject IN ('late-1', 'ontime-1', 'now-1') ORDER BY subject`,
+    format: 'JSONEachRow',
+  })
+  return Object.fromEntries(
+    (await result.json<{ subject: string; state: string }>()).map((row) => [row.subject, row.state]),
+  )
+}
+
+async function lateOutcome(clickhouse: ClickHouse) {
+  const result = await clickhouse.reader.query({
+    query: `SELECT state, latency_ms, toUnixTimestamp64Milli(watermark) AS watermark_ms FROM ${clickhouse.database}.outcomes FINAL
+            WHERE cpi = 'fast_quote' AND subject = 'late-1'`,
+    format: 'JSONEachRow',
+  })
+  const [row] = await result.json<{
+    state: string
+    latency_ms: number | string | null
+    watermark_ms: string
+  }>()
+  return {
+    state: row?.state,
+    latency_ms: row?.latency_ms === null ? null : Number(row?.latency_ms),
+    watermark: Number(row?.watermark_ms),
+  }
+}
+
+async function tooLateIds(clickhouse: ClickHouse, topic: string): Promise<string[]> {
+  const result = await clickhouse.reader.query({
+    query: `SELECT DISTINCT id FROM ${clickhouse.database}.events
+            WHERE kafka_topic = {topic:String} AND too_late = 1 ORDER BY id`,
+    query_params: { topic },
+    format: 'JSONEachRow',
+  })
+  return (await result.json<{ id: string }>()).map((row) => row.id)
+}

@@ -183,6 +183,50 @@ describe('the live dashboard in a real browser', () => {
     await expect.poll(dialogOpen).toBe(false)
   })
 
+  it('shows the events beyond the revision horizon once there are some, with how to bring them in', async () => {
+    type Freshness = { beyondHorizon: { events: number; latestAt: string | null } }
+    const freshness = async () => (await (await fetch(`${app.url}/v1/freshness`)).json()) as Freshness
+    await page.goto(`${app.url}/`)
+    await expect
+      .poll(() => page.locator('#freshness .label').textContent(), { timeout: 30_000 })
+      .toMatch(/ old · lag /)
+    expect((await freshness()).beyondHorizon).toEqual({ events: 0, latestAt: null })
+    expect(await page.locator('#beyond-horizon').isHidden()).toBe(true)
+
+    // Through the gateway, as a producer would: one source's event of now, then one of its
+    // events nine days older, past the 8-day horizon (both on one partition: one subject).
+    const now = Date.now()
+    const late = (id: string, time: number) => ({
+      specversion: '1.0',
+      id,
+      source: '/test/late-source',
+      type: 'quote.issued',
+      time: new Date(time).toISOString(),
+      subject: 'LATE-PROBE',
+      data: {},
+    })
+    const sent = await fetch(`${app.url}/v1/events`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${app.ingest.keys[0]}`,
+        'content-type': 'application/cloudevents-batch+json',
+      },
+      body: JSON.stringify([late('late-probe-now', now), late('late-probe-old', now - 9 * 86_400_000)]),
+    })
+    expect(await sent.json()).toEqual({ accepted: 2, rejected: [] })
+
+    await expect.poll(async () => (await freshness()).beyondHorizon.events, { timeout: 30_000 }).toBe(1)
+    const { latestAt } = (await freshness()).beyondHorizon
+    expect(Date.parse(latestAt ?? '')).toBeGreaterThanOrEqual(now - 1000)
+    const shown = page.locator('#beyond-horizon')
+    await expect.poll(() => shown.isVisible(), { timeout: 30_000 }).toBe(true)
+    expect(await shown.textContent()).toBe('1 event beyond the horizon')
+    const explanation = (await shown.getAttribute('title')) ?? ''
+    expect(explanation).toContain('left out of the CPIs')
+    expect(explanation).toContain('bin/cpi recompute --cpi NAME --from T --to T --include-late')
+    await screenshot(page, 'dashboard-beyond-horizon')
+  })
+
   it('fits a 375 px phone screen without horizontal scrolling, tiles stacked', async () => {
     await page.setViewportSize({ width: 375, height: 800 })
     await page.goto(`${app.url}/`)

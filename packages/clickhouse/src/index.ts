@@ -56,7 +56,15 @@ export {
   queryWatermarks,
   type SeriesQuery,
 } from './tables/cpi-series.ts'
-export { countEvents, type EventCounts, insertEvents, type RawEventRow } from './tables/events.ts'
+export {
+  type BeyondHorizon,
+  countEvents,
+  countEventsBeyondHorizon,
+  type EventCounts,
+  includeEventsBeyondHorizon,
+  insertEvents,
+  type RawEventRow,
+} from './tables/events.ts'
 export {
   type CpiValueRow,
   insertOutcomes,

@@ -326,6 +326,23 @@ function setFreshness(freshness) {
   state.freshness = freshness
   state.freshnessReceivedAt = Date.now()
   renderFreshness()
+  renderBeyondHorizon(freshness.beyondHorizon)
+}
+
+// Shown only while some are stored: late data left out of the CPIs is what an operator must see.
+function renderBeyondHorizon(beyond) {
+  const note = $('#beyond-horizon')
+  const count = beyond?.events ?? 0
+  note.hidden = count === 0
+  if (count === 0) return
+  note.textContent = `${integer.format(count)} event${count === 1 ? '' : 's'} beyond the horizon`
+  const events = `${integer.format(count)} stored event${count === 1 ? '' : 's'}`
+  const newest = beyond.latestAt
+    ? ` The newest arrived ${beyond.latestAt.slice(0, 10)} ${clock(beyond.latestAt)}.`
+    : ''
+  note.title =
+    `${events} came later than the revision horizon (CPI_ALLOWED_LATENESS_MS behind their source's newest event): kept, but left out of the CPIs.${newest}\n` +
+    'To bring them in: bin/cpi recompute --cpi NAME --from T --to T --include-late (docs/operations.md, Replay and recompute).'
 }
 
 function renderFreshness() {

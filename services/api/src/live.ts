@@ -1,6 +1,8 @@
 import { alertingWatermark, isSilenced } from '@cpi/alerting'
 import {
+  type BeyondHorizon,
   type ClickHouse,
+  countEventsBeyondHorizon,
   listAlerts,
   listSilences,
   queryCpiWindows,
@@ -41,6 +43,11 @@ export interface Freshness {
   /** Partitions whose PipelineStalled alert fires: the watermark they stand at, since when (wall clock). */
   stalled: { topic: string; partition: number; watermark: string; since: string }[]
   consumerLag: number | null
+  /**
+   * Events of the events topic stored beyond the revision horizon: kept, left out of the CPIs
+   * until `cpi recompute --include-late` brings them in. `latestAt`: when the newest was stored.
+   */
+  beyondHorizon: { events: number; latestAt: string | null }
 }
 
 export interface Snapshot {
@@ -57,6 +64,8 @@ export type StreamEvent =
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 const DAY = 86_400_000
 const SPARKLINE_WINDOWS = 24
+/** Lag and the count beyond the horizon change slowly and cost more: read at most this often. */
+const SLOW_READS_MS = 5000
 
 export function alertView(alert: StoredAlert, silencedBy: string[]): AlertView {
   return {
@@ -98,15 +107,25 @@ export function createLiveState(options: {
   const now = options.now ?? Date.now
   let last: Snapshot | undefined
   let lag: { value: number | null; at: number } = { value: null, at: 0 }
+  let beyond: { value: BeyondHorizon; at: number } | undefined
+
+  // A scan of `events` (its too_late column): shared by every caller for SLOW_READS_MS.
+  async function beyondHorizon(): Promise<BeyondHorizon> {
+    const at = now()
+    if (!beyond || at - beyond.at >= SLOW_READS_MS)
+      beyond = { value: await countEventsBeyondHorizon(clickhouse, { kafkaTopic: options.eventsTopic }), at }
+    return beyond.value
+  }
 
   async function freshness(): Promise<Freshness> {
-    const [partitions, stalled] = await Promise.all([
+    const [partitions, stalled, late] = await Promise.all([
       queryWatermarks(clickhouse),
       // As the alerter judged them: the dashboard says what paged.
       listAlerts(clickhouse, { states: ['firing'], alertname: 'PipelineStalled' }),
+      beyondHorizon(),
     ])
     const at = now()
-    if (options.consumerLag && at - lag.at >= 5000) {
+    if (options.consumerLag && at - lag.at >= SLOW_READS_MS) {
       lag = { value: await options.consumerLag().catch(() => null), at }
     }
     const latestEvent = partitions.length === 0 ? null : Math.max(...partitions.map((p) => p.maxEventTime))
@@ -132,6 +151,7 @@ export function createLiveState(options: {
         }))
         .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition),
       consumerLag: lag.value,
+      beyondHorizon: { events: late.events, latestAt: iso(late.latestAt) },
     }
   }
 

@@ -213,7 +213,8 @@ export const openApiDocument = {
     '/v1/freshness': {
       get: {
         operationId: 'freshness',
-        summary: 'How current the CPIs are: watermark and latest event time per partition, consumer lag.',
+        summary:
+          'How current the CPIs are: watermark and latest event time per partition, consumer lag, events stored beyond the revision horizon.',
         responses: { '200': json(ref('Freshness'), 'Freshness.'), '401': common['401'] },
       },
     },
@@ -868,6 +869,20 @@ export const openApiDocument = {
           consumerLag: {
             ...nullable('integer'),
             description: 'Messages the processor group has yet to consume.',
+          },
+          beyondHorizon: {
+            type: 'object',
+            required: ['events', 'latestAt'],
+            description:
+              "Events of the events topic stored beyond the revision horizon (`too_late`: older than their source's latest event on their partition by more than CPI_ALLOWED_LATENESS_MS): kept, counted, left out of the CPIs until `cpi recompute --include-late` brings them in. Read at most every 5 s.",
+            properties: {
+              events: { type: 'integer', description: 'How many, each event (source, id) once.' },
+              latestAt: {
+                ...nullable('string'),
+                format: 'date-time',
+                description: 'When the newest of them was stored; null without any.',
+              },
+            },
           },
         },
       },
