@@ -3,16 +3,14 @@
 // interaction's expected outcome is written down as it is made, not computed by the product's
 // rules — and one source's backlog never pushes another's events out. Real broker and engine.
 import { type ClickHouse, countEvents } from '@cpi/clickhouse'
-import { loadConfig } from '@cpi/config'
 import { BatchingProducer, ensureTopics } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
-import { startProcessor } from '@cpi/processor'
-import { createMetricsRegistry } from '@cpi/runtime'
 import type { Kafka } from 'kafkajs'
 import { describe, expect } from 'vitest'
-import { testEnvironment, uniqueName } from './support/environment.ts'
+import { uniqueName } from './support/environment.ts'
 import { it } from './support/fixtures.ts'
 import { startTestGateway } from './support/gateway.ts'
+import { startTestProcessor } from './support/processor.ts'
 
 const SECOND = 1000
 const MINUTE = 60 * SECOND
@@ -161,22 +159,11 @@ async function startOn(
     { topic, numPartitions: 3 },
     { topic: deadLetter, numPartitions: 1 },
   ])
-  const config = loadConfig({
-    KAFKA_BROKERS: testEnvironment().kafkaBrokers.join(','),
-    CPI_EVENTS_TOPIC: topic,
-    CPI_DEAD_LETTER_TOPIC: deadLetter,
-    CPI_PROCESSOR_GROUP: uniqueName('processor'),
-    CPI_SWEEP_INTERVAL_MS: '200',
-    ...env,
-  })
-  const processor = await startProcessor({
-    config,
-    kafka,
-    clickhouse,
-    registry: createMetricsRegistry({ service: 'test' }),
-    logger,
-  })
-  await processor.started
+  const { processor } = await startTestProcessor(
+    { kafka, clickhouse, logger },
+    { events: topic, deadLetter },
+    env,
+  )
   return { topic, processor }
 }
 

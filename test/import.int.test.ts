@@ -8,13 +8,10 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { type ClickHouse, countEvents } from '@cpi/clickhouse'
-import { loadConfig } from '@cpi/config'
-import { startProcessor } from '@cpi/processor'
-import { createMetricsRegistry } from '@cpi/runtime'
 import { describe, expect } from 'vitest'
-import { testEnvironment, uniqueName } from './support/environment.ts'
 import { it } from './support/fixtures.ts'
 import { startTestGateway, TEST_KEY } from './support/gateway.ts'
+import { startTestProcessor } from './support/processor.ts'
 
 const run = promisify(execFile)
 const root = path.resolve(import.meta.dirname, '..')
@@ -51,16 +48,7 @@ describe('cpi import (real gateway, broker, processor and engine)', () => {
     logger,
   }) => {
     const gateway = await startTestGateway(logger)
-    const config = loadConfig({
-      KAFKA_BROKERS: testEnvironment().kafkaBrokers.join(','),
-      CPI_EVENTS_TOPIC: gateway.topics.events,
-      CPI_DEAD_LETTER_TOPIC: gateway.topics.deadLetter,
-      CPI_PROCESSOR_GROUP: uniqueName('processor'),
-      CPI_SWEEP_INTERVAL_MS: '200',
-    })
-    const registry = createMetricsRegistry({ service: 'test' })
-    const processor = await startProcessor({ config, kafka, clickhouse, registry, logger })
-    await processor.started
+    const { processor, registry } = await startTestProcessor({ kafka, clickhouse, logger }, gateway.topics)
     const directory = await mkdtemp(path.join(tmpdir(), 'cpi-import-'))
     try {
       const weekAgo = Date.now() - 6 * 24 * HOUR

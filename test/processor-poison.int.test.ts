@@ -4,14 +4,12 @@
 // far-future clock cannot move a partition's watermark. Against the real broker and engine.
 import { createHash } from 'node:crypto'
 import { type ClickHouse, listRejectedEvents } from '@cpi/clickhouse'
-import { loadConfig } from '@cpi/config'
 import { ensureTopics } from '@cpi/kafka'
-import { startProcessor } from '@cpi/processor'
-import { createMetricsRegistry } from '@cpi/runtime'
 import type { Kafka } from 'kafkajs'
 import { describe, expect } from 'vitest'
-import { testEnvironment, uniqueName } from './support/environment.ts'
+import { uniqueName } from './support/environment.ts'
 import { it } from './support/fixtures.ts'
+import { startTestProcessor } from './support/processor.ts'
 
 const MINUTE = 60_000
 
@@ -82,21 +80,7 @@ describe('processor: no poison input stalls a partition (real broker and engine)
     await clickhouse.writer.command({
       query: `ALTER TABLE ${clickhouse.database}.events ADD CONSTRAINT no_refused_source CHECK source != '/refused/by-engine'`,
     })
-    const config = loadConfig({
-      KAFKA_BROKERS: testEnvironment().kafkaBrokers.join(','),
-      CPI_EVENTS_TOPIC: topics.events,
-      CPI_DEAD_LETTER_TOPIC: topics.deadLetter,
-      CPI_PROCESSOR_GROUP: uniqueName('processor'),
-      CPI_SWEEP_INTERVAL_MS: '200',
-    })
-    const processor = await startProcessor({
-      config,
-      kafka,
-      clickhouse,
-      registry: createMetricsRegistry({ service: 'test' }),
-      logger,
-    })
-    await processor.started
+    const { processor } = await startTestProcessor({ kafka, clickhouse, logger }, topics)
     try {
       const now = Date.now()
       // Sized so that the record fits the broker's default limit (1,048,588 bytes a batch) with
@@ -208,17 +192,9 @@ describe('processor: no poison input stalls a partition (real broker and engine)
     logger,
   }) => {
     const topics = await singlePartitionTopics(kafka)
-    const registry = createMetricsRegistry({ service: 'test' })
-    const config = loadConfig({
-      KAFKA_BROKERS: testEnvironment().kafkaBrokers.join(','),
-      CPI_EVENTS_TOPIC: topics.events,
-      CPI_DEAD_LETTER_TOPIC: topics.deadLetter,
-      CPI_PROCESSOR_GROUP: uniqueName('processor'),
-      CPI_SWEEP_INTERVAL_MS: '200',
+    const { processor, registry } = await startTestProcessor({ kafka, clickhouse, logger }, topics, {
       CPI_ALLOWED_LATENESS_MS: '600000',
     })
-    const processor = await startProcessor({ config, kafka, clickhouse, registry, logger })
-    await processor.started
     try {
       const now = Date.now()
       const start = now - 60 * MINUTE
@@ -315,17 +291,9 @@ describe('processor: no poison input stalls a partition (real broker and engine)
     logger,
   }) => {
     const topics = await singlePartitionTopics(kafka)
-    const registry = createMetricsRegistry({ service: 'test' })
-    const config = loadConfig({
-      KAFKA_BROKERS: testEnvironment().kafkaBrokers.join(','),
-      CPI_EVENTS_TOPIC: topics.events,
-      CPI_DEAD_LETTER_TOPIC: topics.deadLetter,
-      CPI_PROCESSOR_GROUP: uniqueName('processor'),
-      CPI_SWEEP_INTERVAL_MS: '200',
+    const { processor, registry } = await startTestProcessor({ kafka, clickhouse, logger }, topics, {
       CPI_MAX_CLOCK_SKEW_MS: '60000',
     })
-    const processor = await startProcessor({ config, kafka, clickhouse, registry, logger })
-    await processor.started
     try {
       const now = Date.now()
       const nextYear = now + 365 * 24 * 60 * MINUTE
