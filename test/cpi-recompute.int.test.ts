@@ -132,7 +132,9 @@ describe('recompute after a definition changes', () => {
       // Recompute writes as of the recorded watermark: wait until a sweep recorded the live one.
       const decidedAt = (await lateOutcome(clickhouse)).watermark
       await expect
-        .poll(async () => (await queryWatermarks(clickhouse)).find((row) => row.topic === topic)?.watermark)
+        .poll(async () => (await queryWatermarks(clickhouse)).find((row) => row.topic === topic)?.watermark, {
+          timeout: 15_000,
+        })
         .toBeGreaterThanOrEqual(decidedAt)
 
       const catalog = await loadCatalog([builtinCatalogFile])

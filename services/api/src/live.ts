@@ -109,12 +109,30 @@ export function createLiveState(options: {
   let lag: { value: number | null; at: number } = { value: null, at: 0 }
   let beyond: { value: BeyondHorizon; at: number } | undefined
 
-  // A scan of `events` (its too_late column): shared by every caller for SLOW_READS_MS.
-  async function beyondHorizon(): Promise<BeyondHorizon> {
-    const at = now()
-    if (!beyond || at - beyond.at >= SLOW_READS_MS)
-      beyond = { value: await countEventsBeyondHorizon(clickhouse, { kafkaTopic: options.eventsTopic }), at }
-    return beyond.value
+  let counting: Promise<BeyondHorizon> | undefined
+
+  // A scan of `events` (its too_late column): one at a time, shared by every caller for
+  // SLOW_READS_MS. A failed count keeps the last one (logged): freshness is never lost to it.
+  function beyondHorizon(): Promise<BeyondHorizon> {
+    if (beyond && now() - beyond.at < SLOW_READS_MS) return Promise.resolve(beyond.value)
+    counting ??= countEventsBeyondHorizon(clickhouse, { kafkaTopic: options.eventsTopic })
+      .then(
+        (value) => {
+          beyond = { value, at: now() }
+          return value
+        },
+        (error: unknown) => {
+          options.logger.warn(
+            { err: error },
+            'could not count the events beyond the horizon; showing the last count',
+          )
+          return beyond?.value ?? { events: 0, latestAt: null }
+        },
+      )
+      .finally(() => {
+        counting = undefined
+      })
+    return counting
   }
 
   async function freshness(): Promise<Freshness> {

@@ -6,14 +6,15 @@
 // The key: --key, else CPI_INGEST_KEY, else the local key in <CPI_DATA_DIR>/ingest-key (what
 // `npm start` generated). Progress goes to stderr once a second, the summary to stdout as JSON.
 // Exit 0 when every event was accepted, 1 when some were rejected (each with its line, reason
-// and errors in --rejections; the gateway keeps them as dead letters too), 2 on a usage error,
+// and errors in --rejections; the gateway keeps the ones it rejected as dead letters, a CSV row
+// that is no event is rejected here, raw text included), 2 on a usage error,
 // 3 when the import could not finish (the gateway refused or stayed unreachable). Re-running it
 // is harmless: the processor drops a copy of an event it has already accepted.
 import { appendFileSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { csvLines, formatOf, type ImportLine, ndjsonLines } from './import-file.ts'
+import { csvLines, formatOf, type ImportLine, type LocalRejection, ndjsonLines } from './import-file.ts'
 import { type ImportProgress, sendImport } from './import-sender.ts'
 
 function usage(message: string): never {
@@ -23,17 +24,24 @@ function usage(message: string): never {
   process.exit(2)
 }
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    format: { type: 'string' },
-    url: { type: 'string', default: `http://127.0.0.1:${process.env.PORT ?? '8080'}` },
-    key: { type: 'string' },
-    rate: { type: 'string', default: '2000' },
-    batch: { type: 'string', default: '500' },
-    rejections: { type: 'string' },
-  },
-})
+function parseOptions() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        format: { type: 'string' },
+        url: { type: 'string', default: `http://127.0.0.1:${process.env.PORT ?? '8080'}` },
+        key: { type: 'string' },
+        rate: { type: 'string', default: '2000' },
+        batch: { type: 'string', default: '500' },
+        rejections: { type: 'string' },
+      },
+    })
+  } catch (error) {
+    usage(error instanceof Error ? error.message : String(error))
+  }
+}
+const { values, positionals } = parseOptions()
 
 const positiveInt = (name: string, text: string): number => {
   const value = Number(text)
@@ -53,7 +61,7 @@ async function keyToUse(): Promise<string> {
   }
 }
 
-async function linesOf(file: string): Promise<ImportLine[]> {
+async function linesOf(file: string): Promise<{ lines: ImportLine[]; rejected: LocalRejection[] }> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
@@ -66,10 +74,15 @@ async function linesOf(file: string): Promise<ImportLine[]> {
   } catch (error) {
     usage(error instanceof Error ? error.message : String(error))
   }
-  if (format === 'ndjson') return ndjsonLines(text)
-  const { lines, headerErrors } = csvLines(text)
-  if (headerErrors.length > 0) usage(`${file}: ${headerErrors.join('; ')}`)
-  return lines
+  if (format === 'ndjson') return { lines: ndjsonLines(text), rejected: [] }
+  let csv: ReturnType<typeof csvLines>
+  try {
+    csv = csvLines(text)
+  } catch (error) {
+    usage(`${file}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  if (csv.headerErrors.length > 0) usage(`${file}: ${csv.headerErrors.join('; ')}`)
+  return csv
 }
 
 const say = (progress: ImportProgress) => {
@@ -82,9 +95,13 @@ const say = (progress: ImportProgress) => {
 
 const [file, ...extra] = positionals
 if (!file || extra.length > 0) usage('expected one FILE')
-const lines = await linesOf(file)
+const { lines, rejected: local } = await linesOf(file)
 const rejectionsFile = values.rejections
-if (rejectionsFile) await writeFile(rejectionsFile, '')
+if (rejectionsFile)
+  await writeFile(rejectionsFile, local.map((rejection) => `${JSON.stringify(rejection)}\n`).join(''))
+for (const rejection of local) {
+  process.stderr.write(`line ${rejection.line}: ${rejection.reason}: ${rejection.errors[0]?.message ?? ''}\n`)
+}
 let lastSaid = 0
 try {
   const result = await sendImport(lines, {
@@ -101,8 +118,16 @@ try {
       if (rejectionsFile) appendFileSync(rejectionsFile, `${JSON.stringify(rejection)}\n`)
     },
   })
-  process.stdout.write(`${JSON.stringify({ file, ...result })}\n`)
-  process.exit(result.rejected > 0 ? 1 : 0)
+  // Rows rejected before sending count as rejected too, under their own reason.
+  const summary = {
+    file,
+    ...result,
+    lines: result.lines + local.length,
+    rejected: result.rejected + local.length,
+    reasons: local.length > 0 ? { ...result.reasons, malformed_csv: local.length } : result.reasons,
+  }
+  process.stdout.write(`${JSON.stringify(summary)}\n`)
+  process.exit(summary.rejected > 0 ? 1 : 0)
 } catch (error) {
   process.stderr.write(`cpi import: stopped: ${error instanceof Error ? error.message : String(error)}\n`)
   process.exit(3)

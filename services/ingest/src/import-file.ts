@@ -3,7 +3,7 @@
 // progress. The gateway validates, dead-letters and answers as for any producer; event ids make
 // a re-run harmless (the processor drops a copy it has already accepted).
 
-/** One line of the file, ready to send: JSON text, or the line as it was when it could not be converted (the gateway then rejects it with its reason, and keeps it). */
+/** One line of the file, ready to send: an event's JSON text (NDJSON lines go as they are; the gateway judges them). */
 export interface ImportLine {
   /** 1-based line number in the file. */
   line: number
@@ -29,9 +29,18 @@ export function ndjsonLines(text: string): ImportLine[] {
   return lines
 }
 
+/** A line the import rejects before sending it (the gateway never sees it): kept with its reason. */
+export interface LocalRejection {
+  line: number
+  reason: 'malformed_csv'
+  errors: { path: string; message: string }[]
+  raw: string
+}
+
 /**
  * Splits CSV text into records (RFC 4180: quoted fields may hold commas, quotes doubled, and
- * line breaks). Each record keeps the line it starts on.
+ * line breaks). Each record keeps the line it starts on. A quote never closed is an error with
+ * its line, not a last record that swallows the rest of the file.
  */
 export function csvRecords(text: string): { line: number; fields: string[]; raw: string }[] {
   const records: { line: number; fields: string[]; raw: string }[] = []
@@ -41,6 +50,7 @@ export function csvRecords(text: string): { line: number; fields: string[]; raw:
   let line = 1
   let startLine = 1
   let startAt = 0
+  let quoteLine = 0
   const endRecord = (at: number) => {
     fields.push(field)
     const raw = text.slice(startAt, at)
@@ -61,8 +71,10 @@ export function csvRecords(text: string): { line: number; fields: string[]; raw:
       }
       continue
     }
-    if (char === '"' && field === '') quoted = true
-    else if (char === ',') {
+    if (char === '"' && field === '') {
+      quoted = true
+      quoteLine = line
+    } else if (char === ',') {
       fields.push(field)
       field = ''
     } else if (char === '\n') {
@@ -72,48 +84,109 @@ export function csvRecords(text: string): { line: number; fields: string[]; raw:
       startAt = at + 1
     } else if (char !== '\r') field += char
   }
+  if (quoted) throw new Error(`line ${quoteLine}: a quoted field is never closed`)
   if (field !== '' || fields.length > 0) endRecord(text.length)
   return records
 }
 
 const ENVELOPE = new Set(['specversion', 'id', 'source', 'type', 'time', 'subject', 'experiment', 'variant'])
+const TYPES = ['string', 'number', 'boolean', 'json'] as const
+type CellType = (typeof TYPES)[number]
 
-/** A `data.` cell's value: a JSON number, boolean or null as such, anything else as text. */
-function cellValue(cell: string): unknown {
-  if (/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(cell)) return Number(cell)
-  if (cell === 'true' || cell === 'false') return cell === 'true'
-  if (cell === 'null') return null
-  return cell
+/** A header cell: an envelope attribute, or `data.<field>` with an optional `:type` (text by default). */
+function columnOf(name: string): { target: 'envelope' | 'data'; field: string; type: CellType } | string {
+  if (ENVELOPE.has(name)) return { target: 'envelope', field: name, type: 'string' }
+  const match = /^data\.([^:]+)(?::(.+))?$/.exec(name)
+  if (!match)
+    return `column ${JSON.stringify(name)}: expected an envelope attribute (${[...ENVELOPE].join(', ')}) or data.<field>[:type]`
+  const type = (match[2] ?? 'string') as CellType
+  if (!TYPES.includes(type))
+    return `column ${JSON.stringify(name)}: expected a type of ${TYPES.join(', ')}, got ${JSON.stringify(match[2])}`
+  return { target: 'data', field: match[1] as string, type }
+}
+
+/** A cell as its column's type; text stays text (ids like 00123 keep their zeros). */
+function cellValue(
+  cell: string,
+  type: CellType,
+): { ok: true; value: unknown } | { ok: false; message: string } {
+  if (type === 'string') return { ok: true, value: cell }
+  if (type === 'boolean') {
+    if (cell === 'true' || cell === 'false') return { ok: true, value: cell === 'true' }
+    return { ok: false, message: `expected true or false, got ${JSON.stringify(cell)}` }
+  }
+  if (type === 'number') {
+    const value = Number(cell)
+    const integer = /^-?\d+$/.test(cell)
+    const number = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(cell)
+    if (number && Number.isFinite(value) && (!integer || Number.isSafeInteger(value)))
+      return { ok: true, value }
+    return {
+      ok: false,
+      message: `expected a number (whole numbers within ±2^53), got ${JSON.stringify(cell)}`,
+    }
+  }
+  try {
+    return { ok: true, value: JSON.parse(cell) as unknown }
+  } catch {
+    return { ok: false, message: `expected JSON, got ${JSON.stringify(cell)}` }
+  }
+}
+
+/** One record as an event's JSON text, or why it is not one. */
+function recordEvent(
+  record: { line: number; fields: string[]; raw: string },
+  columns: readonly { target: 'envelope' | 'data'; field: string; type: CellType }[],
+): ImportLine | LocalRejection {
+  const reject = (path: string, message: string): LocalRejection => ({
+    line: record.line,
+    reason: 'malformed_csv',
+    errors: [{ path, message }],
+    raw: record.raw,
+  })
+  if (record.fields.length !== columns.length)
+    return reject('', `expected ${columns.length} cells as the header has, got ${record.fields.length}`)
+  const event: Record<string, unknown> = { specversion: '1.0' }
+  const data: Record<string, unknown> = {}
+  for (const [index, cell] of record.fields.entries()) {
+    const column = columns[index] as (typeof columns)[number]
+    if (cell === '') continue
+    if (column.target === 'envelope') {
+      event[column.field] = cell
+      continue
+    }
+    const converted = cellValue(cell, column.type)
+    if (!converted.ok) return reject(`data.${column.field}`, converted.message)
+    data[column.field] = converted.value
+  }
+  if (Object.keys(data).length > 0) event.data = data
+  return { line: record.line, text: JSON.stringify(event) }
 }
 
 /**
  * CSV records as events: the header names envelope attributes (`id`, `source`, `type`, `time`,
- * `subject`, …) and `data.<field>` columns; empty cells are left out; `specversion` defaults to
- * 1.0. A record whose cells do not match the header is passed on as its raw text, for the
- * gateway to reject (malformed) and keep.
+ * `subject`, …) and `data.<field>` columns, typed by a suffix (`data.items:number`,
+ * `data.fragile:boolean`, `data.tags:json`; text without one); empty cells are left out;
+ * `specversion` defaults to 1.0. A record that is no event (cells missing, a cell not of its
+ * column's type) is rejected here with its line and reason; the caller keeps it.
  */
-export function csvLines(text: string): { lines: ImportLine[]; headerErrors: string[] } {
+export function csvLines(text: string): {
+  lines: ImportLine[]
+  rejected: LocalRejection[]
+  headerErrors: string[]
+} {
   const [header, ...records] = csvRecords(text)
-  if (!header) return { lines: [], headerErrors: ['expected a header row, got an empty file'] }
-  const columns = header.fields.map((name) => name.trim())
-  const headerErrors = columns
-    .filter((name) => !ENVELOPE.has(name) && !name.startsWith('data.'))
-    .map(
-      (name) =>
-        `column ${JSON.stringify(name)}: expected an envelope attribute (${[...ENVELOPE].join(', ')}) or data.<field>`,
-    )
-  const lines = records.map((record) => {
-    if (record.fields.length !== columns.length) return { line: record.line, text: record.raw }
-    const event: Record<string, unknown> = { specversion: '1.0' }
-    const data: Record<string, unknown> = {}
-    record.fields.forEach((cell, index) => {
-      const name = columns[index] as string
-      if (cell === '') return
-      if (name.startsWith('data.')) data[name.slice(5)] = cellValue(cell)
-      else event[name] = cell
-    })
-    if (Object.keys(data).length > 0) event.data = data
-    return { line: record.line, text: JSON.stringify(event) }
-  })
-  return { lines, headerErrors }
+  if (!header) return { lines: [], rejected: [], headerErrors: ['expected a header row, got an empty file'] }
+  const parsed = header.fields.map((name) => columnOf(name.trim()))
+  const headerErrors = parsed.filter((column): column is string => typeof column === 'string')
+  if (headerErrors.length > 0) return { lines: [], rejected: [], headerErrors }
+  const columns = parsed as Exclude<(typeof parsed)[number], string>[]
+  const lines: ImportLine[] = []
+  const rejected: LocalRejection[] = []
+  for (const record of records) {
+    const result = recordEvent(record, columns)
+    if ('text' in result) lines.push(result)
+    else rejected.push(result)
+  }
+  return { lines, rejected, headerErrors }
 }

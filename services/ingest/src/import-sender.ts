@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { ImportLine } from './import-file.ts'
 
 export interface ImportProgress {
-  /** Lines in the file (events to send). */
+  /** Lines sent to the gateway (the file's events, less those rejected before sending). */
   lines: number
   /** Lines the gateway has answered for. */
   sent: number
@@ -58,6 +58,7 @@ export async function sendImport(
   }
   for (let start = 0; start < lines.length; start += options.batchSize) {
     const batch = lines.slice(start, start + options.batchSize)
+    const batchStarted = Date.now()
     const answer = await post(endpoint, options, `${batch.map((line) => line.text).join('\n')}\n`)
     progress.sent += batch.length
     progress.accepted += answer.accepted ?? 0
@@ -73,8 +74,9 @@ export async function sendImport(
     }
     progress.elapsedMs = Date.now() - started
     options.onProgress?.({ ...progress })
-    // Pace: the next batch may start once the events sent so far fit the rate.
-    const due = started + (progress.sent / options.rate) * 1000
+    // Pace from this batch's start: after a stall (429, 503) the import resumes at the rate,
+    // it does not burst to catch up while the gateway is busy.
+    const due = batchStarted + (batch.length / options.rate) * 1000
     if (due > Date.now()) await sleep(due - Date.now())
   }
   progress.elapsedMs = Date.now() - started
@@ -89,6 +91,8 @@ async function post(endpoint: string, options: ImportOptions, body: string): Pro
         method: 'POST',
         headers: { authorization: `Bearer ${options.key}`, 'content-type': 'application/x-ndjson' },
         body,
+        // A gateway that never answers is retried like one that says 503.
+        signal: AbortSignal.timeout(60_000),
       })
       const text = await response.text()
       if (response.ok || response.status === 207 || response.status === 422)

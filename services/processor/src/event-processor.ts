@@ -96,7 +96,7 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     letterMessage(key, raw, deadLetter, maxRawBytes)
   const clock = new PartitionClock({
     idleAfterMs: deps.time?.idleAfterMs ?? 5000,
-    allowedLatenessMs: deps.time?.allowedLatenessMs ?? 3_600_000,
+    allowedLatenessMs: deps.time?.allowedLatenessMs ?? 8 * 86_400_000,
     maxSkewMs,
   })
   /** Interactions waiting for a revisit, per owned partition; reloaded from ClickHouse every 5 minutes. */

@@ -95,4 +95,17 @@ describe('PartitionClock', () => {
     expect(partitions.observe(0, 100 * S - 61 * S, 0, '/s1').tooLate).toBe(true)
     expect(partitions.observe(0, 100 * S - 59 * S, 0, '/another').tooLate).toBe(false)
   })
+
+  it('stays idle while only old events arrive (history being imported), so the watermark follows the wall clock', () => {
+    const partitions = clock()
+    const now = Date.parse('2026-12-06T12:00:00Z')
+    partitions.observe(0, now, now, '/live')
+    // Ten seconds of a day-old import, no live event: the partition is idle after 5 s all the same.
+    for (let second = 1; second <= 10; second++)
+      partitions.observe(0, now - 86_400 * S, now + second * S, '/import')
+    expect(partitions.watermark(0, now + 10 * S)).toBe(now + 5 * S)
+    // An event at the head counts as activity again.
+    partitions.observe(0, now + 10 * S, now + 10 * S, '/live')
+    expect(partitions.watermark(0, now + 12 * S)).toBe(now + 10 * S)
+  })
 })

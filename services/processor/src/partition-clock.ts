@@ -57,7 +57,9 @@ export class PartitionClock {
       maxEventTime: this.capped(maxEventTime ?? Number.NEGATIVE_INFINITY, now),
       lastArrival: now,
       issued: previous?.issued ?? Number.NEGATIVE_INFINITY,
-      sources: new Map([...bySource].map(([source, time]) => [source, this.capped(time, now)])),
+      sources: new Map(
+        [...bySource].slice(0, MAX_SOURCES).map(([source, time]) => [source, this.capped(time, now)]),
+      ),
     })
   }
 
@@ -103,8 +105,10 @@ export class PartitionClock {
     const tooLate = eventTime < sourceLatest - this.allowedLatenessMs
     const counted = this.capped(eventTime, now)
     if (!full) state.sources.set(source, Math.max(sourceLatest, counted))
+    // Only an event near the partition's head keeps it from being idle: history being imported
+    // (or a source catching up) must not stop the watermark from following the wall clock.
+    if (counted >= state.maxEventTime - this.idleAfterMs) state.lastArrival = now
     state.maxEventTime = Math.max(state.maxEventTime, counted)
-    state.lastArrival = now
     return { tooLate, clamped: counted < eventTime }
   }
 

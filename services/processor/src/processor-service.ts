@@ -97,6 +97,7 @@ export async function startProcessor(deps: {
         {
           groupId: config.processor.groupId,
           cpis: catalog.length,
+          revisionHorizonMs: config.processor.allowedLatenessMs ?? revisionHorizonMs(catalog),
           pseudonymized: config.processor.pseudonymizeKey !== undefined,
         },
         'processor consuming',

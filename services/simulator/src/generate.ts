@@ -578,7 +578,7 @@ function applyDeliveryFaults(events: SimulatedEvent[], random: Random, scenario:
       event.arrival = event.time + Math.round(random.between(0, scenario.lateMaxMs))
   }
   // Out of order: the completion arrives before the request (when it follows within half an
-  // hour, so the request stays within the default allowed lateness of an hour).
+  // hour: a short disorder, well within any revision horizon).
   const [first, second] = out
   if (first && second && second.time - first.time < HOUR / 2 && random.chance(scenario.outOfOrderShare)) {
     first.arrival = Math.max(first.arrival, second.arrival + Math.round(random.between(1, 5000)))

@@ -128,20 +128,30 @@ export async function pendingRevisits(
 export async function maxEventTimeBefore(
   clickhouse: ClickHouse,
   position: { topic: string; partition: number; offset: string },
+  maxSources = 10_000,
 ): Promise<{ max: number | undefined; bySource: Map<string, number> }> {
+  const events = `${clickhouse.database}.events`
+  const where =
+    'kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32} AND kafka_offset < {offset:UInt64}'
   try {
+    // The partition's latest time, and each source's: the first `maxSources` sources in order of
+    // first appearance, as the live clock keeps them (a producer may invent a source per event).
     const result = await clickhouse.writer.query({
-      query: `SELECT source AS event_source, toUnixTimestamp64Milli(max(time)) AS max
-              FROM ${clickhouse.database}.events
-              WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32}
-                AND kafka_offset < {offset:UInt64}
-              GROUP BY source`,
-      query_params: position,
+      query: `SELECT toUnixTimestamp64Milli(max(time)) AS max, count() AS rows,
+                     (SELECT groupArray((event_source, latest)) FROM (
+                        SELECT source AS event_source, toUnixTimestamp64Milli(max(time)) AS latest,
+                               min(kafka_offset) AS first
+                        FROM ${events} WHERE ${where}
+                        GROUP BY source ORDER BY first LIMIT {maxSources:UInt32})) AS sources
+              FROM ${events} WHERE ${where}`,
+      query_params: { ...position, maxSources },
       format: 'JSONEachRow',
     })
-    const rows = await result.json<{ event_source: string; max: string }>()
-    const bySource = new Map(rows.map((row) => [row.event_source, Number(row.max)] as const))
-    return { max: rows.length > 0 ? Math.max(...bySource.values()) : undefined, bySource }
+    const [row] = await result.json<{ max: string; rows: string; sources: [string, string | number][] }>()
+    const bySource = new Map(
+      (row?.sources ?? []).map(([source, latest]) => [source, Number(latest)] as const),
+    )
+    return { max: row && Number(row.rows) > 0 ? Number(row.max) : undefined, bySource }
   } catch (error) {
     throw toClickHouseError(error, 'reading the latest event time of a partition')
   }
