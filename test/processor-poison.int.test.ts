@@ -141,16 +141,18 @@ describe('processor: no poison input stalls a partition (real broker and engine)
       }
       // Within seconds, not after a retry loop that never ends.
       await expect.poll(() => outcomeOf('Q-normal'), { timeout: 15_000, interval: 200 }).toBe('good')
-      const stored = await clickhouse.reader.query({
-        query: `SELECT subject FROM ${clickhouse.database}.events ORDER BY subject`,
-        format: 'JSONEachRow',
-      })
-      // The odd record timestamp was judged against the wall clock: a valid event, kept.
-      expect((await stored.json<{ subject: string }>()).map((row) => row.subject)).toEqual([
-        'Q-normal',
-        'Q-normal',
-        'Q-odd-timestamp',
-      ])
+      const storedSubjects = async () => {
+        const stored = await clickhouse.reader.query({
+          query: `SELECT subject FROM ${clickhouse.database}.events ORDER BY subject`,
+          format: 'JSONEachRow',
+        })
+        return (await stored.json<{ subject: string }>()).map((row) => row.subject)
+      }
+      // The odd record timestamp was judged against the wall clock: a valid event, kept. (A
+      // batch's outcomes are written beside its events, so the events may land a moment later.)
+      await expect
+        .poll(storedSubjects, { timeout: 15_000, interval: 200 })
+        .toEqual(['Q-normal', 'Q-normal', 'Q-odd-timestamp'])
 
       await expect
         .poll(() => rejectionsOf(clickhouse, topics.events).then((rows) => rows.length), { timeout: 15_000 })

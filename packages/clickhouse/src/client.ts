@@ -38,6 +38,11 @@ export interface ClickHouse {
   /** The cluster DDL targets, when configured (CLICKHOUSE_CLUSTER). */
   readonly cluster: string | undefined
   readonly writer: ClickHouseClient
+  /**
+   * A second write connection, opened on first use: the processor writes a batch's outcomes on
+   * it while the batch's raw events go through `writer`, so the two inserts run side by side.
+   */
+  readonly sideWriter: ClickHouseClient
   readonly reader: ClickHouseClient
   /** `version()` of the engine or server. */
   version(): Promise<string>
@@ -75,12 +80,17 @@ export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
 
   const writer = makeClient()
   const reader = makeClient()
+  let side: ClickHouseClient | undefined
 
   return {
     kind: settings.kind,
     database: settings.database,
     cluster: settings.kind === 'http' ? settings.cluster : undefined,
     writer,
+    get sideWriter() {
+      side ??= makeClient()
+      return side
+    },
     reader,
     async version() {
       try {
@@ -100,7 +110,7 @@ export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
       }
     },
     async close() {
-      await Promise.allSettled([writer.close(), reader.close()])
+      await Promise.allSettled([writer.close(), reader.close(), side?.close()])
     },
   }
 }

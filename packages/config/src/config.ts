@@ -110,6 +110,11 @@ const environmentShape = z.object({
     .min(65_536)
     .default(4 * 1024 * 1024),
   CPI_PROCESSOR_CONCURRENT_PARTITIONS: positiveInt().max(1000).default(6),
+  CPI_PROCESSOR_STATE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(64 * 1024 * 1024),
   CPI_SIMULATOR: onOff.optional(),
   CPI_SIMULATOR_RATE: z.coerce.number().positive().max(100_000).default(2),
   CPI_SIMULATOR_SEED: z.coerce.number().int().default(1),
@@ -296,6 +301,7 @@ export const configSchema = environmentShape
       sweepIntervalMs: env.CPI_SWEEP_INTERVAL_MS,
       fetchBytesPerPartition: env.CPI_PROCESSOR_FETCH_BYTES,
       concurrentPartitions: env.CPI_PROCESSOR_CONCURRENT_PARTITIONS,
+      stateMaxBytes: env.CPI_PROCESSOR_STATE_MAX_BYTES,
       pseudonymizeKey: env.CPI_PSEUDONYMIZE_KEY,
     },
     access: {

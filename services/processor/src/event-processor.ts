@@ -17,7 +17,14 @@ import type { Kafka, Message } from 'kafkajs'
 import type { Registry } from 'prom-client'
 import { asStoredCopy, type Candidate, processorLetter, sortArrivals } from './arrival-stage.ts'
 import { decideMessage, recordTime } from './message-outcome.ts'
-import { loadCopiesBySubject, recomputeOutcomesOfPartitions } from './outcome-stage.ts'
+import { InteractionCache } from './interaction-cache.ts'
+import {
+  groupOutcomeRows,
+  loadCopiesBySubject,
+  type OutcomeWrite,
+  recomputeOutcomesOfPartitions,
+  writeOutcomeRows,
+} from './outcome-stage.ts'
 import { PartitionClock } from './partition-clock.ts'
 import type { Pseudonymizer } from './pseudonymize.ts'
 import { type Refusal, writeIsolatingRefusals } from './refused-rows.ts'
@@ -60,6 +67,8 @@ export interface EventProcessorDependencies {
   deadLetterMaxRawBytes?: number
   /** Replaces customer ids before they are stored (CPI_PSEUDONYMIZE_KEY). */
   pseudonymize?: Pseudonymizer | undefined
+  /** Estimated bytes of stored events the keyed state may hold (CPI_PROCESSOR_STATE_MAX_BYTES, default 64 MiB). */
+  stateMaxBytes?: number
 }
 
 /**
@@ -137,6 +146,21 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     name: 'cpi_processor_watermark_seconds',
     help: 'Event-time watermark per partition (R6)',
     labelNames: ['partition'] as const,
+  })
+  /** The keyed state: the stored copies of the interactions in work, per owned partition (decision 0014). */
+  const cache = new InteractionCache({ maxBytes: deps.stateMaxBytes ?? 64 * 1024 * 1024 })
+  const stateLookups = counter(deps.registry, {
+    name: 'cpi_processor_state_lookups_total',
+    help: 'Interactions a batch or sweep needed, by whether the keyed state held them (hit) or they were read from ClickHouse (miss)',
+    labelNames: ['result'] as const,
+  })
+  const stateBytes = gauge(deps.registry, {
+    name: 'cpi_processor_state_bytes',
+    help: 'Estimated bytes held by the keyed state (stored events of interactions in work)',
+  })
+  const stateSize = gauge(deps.registry, {
+    name: 'cpi_processor_state_interactions',
+    help: 'Interactions held by the keyed state',
   })
   // One computation at a time: a batch and a sweep never write the same outcome out of order.
   let exclusive: Promise<unknown> = Promise.resolve()
@@ -216,6 +240,9 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
           },
         )
         if (outcome.kind === 'ok') {
+          // The contract keys every event by its subject; one keyed otherwise may have copies
+          // on other partitions, which only storage knows of.
+          if (message.key?.toString('utf8') !== outcome.row.subject) cache.markUnkeyed(outcome.row.subject)
           const raw = message.value ?? Buffer.alloc(0)
           candidates.push({ row: outcome.row, raw, key: message.key, judgedAt: judged.time })
           continue
@@ -245,6 +272,51 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
       if (!observed.tooLate) subjects.add(row.subject)
     }
     return { touched, late, clampedTimes }
+  }
+
+  /**
+   * The stored copies of these interactions, by subject: those the keyed state holds, the rest
+   * read from ClickHouse in one query (and held from then on). Each list is the caller's own.
+   */
+  async function copiesOf(
+    wanted: ReadonlyMap<number, ReadonlySet<string>>,
+  ): Promise<Map<string, StoredEvent[]>> {
+    const copies = new Map<string, StoredEvent[]>()
+    const missing: { partition: number; subject: string }[] = []
+    for (const [partition, subjects] of wanted) {
+      const { held, missing: absent } = cache.lookup(partition, subjects)
+      for (const [subject, list] of held) copies.set(subject, [...list])
+      for (const subject of absent) missing.push({ partition, subject })
+    }
+    stateLookups.inc({ result: 'hit' }, copies.size)
+    stateLookups.inc({ result: 'miss' }, missing.length)
+    if (missing.length === 0) return copies
+    const read = await loadCopiesBySubject(
+      deps.clickhouse,
+      missing.map((entry) => entry.subject),
+    )
+    for (const { partition, subject } of missing) {
+      const list = read.get(subject) ?? []
+      copies.set(subject, [...list])
+      if (list.some((copy) => copy.partition !== partition)) cache.markUnkeyed(subject)
+      else cache.hold(partition, subject, list)
+    }
+    return copies
+  }
+
+  /** The subjects of candidates, per partition; one seen on two partitions is never held. */
+  function subjectsByPartition(candidates: readonly Candidate[]): Map<number, Set<string>> {
+    const byPartition = new Map<number, Set<string>>()
+    const partitionOf = new Map<string, number>()
+    for (const { row } of candidates) {
+      const seen = partitionOf.get(row.subject)
+      if (seen !== undefined && seen !== row.kafka_partition) cache.markUnkeyed(row.subject)
+      partitionOf.set(row.subject, row.kafka_partition)
+      const subjects = byPartition.get(row.kafka_partition) ?? new Set<string>()
+      byPartition.set(row.kafka_partition, subjects)
+      subjects.add(row.subject)
+    }
+    return byPartition
   }
 
   /**
@@ -282,28 +354,29 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
       await startClocks(batches, arrivedAt)
       const { candidates, deadLetters, clampedRecords } = decideBatches(batches, arrivedAt)
       const invalid = deadLetters.length
-      const stored = await loadCopiesBySubject(deps.clickhouse, [
-        ...new Set(candidates.map((candidate) => candidate.row.subject)),
-      ])
+      const stored = await copiesOf(subjectsByPartition(candidates))
       const arrivals = sortArrivals(candidates, stored)
       for (const conflict of arrivals.conflicts) {
         deadLetters.push(letter(conflict.candidate.key, conflict.candidate.raw, conflict.letter))
       }
       const { touched, late, clampedTimes } = observeClocks(arrivals.accepted, arrivedAt)
+      // Outcomes are decided as if every accepted event is written, and written beside the
+      // events on the second connection; an event the store refuses (rare) has its
+      // interactions' outcomes written again without it afterwards.
+      for (const { row } of arrivals.accepted) stored.get(row.subject)?.push(asStoredCopy(row))
+      const groups = outcomeGroups(touched, arrivedAt)
       const started = performance.now()
-      const [events] = await Promise.all([
+      const [events, , decided] = await Promise.all([
         writeEvents(arrivals.accepted),
         deps.producer.send(deps.topics.deadLetter, deadLetters),
+        writeOutcomes(groups, stored, 'sideWriter'),
       ])
       const refused = events.letters
+      if (events.refused.size > 0) await rewriteWithoutRefused(events.refused, groups, stored)
       await deps.producer.send(deps.topics.deadLetter, refused)
       const written = arrivals.accepted.filter((candidate) => !events.refused.has(candidate))
-      for (const { row } of written) {
-        const list = stored.get(row.subject) ?? []
-        list.push(asStoredCopy(row))
-        stored.set(row.subject, list)
-      }
-      await writeOutcomes(touched, arrivedAt, stored)
+      for (const { row } of written) cache.append(asStoredCopy(row))
+      for (const subject of decided.settled) cache.drop(subject)
       insertSeconds.observe((performance.now() - started) / 1000)
       for (const batch of batches) batchSizes.observe(batch.messages.length)
       // Counted once durable: a batch retried after a failure is not counted twice. Each message
@@ -325,31 +398,81 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
         const last = batch.messages.at(-1)?.offset ?? batch.messages[0]?.offset ?? '0'
         clockPosition.set(batch.partition, BigInt(last) + 1n)
       }
+      stateBytes.set(cache.bytes)
+      stateSize.set(cache.size)
     } catch (error) {
-      // The retry starts each clock again from what is stored.
-      for (const batch of batches) clockPosition.delete(batch.partition)
+      // The retry starts each clock again from what is stored, and reads its interactions
+      // again: what the failed attempt wrote is unknown.
+      for (const batch of batches) {
+        clockPosition.delete(batch.partition)
+        cache.forget(batch.partition)
+      }
       throw error
     }
   }
 
-  /** Recomputes the touched interactions' outcomes from the copies in hand, each partition as of its watermark. */
-  async function writeOutcomes(
-    touched: ReadonlyMap<number, ReadonlySet<string>>,
-    arrivedAt: number,
-    stored: ReadonlyMap<string, readonly StoredEvent[]>,
-  ): Promise<void> {
-    const groups = [...touched]
+  type OutcomeGroup = { partition: number; watermark: number; subjects: string[] }
+
+  /** The touched interactions of each partition, to be decided as of the partition's watermark. */
+  function outcomeGroups(touched: ReadonlyMap<number, ReadonlySet<string>>, arrivedAt: number): OutcomeGroup[] {
+    if (catalog.length === 0) return []
+    return [...touched]
       .filter(([, subjects]) => subjects.size > 0)
       .map(([partition, subjects]) => ({
         partition,
         watermark: clock.watermark(partition, arrivedAt) as number,
         subjects: [...subjects],
       }))
-    if (catalog.length === 0 || groups.length === 0) return
-    const { written, refused } = await recomputeOutcomesOfPartitions(deps.clickhouse, catalog, groups, stored)
+  }
+
+  /** Decides the groups' interactions from the copies in hand and writes their outcomes. */
+  async function writeOutcomes(
+    groups: readonly OutcomeGroup[],
+    stored: ReadonlyMap<string, readonly StoredEvent[]>,
+    connection: 'writer' | 'sideWriter',
+  ): Promise<Pick<OutcomeWrite, 'settled'>> {
+    if (groups.length === 0) return { settled: [] }
+    const { written, refused, settled } = await recomputeOutcomesOfPartitions(
+      deps.clickhouse,
+      catalog,
+      groups,
+      stored,
+      connection,
+    )
     revisits.record(written)
     outcomeRows.inc({ trigger: 'event' }, written.length)
     countRefusedOutcomes(refused)
+    return { settled }
+  }
+
+  /**
+   * After the store refused some events: their interactions' outcomes again, without them, at
+   * the same watermark (the later row wins), and an `excluded` row for an outcome that no
+   * longer exists (its start event was the one refused).
+   */
+  async function rewriteWithoutRefused(
+    refused: ReadonlySet<Candidate>,
+    groups: readonly OutcomeGroup[],
+    stored: Map<string, StoredEvent[]>,
+  ): Promise<void> {
+    const subjects = new Set([...refused].map((candidate) => candidate.row.subject))
+    const mine = groups.map((group) => ({ ...group, subjects: group.subjects.filter((s) => subjects.has(s)) }))
+    const before = groupOutcomeRows(catalog, mine, stored).rows
+    const isRefused = (copy: StoredEvent) =>
+      [...refused].some(
+        ({ row }) => row.kafka_partition === copy.partition && BigInt(row.kafka_offset) === copy.offset,
+      )
+    for (const subject of subjects) {
+      stored.set(subject, (stored.get(subject) ?? []).filter((copy) => !isRefused(copy)))
+    }
+    const after = groupOutcomeRows(catalog, mine, stored).rows
+    const kept = new Set(after.map((row) => `${row.cpi}\u0000${row.subject}`))
+    const gone = before
+      .filter((row) => !kept.has(`${row.cpi}\u0000${row.subject}`))
+      .map((row) => ({ ...row, state: 'excluded' as const, revisit_at: null, open: 0 as const }))
+    const { written, refused: left } = await writeOutcomeRows(deps.clickhouse, [...after, ...gone])
+    revisits.record(written)
+    countRefusedOutcomes(left)
   }
 
   function countRefusedOutcomes(refused: readonly Refusal<OutcomeRow>[]): void {
@@ -387,14 +510,19 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
           const due = revisits.takeDue(partition, watermark)
           if (due.length > 0) {
             try {
-              const result = await recomputeOutcomesOfPartitions(deps.clickhouse, catalog, [
-                { partition, watermark, subjects: due },
-              ])
+              const result = await recomputeOutcomesOfPartitions(
+                deps.clickhouse,
+                catalog,
+                [{ partition, watermark, subjects: due }],
+                await copiesOf(new Map([[partition, new Set(due)]])),
+              )
               revisits.record(result.written)
               countRefusedOutcomes(result.refused)
+              for (const subject of result.settled) cache.drop(subject)
               written += result.written.length
             } catch (error) {
               revisits.forget(partition) // loaded again, due subjects included, at the next sweep
+              cache.forget(partition)
               throw error
             }
           }
@@ -424,6 +552,7 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
         if (!partitions.includes(known)) {
           clock.forget(known)
           revisits.forget(known)
+          cache.forget(known)
           clockPosition.delete(known)
         }
       }

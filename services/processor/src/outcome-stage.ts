@@ -133,18 +133,41 @@ export interface OutcomeWrite {
   written: OutcomeRow[]
   /** Rows the store would not take: left out, so the partition moves on (the caller counts them). */
   refused: Refusal<OutcomeRow>[]
+  /** Interactions with outcomes and none waiting for a revisit: decided until a new event comes. */
+  settled: string[]
+}
+
+/** The outcome rows of each group's interactions, each group as of its own watermark. Pure. */
+export function groupOutcomeRows(
+  catalog: readonly CpiDefinition[],
+  groups: readonly { partition: number; watermark: number; subjects: readonly string[] }[],
+  bySubject: ReadonlyMap<string, readonly StoredEvent[]>,
+): { rows: OutcomeRow[]; settled: string[] } {
+  const rows: OutcomeRow[] = []
+  const settled: string[] = []
+  for (const group of groups) {
+    for (const subject of group.subjects) {
+      const events = countedEvents(bySubject.get(subject) ?? [])
+      if (events.length === 0) continue
+      const mine = outcomeRows(catalog, new Map([[subject, events]]), group.watermark, group.partition)
+      if (mine.length > 0 && mine.every((row) => row.revisit_at === null)) settled.push(subject)
+      for (const row of mine) rows.push(row)
+    }
+  }
+  return { rows, settled }
 }
 
 /**
  * The same for several partitions at once, each as of its own watermark: one read of the
  * interactions' events (unless the caller has them: `copies`) and one insert of their outcomes
- * for all of them (a group of batches).
+ * for all of them (a group of batches), on `connection` (default the writer).
  */
 export async function recomputeOutcomesOfPartitions(
   clickhouse: ClickHouse,
   catalog: readonly CpiDefinition[],
   groups: readonly { partition: number; watermark: number; subjects: readonly string[] }[],
   copies?: ReadonlyMap<string, readonly StoredEvent[]>,
+  connection: 'writer' | 'sideWriter' = 'writer',
 ): Promise<OutcomeWrite> {
   const bySubject =
     copies ??
@@ -152,17 +175,18 @@ export async function recomputeOutcomesOfPartitions(
       clickhouse,
       groups.flatMap((group) => group.subjects),
     ))
-  const rows: OutcomeRow[] = []
-  for (const group of groups) {
-    const mine = new Map<string, InteractionEvent[]>()
-    for (const subject of group.subjects) {
-      const events = countedEvents(bySubject.get(subject) ?? [])
-      if (events.length > 0) mine.set(subject, events)
-    }
-    rows.push(...outcomeRows(catalog, mine, group.watermark, group.partition))
-  }
-  const refused = await writeIsolatingRefusals(rows, (part) => insertOutcomes(clickhouse, part))
-  if (refused.length === 0) return { written: rows, refused }
+  const { rows, settled } = groupOutcomeRows(catalog, groups, bySubject)
+  return { ...(await writeOutcomeRows(clickhouse, rows, connection)), settled }
+}
+
+/** Writes outcome rows, leaving out (and returning) those the store refuses for their content. */
+export async function writeOutcomeRows(
+  clickhouse: ClickHouse,
+  rows: readonly OutcomeRow[],
+  connection: 'writer' | 'sideWriter' = 'writer',
+): Promise<{ written: OutcomeRow[]; refused: Refusal<OutcomeRow>[] }> {
+  const refused = await writeIsolatingRefusals(rows, (part) => insertOutcomes(clickhouse, part, connection))
+  if (refused.length === 0) return { written: [...rows], refused }
   const left = new Set(refused.map((refusal) => refusal.row))
   return { written: rows.filter((row) => !left.has(row)), refused }
 }

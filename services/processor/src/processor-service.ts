@@ -46,6 +46,7 @@ export async function startProcessor(deps: {
       maxBytes: config.processor.fetchBytesPerPartition * 4,
     },
     concurrentPartitions: config.processor.concurrentPartitions,
+    stateMaxBytes: config.processor.stateMaxBytes,
     pseudonymize: config.processor.pseudonymizeKey
       ? createPseudonymizer(config.processor.pseudonymizeKey)
       : undefined,

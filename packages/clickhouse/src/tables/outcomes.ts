@@ -21,10 +21,15 @@ export interface OutcomeRow {
   version: number
 }
 
-export async function insertOutcomes(clickhouse: ClickHouse, rows: readonly OutcomeRow[]): Promise<void> {
+/** Writes outcome rows (on `sideWriter` when the caller writes raw events on `writer` meanwhile). */
+export async function insertOutcomes(
+  clickhouse: ClickHouse,
+  rows: readonly OutcomeRow[],
+  connection: 'writer' | 'sideWriter' = 'writer',
+): Promise<void> {
   if (rows.length === 0) return
   try {
-    await clickhouse.writer.insert({
+    await clickhouse[connection].insert({
       table: `${clickhouse.database}.outcomes`,
       values: rows as OutcomeRow[],
       format: 'JSONEachRow',
