@@ -153,10 +153,11 @@ const profile =
   process.env.BENCH_PROFILE === '1'
     ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'bench/results/profiles')}`]
     : []
+const processorPort = await freePort()
 const child = spawn(process.execPath, [...profile, path.join(root, 'services/processor/src/main.ts')], {
   env: {
     ...process.env,
-    PORT: String(await freePort()),
+    PORT: String(processorPort),
     LOG_LEVEL: 'warn',
     KAFKA_BROKERS: brokers,
     CPI_EVENTS_TOPIC: topic,
@@ -175,6 +176,19 @@ const sampleRss = async () => {
   if (kib > 0) rss.push(kib * 1024)
   return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024
 }
+// Where the memory is: the V8 heap and off-heap buffers (from the processor's own metrics); the
+// rest of the RSS is the embedded engine and the native code.
+let peakHeapBytes = 0
+let peakExternalBytes = 0
+const sampleHeap = async () => {
+  const text = await fetch(`http://127.0.0.1:${processorPort}/metrics`)
+    .then((response) => response.text())
+    .catch(() => '')
+  const value = (name: string) =>
+    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? 0)
+  peakHeapBytes = Math.max(peakHeapBytes, value('cpi_node_nodejs_heap_size_total_bytes'))
+  peakExternalBytes = Math.max(peakExternalBytes, value('cpi_node_nodejs_external_memory_bytes'))
+}
 const admin = kafka.admin()
 await admin.connect()
 const ends = new Map(
@@ -191,6 +205,7 @@ let peakRss = 0
 const progress: { seconds: number; committed: number }[] = []
 for (;;) {
   peakRss = Math.max(peakRss, await sampleRss())
+  await sampleHeap()
   const done = await committed()
   const now = performance.now()
   if (done > 0 && firstProgress === undefined) firstProgress = now
@@ -289,6 +304,8 @@ const result = {
   processor: {
     peakRssMiB: Math.round(peakRss / 2 ** 20),
     meanRssMiB: Math.round(rss.reduce((a, b) => a + b, 0) / Math.max(1, rss.length) / 2 ** 20),
+    peakV8HeapMiB: Math.round(peakHeapBytes / 2 ** 20),
+    peakExternalMiB: Math.round(peakExternalBytes / 2 ** 20),
   },
 }
 result.endToEnd.ratioToRawConsume = Number(
@@ -322,7 +339,7 @@ process.stdout.write(
           ...routeRows(query.results).map((row) => `    ${row.trim()}`),
         ]
       : ['  API queries         not measured (BENCH_QUERY_EVENTS=0)']),
-    `  processor RSS       peak ${result.processor.peakRssMiB} MiB, mean ${result.processor.meanRssMiB} MiB`,
+    `  processor RSS       peak ${result.processor.peakRssMiB} MiB, mean ${result.processor.meanRssMiB} MiB (V8 heap peak ${result.processor.peakV8HeapMiB} MiB, off-heap buffers ${result.processor.peakExternalMiB} MiB; the rest is the embedded engine)`,
     `  written to          ${file}`,
     '',
   ].join('\n'),

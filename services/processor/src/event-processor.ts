@@ -16,8 +16,8 @@ import { boundedDeadLetter, type DeadLetter, type ValidationLimits } from '@cpi/
 import type { Kafka, Message } from 'kafkajs'
 import type { Registry } from 'prom-client'
 import { asStoredCopy, type Candidate, processorLetter, sortArrivals } from './arrival-stage.ts'
-import { decideMessage, recordTime } from './message-outcome.ts'
 import { InteractionCache } from './interaction-cache.ts'
+import { decideMessage, recordTime } from './message-outcome.ts'
 import {
   groupOutcomeRows,
   loadCopiesBySubject,
@@ -130,6 +130,11 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
   const outcomeRows = counter(deps.registry, {
     name: 'cpi_outcomes_written_total',
     help: 'Outcome rows written (recomputations included)',
+    labelNames: ['trigger'] as const,
+  })
+  const unchangedRows = counter(deps.registry, {
+    name: 'cpi_outcomes_unchanged_total',
+    help: 'Outcome rows decided again with the content this process last wrote for them: not written again',
     labelNames: ['trigger'] as const,
   })
   const freshness = gauge(deps.registry, {
@@ -284,7 +289,7 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     const copies = new Map<string, StoredEvent[]>()
     const missing: { partition: number; subject: string }[] = []
     for (const [partition, subjects] of wanted) {
-      const { held, missing: absent } = cache.lookup(partition, subjects)
+      const { held, missing: absent } = cache.lookup(partition, subjects, now())
       for (const [subject, list] of held) copies.set(subject, [...list])
       for (const subject of absent) missing.push({ partition, subject })
     }
@@ -299,7 +304,7 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
       const list = read.get(subject) ?? []
       copies.set(subject, [...list])
       if (list.some((copy) => copy.partition !== partition)) cache.markUnkeyed(subject)
-      else cache.hold(partition, subject, list)
+      else cache.hold(partition, subject, list, now())
     }
     return copies
   }
@@ -414,7 +419,10 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
   type OutcomeGroup = { partition: number; watermark: number; subjects: string[] }
 
   /** The touched interactions of each partition, to be decided as of the partition's watermark. */
-  function outcomeGroups(touched: ReadonlyMap<number, ReadonlySet<string>>, arrivedAt: number): OutcomeGroup[] {
+  function outcomeGroups(
+    touched: ReadonlyMap<number, ReadonlySet<string>>,
+    arrivedAt: number,
+  ): OutcomeGroup[] {
     if (catalog.length === 0) return []
     return [...touched]
       .filter(([, subjects]) => subjects.size > 0)
@@ -432,17 +440,12 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     connection: 'writer' | 'sideWriter',
   ): Promise<Pick<OutcomeWrite, 'settled'>> {
     if (groups.length === 0) return { settled: [] }
-    const { written, refused, settled } = await recomputeOutcomesOfPartitions(
-      deps.clickhouse,
-      catalog,
-      groups,
-      stored,
+    const result = await recomputeOutcomesOfPartitions(deps.clickhouse, catalog, groups, stored, {
       connection,
-    )
-    revisits.record(written)
-    outcomeRows.inc({ trigger: 'event' }, written.length)
-    countRefusedOutcomes(refused)
-    return { settled }
+      unchanged: (row, owner) => cache.sameAsWritten(owner, row),
+    })
+    afterOutcomes(result, 'event')
+    return { settled: result.settled }
   }
 
   /**
@@ -456,14 +459,20 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     stored: Map<string, StoredEvent[]>,
   ): Promise<void> {
     const subjects = new Set([...refused].map((candidate) => candidate.row.subject))
-    const mine = groups.map((group) => ({ ...group, subjects: group.subjects.filter((s) => subjects.has(s)) }))
+    const mine = groups.map((group) => ({
+      ...group,
+      subjects: group.subjects.filter((s) => subjects.has(s)),
+    }))
     const before = groupOutcomeRows(catalog, mine, stored).rows
     const isRefused = (copy: StoredEvent) =>
       [...refused].some(
         ({ row }) => row.kafka_partition === copy.partition && BigInt(row.kafka_offset) === copy.offset,
       )
     for (const subject of subjects) {
-      stored.set(subject, (stored.get(subject) ?? []).filter((copy) => !isRefused(copy)))
+      stored.set(
+        subject,
+        (stored.get(subject) ?? []).filter((copy) => !isRefused(copy)),
+      )
     }
     const after = groupOutcomeRows(catalog, mine, stored).rows
     const kept = new Set(after.map((row) => `${row.cpi}\u0000${row.subject}`))
@@ -473,6 +482,17 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     const { written, refused: left } = await writeOutcomeRows(deps.clickhouse, [...after, ...gone])
     revisits.record(written)
     countRefusedOutcomes(left)
+    // What the state remembers having written for them is no longer so: read them again.
+    for (const subject of subjects) cache.drop(subject)
+  }
+
+  /** Keeps the schedule, the keyed state and the counters current with an outcome write. */
+  function afterOutcomes(result: OutcomeWrite, trigger: 'event' | 'time'): void {
+    revisits.record(result.decided)
+    for (const row of result.written) cache.rememberWritten(result.owners.get(row) as string, row)
+    outcomeRows.inc({ trigger }, result.written.length)
+    unchangedRows.inc({ trigger }, result.decided.length - result.written.length)
+    countRefusedOutcomes(result.refused)
   }
 
   function countRefusedOutcomes(refused: readonly Refusal<OutcomeRow>[]): void {
@@ -515,9 +535,9 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
                 catalog,
                 [{ partition, watermark, subjects: due }],
                 await copiesOf(new Map([[partition, new Set(due)]])),
+                { unchanged: (row, owner) => cache.sameAsWritten(owner, row) },
               )
-              revisits.record(result.written)
-              countRefusedOutcomes(result.refused)
+              afterOutcomes(result, 'time')
               for (const subject of result.settled) cache.drop(subject)
               written += result.written.length
             } catch (error) {
@@ -536,7 +556,6 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
         })
       }
       await recordWatermarks(deps.clickhouse, records)
-      outcomeRows.inc({ trigger: 'time' }, written)
       for (const progress of consumer.partitionProgress()) {
         const lag = Number(BigInt(progress.highWatermark) - BigInt(progress.committedOffset))
         lagGauge.set({ partition: String(progress.partition) }, Math.max(0, lag))

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '@cpi/clickhouse'
+import type { OutcomeRow, StoredEvent } from '@cpi/clickhouse'
 
 // The processor's keyed state: every stored copy of the events of the interactions it works on,
 // per owned partition, so that a batch reads from ClickHouse only the interactions it does not
@@ -13,9 +13,28 @@ const COPY_OVERHEAD_BYTES = 200
 
 interface Entry {
   partition: number
+  /** When it was read from storage: another writer (`cpi recompute`) is seen once it is older than `maxAgeMs`. */
+  readAt: number
   copies: StoredEvent[]
+  /** What this process last wrote for each of the interaction's outcome rows (by CPI and row subject). */
+  written?: Map<string, string>
   bytes: number
 }
+
+const rowKey = (row: OutcomeRow) => `${row.cpi}\u0000${row.subject}`
+
+/** An outcome row's content: everything a reader sees, not the watermark it was computed at. */
+const rowContent = (row: OutcomeRow) =>
+  JSON.stringify([
+    row.definition_version,
+    row.cohort_at,
+    row.state,
+    row.status,
+    row.latency_ms,
+    row.open,
+    row.segments,
+    row.revisit_at,
+  ])
 
 const copyBytes = (copy: StoredEvent) =>
   COPY_OVERHEAD_BYTES + 2 * (copy.payload.length + copy.id.length + copy.source.length + copy.type.length)
@@ -28,15 +47,25 @@ export class InteractionCache {
   private heldBytes = 0
   readonly stats = { hits: 0, misses: 0, evicted: 0 }
 
-  private readonly limits: { maxBytes: number; maxUnkeyed: number }
+  private readonly limits: { maxBytes: number; maxUnkeyed: number; maxAgeMs: number }
 
   constructor(limits: {
     /** Estimated bytes the entries may hold (CPI_PROCESSOR_STATE_MAX_BYTES). */
     maxBytes: number
     /** Subjects remembered as not keyed by themselves (bounded: forgotten in bulk when full). */
     maxUnkeyed?: number
+    /**
+     * How long an entry is trusted after it was read (default 5 minutes, as the revisit
+     * schedule): what another writer changed in storage (`cpi recompute --include-late`
+     * clearing a flag) is read again after that.
+     */
+    maxAgeMs?: number
   }) {
-    this.limits = { maxBytes: limits.maxBytes, maxUnkeyed: limits.maxUnkeyed ?? 100_000 }
+    this.limits = {
+      maxBytes: limits.maxBytes,
+      maxUnkeyed: limits.maxUnkeyed ?? 100_000,
+      maxAgeMs: limits.maxAgeMs ?? 5 * 60_000,
+    }
   }
 
   get bytes(): number {
@@ -51,13 +80,17 @@ export class InteractionCache {
    * Splits the subjects a batch of one partition touches into those held (their complete
    * copies, by subject) and those to read from storage.
    */
-  lookup(partition: number, subjects: Iterable<string>): { held: Map<string, StoredEvent[]>; missing: string[] } {
+  lookup(
+    partition: number,
+    subjects: Iterable<string>,
+    now: number,
+  ): { held: Map<string, StoredEvent[]>; missing: string[] } {
     const held = new Map<string, StoredEvent[]>()
     const missing: string[] = []
     for (const subject of subjects) {
       const entry = this.entries.get(subject)
       if (entry && entry.partition !== partition) this.markUnkeyed(subject)
-      if (entry && entry.partition === partition) {
+      if (entry && entry.partition === partition && now - entry.readAt <= this.limits.maxAgeMs) {
         this.entries.delete(subject)
         this.entries.set(subject, entry)
         held.set(subject, entry.copies)
@@ -85,10 +118,15 @@ export class InteractionCache {
   }
 
   /** Holds the complete copies of a subject just read from storage (plus those written since). */
-  hold(partition: number, subject: string, copies: readonly StoredEvent[]): void {
+  hold(partition: number, subject: string, copies: readonly StoredEvent[], now: number): void {
     if (this.unkeyed.has(subject)) return
     this.drop(subject)
-    const entry: Entry = { partition, copies: [...copies], bytes: ENTRY_OVERHEAD_BYTES + 2 * subject.length }
+    const entry: Entry = {
+      partition,
+      readAt: now,
+      copies: [...copies],
+      bytes: ENTRY_OVERHEAD_BYTES + 2 * subject.length,
+    }
     for (const copy of copies) entry.bytes += copyBytes(copy)
     this.entries.set(subject, entry)
     this.heldBytes += entry.bytes
@@ -105,6 +143,30 @@ export class InteractionCache {
     }
     entry.copies.push(copy)
     const bytes = copyBytes(copy)
+    entry.bytes += bytes
+    this.heldBytes += bytes
+  }
+
+  /**
+   * Whether this process wrote this very content for the row last (so writing it again would
+   * change nothing a reader sees). Unknown — not held, or read again — counts as changed.
+   */
+  sameAsWritten(owner: string, row: OutcomeRow): boolean {
+    const entry = this.entries.get(owner)
+    if (!entry || entry.partition !== row.kafka_partition) return false
+    return entry.written?.get(rowKey(row)) === rowContent(row)
+  }
+
+  /** Remembers a row written for an interaction held. */
+  rememberWritten(owner: string, row: OutcomeRow): void {
+    const entry = this.entries.get(owner)
+    if (!entry || entry.partition !== row.kafka_partition) return
+    entry.written ??= new Map()
+    const key = rowKey(row)
+    const content = rowContent(row)
+    const before = entry.written.get(key)
+    const bytes = 2 * (content.length - (before?.length ?? -key.length)) + (before === undefined ? 64 : 0)
+    entry.written.set(key, content)
     entry.bytes += bytes
     this.heldBytes += bytes
   }

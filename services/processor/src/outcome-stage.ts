@@ -130,7 +130,12 @@ export function countedEvents(copies: readonly StoredEvent[]): InteractionEvent[
 }
 
 export interface OutcomeWrite {
+  /** Every row decided: those written and those left out as unchanged. */
+  decided: OutcomeRow[]
+  /** The rows inserted (decided, not unchanged, not refused). */
   written: OutcomeRow[]
+  /** The interaction (subject) of each decided row: a survey response's row is named by its event. */
+  owners: Map<OutcomeRow, string>
   /** Rows the store would not take: left out, so the partition moves on (the caller counts them). */
   refused: Refusal<OutcomeRow>[]
   /** Interactions with outcomes and none waiting for a revisit: decided until a new event comes. */
@@ -142,8 +147,9 @@ export function groupOutcomeRows(
   catalog: readonly CpiDefinition[],
   groups: readonly { partition: number; watermark: number; subjects: readonly string[] }[],
   bySubject: ReadonlyMap<string, readonly StoredEvent[]>,
-): { rows: OutcomeRow[]; settled: string[] } {
+): { rows: OutcomeRow[]; owners: Map<OutcomeRow, string>; settled: string[] } {
   const rows: OutcomeRow[] = []
+  const owners = new Map<OutcomeRow, string>()
   const settled: string[] = []
   for (const group of groups) {
     for (const subject of group.subjects) {
@@ -151,23 +157,30 @@ export function groupOutcomeRows(
       if (events.length === 0) continue
       const mine = outcomeRows(catalog, new Map([[subject, events]]), group.watermark, group.partition)
       if (mine.length > 0 && mine.every((row) => row.revisit_at === null)) settled.push(subject)
-      for (const row of mine) rows.push(row)
+      for (const row of mine) {
+        rows.push(row)
+        owners.set(row, subject)
+      }
     }
   }
-  return { rows, settled }
+  return { rows, owners, settled }
 }
 
 /**
  * The same for several partitions at once, each as of its own watermark: one read of the
  * interactions' events (unless the caller has them: `copies`) and one insert of their outcomes
- * for all of them (a group of batches), on `connection` (default the writer).
+ * for all of them (a group of batches), on `connection` (default the writer). Rows `unchanged`
+ * says are stored already with the same content are decided but not written again.
  */
 export async function recomputeOutcomesOfPartitions(
   clickhouse: ClickHouse,
   catalog: readonly CpiDefinition[],
   groups: readonly { partition: number; watermark: number; subjects: readonly string[] }[],
   copies?: ReadonlyMap<string, readonly StoredEvent[]>,
-  connection: 'writer' | 'sideWriter' = 'writer',
+  options: {
+    connection?: 'writer' | 'sideWriter'
+    unchanged?: (row: OutcomeRow, owner: string) => boolean
+  } = {},
 ): Promise<OutcomeWrite> {
   const bySubject =
     copies ??
@@ -175,8 +188,13 @@ export async function recomputeOutcomesOfPartitions(
       clickhouse,
       groups.flatMap((group) => group.subjects),
     ))
-  const { rows, settled } = groupOutcomeRows(catalog, groups, bySubject)
-  return { ...(await writeOutcomeRows(clickhouse, rows, connection)), settled }
+  const { rows, owners, settled } = groupOutcomeRows(catalog, groups, bySubject)
+  const unchanged = options.unchanged
+  const changed = unchanged ? rows.filter((row) => !unchanged(row, owners.get(row) as string)) : rows
+  const { written, refused } = await writeOutcomeRows(clickhouse, changed, options.connection)
+  if (refused.length === 0) return { decided: rows, written, owners, refused, settled }
+  const left = new Set(refused.map((refusal) => refusal.row))
+  return { decided: rows.filter((row) => !left.has(row)), written, owners, refused, settled }
 }
 
 /** Writes outcome rows, leaving out (and returning) those the store refuses for their content. */
