@@ -3,7 +3,8 @@
 // ceilings (raw kafkajs consume of the same topic, raw insert of the same rows through the
 // adapter), with the processor's peak RSS. The processor runs as its own process, as in
 // production. Prints a table and writes bench/results/pipeline-<timestamp>.json.
-// Then freshness (bench/freshness.ts) and API query latency over 10 million stored events
+// Then freshness (bench/freshness.ts), the takeover of a partition with 100,000 open interactions
+// (bench/takeover.ts) and API query latency over 10 million stored events
 // (bench/query-latency.ts). Options (environment): BENCH_EVENTS (1,000,000 events to produce),
 // BENCH_QUERY_EVENTS (10,000,000; 0 skips), KAFKA_BROKERS.
 import { execFile, spawn } from 'node:child_process'
@@ -26,6 +27,7 @@ import type { PeerResult } from './kafka-engine-peer.ts'
 import { measureQueryLatency } from './query-latency.ts'
 import { routeRows } from './route-load.ts'
 import { benchBrokers, benchDatabase, freePort, machine, root, writeResult } from './support.ts'
+import type { TakeoverResult } from './takeover.ts'
 
 const targetEvents = Number(process.env.BENCH_EVENTS ?? 1_000_000)
 const PARTITIONS = 6
@@ -258,6 +260,15 @@ const freshness = freshnessRun.stdout
   .split('\n')
   .filter((line) => line.startsWith('{"targetEventsPerSecond"'))
   .map((line) => JSON.parse(line) as FreshnessResult)
+// Takeover of a partition with 100,000 open interactions (bench/takeover.ts), in a process of its own.
+say('takeover of a partition with 100000 open interactions')
+const takeoverRun = await promisify(execFile)(process.execPath, [path.join(root, 'bench/takeover.ts')], {
+  env: { ...process.env, KAFKA_BROKERS: brokers },
+  maxBuffer: 16 * 1024 * 1024,
+})
+const takeover = JSON.parse(
+  takeoverRun.stdout.split('\n').find((line) => line.startsWith('{"openInteractions"')) ?? 'null',
+) as TakeoverResult | null
 // Query latency of the API over a large stored history (synthetic, see bench/synthetic-load.ts).
 const queryEvents = Number(process.env.BENCH_QUERY_EVENTS ?? 10_000_000)
 say(`query latency over ${queryEvents} stored events`)
@@ -307,6 +318,9 @@ const result = {
     peakV8HeapMiB: Math.round(peakHeapBytes / 2 ** 20),
     peakExternalMiB: Math.round(peakExternalBytes / 2 ** 20),
   },
+  freshness,
+  takeover,
+  query,
 }
 result.endToEnd.ratioToRawConsume = Number(
   (result.endToEnd.eventsPerSecond / result.ceilings.rawConsumePerSecond).toFixed(3),
@@ -333,6 +347,9 @@ process.stdout.write(
       (f) =>
         `  freshness @${String(f.targetEventsPerSecond).padEnd(6)} p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, max ${f.maxMs} ms (${f.visible}/${f.markers} markers, ${f.achievedEventsPerSecond} events/s achieved, produced → visible in outcomes_now)`,
     ),
+    takeover
+      ? `  takeover            ${takeover.takeoverMs} ms from a fresh processor's start to the next event of one of ${takeover.openInteractions} open interactions decided (schedule load alone ${takeover.scheduleLoadMs} ms)`
+      : '  takeover            not measured',
     ...(query
       ? [
           `  API queries         over ${query.events} stored events (${query.outcomes} outcomes, synthetic), 8 concurrent clients:`,
