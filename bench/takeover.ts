@@ -108,7 +108,7 @@ export async function measureTakeover(options: {
   await first.stop()
 
   const marker = subjects[Math.floor(subjects.length / 2)] as string
-  await producer.send(topic, [{ key: marker, value: agentReply(marker, openedAt + 30 * 60_000) }])
+  await producer.send(topic, [{ key: marker, value: agentReply(marker, Date.now()) }])
   const decided = async () => {
     const result = await clickhouse.reader.query({
       query: `SELECT state FROM ${clickhouse.database}.outcomes FINAL
