@@ -512,11 +512,11 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
    */
   async function sweep(): Promise<number> {
     return serially(async () => {
-      let written = 0
       // A partition's schedule is loaded on its first sweep after a takeover; the 5-minute
       // refreshes (each scans the partition's outcomes while batches wait) go one per sweep.
       let refreshedOne = false
       const records: { topic: string; partition: number; watermark: number; maxEventTime: number }[] = []
+      const groups: OutcomeGroup[] = []
       for (const partition of clock.partitionsKnown()) {
         const watermark = clock.watermark(partition, now())
         if (watermark === undefined) continue
@@ -528,24 +528,7 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
             revisits.load(partition, await pendingRevisits(deps.clickhouse, partition), now())
           }
           const due = revisits.takeDue(partition, watermark)
-          if (due.length > 0) {
-            try {
-              const result = await recomputeOutcomesOfPartitions(
-                deps.clickhouse,
-                catalog,
-                [{ partition, watermark, subjects: due }],
-                await copiesOf(new Map([[partition, new Set(due)]])),
-                { unchanged: (row, owner) => cache.sameAsWritten(owner, row) },
-              )
-              afterOutcomes(result, 'time')
-              for (const subject of result.settled) cache.drop(subject)
-              written += result.written.length
-            } catch (error) {
-              revisits.forget(partition) // loaded again, due subjects included, at the next sweep
-              cache.forget(partition)
-              throw error
-            }
-          }
+          if (due.length > 0) groups.push({ partition, watermark, subjects: due })
         }
         watermarkGauge.set({ partition: String(partition) }, watermark / 1000)
         records.push({
@@ -555,6 +538,7 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
           maxEventTime: clock.maxEventTime(partition) ?? watermark,
         })
       }
+      const written = await revisitDue(groups)
       await recordWatermarks(deps.clickhouse, records)
       for (const progress of consumer.partitionProgress()) {
         const lag = Number(BigInt(progress.highWatermark) - BigInt(progress.committedOffset))
@@ -562,6 +546,35 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
       }
       return written
     })
+  }
+
+  /**
+   * Decides again the interactions whose revisit came, every partition as of its own watermark,
+   * with one read of what the keyed state does not hold and one insert. Returns the rows written.
+   */
+  async function revisitDue(groups: readonly OutcomeGroup[]): Promise<number> {
+    if (groups.length === 0) return 0
+    try {
+      const wanted = new Map(groups.map((group) => [group.partition, new Set(group.subjects)]))
+      const result = await recomputeOutcomesOfPartitions(
+        deps.clickhouse,
+        catalog,
+        groups,
+        await copiesOf(wanted),
+        {
+          unchanged: (row, owner) => cache.sameAsWritten(owner, row),
+        },
+      )
+      afterOutcomes(result, 'time')
+      for (const subject of result.settled) cache.drop(subject)
+      return result.written.length
+    } catch (error) {
+      for (const { partition } of groups) {
+        revisits.forget(partition) // loaded again, due subjects included, at the next sweep
+        cache.forget(partition)
+      }
+      throw error
+    }
   }
 
   /** After a rebalance: partitions taken over start from what is stored; those given up are forgotten. */
