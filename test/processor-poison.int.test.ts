@@ -178,6 +178,13 @@ describe('processor: no poison input stalls a partition (real broker and engine)
       })
       expect(refused?.errors[0]?.message).toMatch(/no_refused_source/)
       expect(JSON.parse(refused?.raw ?? '{}')).toMatchObject({ source: '/refused/by-engine' })
+      // Its outcome, decided beside the insert as if it were stored, was taken back: no CPI
+      // counts an interaction whose only event was refused.
+      const counted = await clickhouse.reader.query({
+        query: `SELECT cpi, state FROM ${clickhouse.database}.outcomes_now WHERE subject = 'Q-refused'`,
+        format: 'JSONEachRow',
+      })
+      expect(await counted.json()).toEqual([])
       const tooLarge = rejected.find((row) => row.reason === 'too_large')
       expect(tooLarge?.raw).toBe(huge.slice(0, 256 * 1024))
       expect(tooLarge?.errors.at(-1)?.message).toBe(

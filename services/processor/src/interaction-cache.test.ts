@@ -50,7 +50,7 @@ describe('InteractionCache', () => {
 
   it('evicts the least recently used entries past its byte budget, and drops decided ones', () => {
     const payload = 'x'.repeat(1000)
-    const cache = new InteractionCache({ maxBytes: 3 * (160 + 200 + 2 * 1040) })
+    const cache = new InteractionCache({ maxBytes: 3 * (160 + 200 + 2 * 3030) })
     for (const subject of ['A', 'B', 'C']) cache.hold(0, subject, [copy(subject, 1, 0, payload)], 0)
     cache.lookup(0, ['A'], 0) // A is now the most recent
     cache.hold(0, 'D', [copy('D', 1, 0, payload)], 0)

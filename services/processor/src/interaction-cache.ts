@@ -36,8 +36,9 @@ const rowContent = (row: OutcomeRow) =>
     row.revisit_at,
   ])
 
+/** A copy's text, and its parsed form the outcome stage keeps beside it (about twice the text). */
 const copyBytes = (copy: StoredEvent) =>
-  COPY_OVERHEAD_BYTES + 2 * (copy.payload.length + copy.id.length + copy.source.length + copy.type.length)
+  COPY_OVERHEAD_BYTES + 2 * (3 * copy.payload.length + copy.id.length + copy.source.length + copy.type.length)
 
 export class InteractionCache {
   /** Insertion order is recency: a touched entry is moved to the end, the oldest evicted first. */

@@ -18,7 +18,12 @@ import { type Refusal, writeIsolatingRefusals } from './refused-rows.ts'
 
 const iso = (time: number) => new Date(time).toISOString()
 
+/**
+ * Each stored copy parsed once: the keyed state decides an interaction again at every event and
+ * revisit, and the copies it holds keep their parsed form (`decoded`) as long as it holds them.
+ */
 function toInteractionEvent(event: StoredEvent): InteractionEvent {
+  if (event.decoded) return event.decoded as InteractionEvent
   let data: Record<string, unknown> = {}
   try {
     const parsed = JSON.parse(event.payload) as { data?: unknown }
@@ -26,7 +31,10 @@ function toInteractionEvent(event: StoredEvent): InteractionEvent {
   } catch {
     // stored events passed validation; a payload that does not parse has no data to read
   }
-  return { id: event.id, source: event.source, type: event.type, time: event.time, data }
+  // Decisions only read events: the same object serves every decision of the interaction.
+  const decoded = { id: event.id, source: event.source, type: event.type, time: event.time, data }
+  event.decoded = decoded
+  return decoded
 }
 
 function row(

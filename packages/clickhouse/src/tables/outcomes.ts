@@ -52,6 +52,8 @@ export interface StoredEvent {
   tooLate: boolean
   partition: number
   offset: bigint
+  /** Its parsed form, once a reader of the copy parsed it (kept with the copy, never stored). */
+  decoded?: unknown
 }
 
 /**
