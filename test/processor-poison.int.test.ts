@@ -148,8 +148,7 @@ describe('processor: no poison input stalls a partition (real broker and engine)
         })
         return (await stored.json<{ subject: string }>()).map((row) => row.subject)
       }
-      // The odd record timestamp was judged against the wall clock: a valid event, kept. (A
-      // batch's outcomes are written beside its events, so the events may land a moment later.)
+      // The odd record timestamp was judged against the wall clock: a valid event, kept.
       await expect
         .poll(storedSubjects, { timeout: 15_000, interval: 200 })
         .toEqual(['Q-normal', 'Q-normal', 'Q-odd-timestamp'])
@@ -178,8 +177,7 @@ describe('processor: no poison input stalls a partition (real broker and engine)
       })
       expect(refused?.errors[0]?.message).toMatch(/no_refused_source/)
       expect(JSON.parse(refused?.raw ?? '{}')).toMatchObject({ source: '/refused/by-engine' })
-      // Its outcome, decided beside the insert as if it were stored, was taken back: no CPI
-      // counts an interaction whose only event was refused.
+      // No CPI counts an interaction whose only event the store refused.
       const counted = await clickhouse.reader.query({
         query: `SELECT cpi, state FROM ${clickhouse.database}.outcomes_now WHERE subject = 'Q-refused'`,
         format: 'JSONEachRow',

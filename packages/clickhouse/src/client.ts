@@ -70,11 +70,6 @@ export interface ClickHouse {
   /** The cluster DDL targets, when configured (CLICKHOUSE_CLUSTER). */
   readonly cluster: string | undefined
   readonly writer: ClickHouseClient
-  /**
-   * A second write connection, opened on first use: the processor writes a batch's outcomes on
-   * it while the batch's raw events go through `writer`, so the two inserts run side by side.
-   */
-  readonly sideWriter: ClickHouseClient
   readonly reader: ClickHouseClient
   /** `version()` of the engine or server. */
   version(): Promise<string>
@@ -111,19 +106,21 @@ export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
         })
 
   const engine = settings.kind === 'embedded' ? startEmbeddedEngine(settings.path) : undefined
-  const writer = makeClient()
-  const reader = makeClient()
-  let side: ClickHouseClient | undefined
+  let writer: ClickHouseClient
+  let reader: ClickHouseClient
+  try {
+    writer = makeClient()
+    reader = makeClient()
+  } catch (error) {
+    engine?.close()
+    throw error
+  }
 
   return {
     kind: settings.kind,
     database: settings.database,
     cluster: settings.kind === 'http' ? settings.cluster : undefined,
     writer,
-    get sideWriter() {
-      side ??= makeClient()
-      return side
-    },
     reader,
     async version() {
       try {
@@ -143,7 +140,7 @@ export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
       }
     },
     async close() {
-      await Promise.allSettled([writer.close(), reader.close(), side?.close()])
+      await Promise.allSettled([writer.close(), reader.close()])
       engine?.close()
     },
   }

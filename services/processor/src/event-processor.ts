@@ -18,13 +18,7 @@ import type { Registry } from 'prom-client'
 import { asStoredCopy, type Candidate, processorLetter, sortArrivals } from './arrival-stage.ts'
 import { InteractionCache } from './interaction-cache.ts'
 import { decideMessage, recordTime } from './message-outcome.ts'
-import {
-  groupOutcomeRows,
-  loadCopiesBySubject,
-  type OutcomeWrite,
-  recomputeOutcomesOfPartitions,
-  writeOutcomeRows,
-} from './outcome-stage.ts'
+import { loadCopiesBySubject, type OutcomeWrite, recomputeOutcomesOfPartitions } from './outcome-stage.ts'
 import { PartitionClock } from './partition-clock.ts'
 import type { Pseudonymizer } from './pseudonymize.ts'
 import { type Refusal, writeIsolatingRefusals } from './refused-rows.ts'
@@ -216,6 +210,10 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
       const partition = batch.partition
       const firstOffset = batch.messages[0]?.offset ?? '0'
       if (clockPosition.get(partition) === BigInt(firstOffset)) continue
+      // Not the batch after the last one this process wrote: another process may have written
+      // this partition meanwhile (a session lost in a long batch, then the partition back), so
+      // nothing held for it is trusted.
+      cache.forget(partition)
       const stored = await maxEventTimeBefore(deps.clickhouse, {
         topic: batch.topic,
         partition,
@@ -365,22 +363,22 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
         deadLetters.push(letter(conflict.candidate.key, conflict.candidate.raw, conflict.letter))
       }
       const { touched, late, clampedTimes } = observeClocks(arrivals.accepted, arrivedAt)
-      // Outcomes are decided as if every accepted event is written, and written beside the
-      // events on the second connection; an event the store refuses (rare) has its
-      // interactions' outcomes written again without it afterwards.
-      for (const { row } of arrivals.accepted) stored.get(row.subject)?.push(asStoredCopy(row))
-      const groups = outcomeGroups(touched, arrivedAt)
       const started = performance.now()
-      const [events, , decided] = await Promise.all([
+      const [events] = await Promise.all([
         writeEvents(arrivals.accepted),
         deps.producer.send(deps.topics.deadLetter, deadLetters),
-        writeOutcomes(groups, stored, 'sideWriter'),
       ])
       const refused = events.letters
-      if (events.refused.size > 0) await rewriteWithoutRefused(events.refused, groups, stored)
       await deps.producer.send(deps.topics.deadLetter, refused)
+      // Outcomes are decided from what the store took, and written once it took it: an event
+      // it refused never counts, even after a crash between the two inserts.
       const written = arrivals.accepted.filter((candidate) => !events.refused.has(candidate))
-      for (const { row } of written) cache.append(asStoredCopy(row))
+      for (const { row } of written) {
+        const copy = asStoredCopy(row)
+        stored.get(row.subject)?.push(copy)
+        cache.append(copy)
+      }
+      const decided = await writeOutcomes(outcomeGroups(touched, arrivedAt), stored)
       for (const subject of decided.settled) cache.drop(subject)
       insertSeconds.observe((performance.now() - started) / 1000)
       for (const batch of batches) batchSizes.observe(batch.messages.length)
@@ -437,53 +435,13 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
   async function writeOutcomes(
     groups: readonly OutcomeGroup[],
     stored: ReadonlyMap<string, readonly StoredEvent[]>,
-    connection: 'writer' | 'sideWriter',
   ): Promise<Pick<OutcomeWrite, 'settled'>> {
     if (groups.length === 0) return { settled: [] }
     const result = await recomputeOutcomesOfPartitions(deps.clickhouse, catalog, groups, stored, {
-      connection,
       unchanged: (row, owner) => cache.sameAsWritten(owner, row),
     })
     afterOutcomes(result, 'event')
     return { settled: result.settled }
-  }
-
-  /**
-   * After the store refused some events: their interactions' outcomes again, without them, at
-   * the same watermark (the later row wins), and an `excluded` row for an outcome that no
-   * longer exists (its start event was the one refused).
-   */
-  async function rewriteWithoutRefused(
-    refused: ReadonlySet<Candidate>,
-    groups: readonly OutcomeGroup[],
-    stored: Map<string, StoredEvent[]>,
-  ): Promise<void> {
-    const subjects = new Set([...refused].map((candidate) => candidate.row.subject))
-    const mine = groups.map((group) => ({
-      ...group,
-      subjects: group.subjects.filter((s) => subjects.has(s)),
-    }))
-    const before = groupOutcomeRows(catalog, mine, stored).rows
-    const isRefused = (copy: StoredEvent) =>
-      [...refused].some(
-        ({ row }) => row.kafka_partition === copy.partition && BigInt(row.kafka_offset) === copy.offset,
-      )
-    for (const subject of subjects) {
-      stored.set(
-        subject,
-        (stored.get(subject) ?? []).filter((copy) => !isRefused(copy)),
-      )
-    }
-    const after = groupOutcomeRows(catalog, mine, stored).rows
-    const kept = new Set(after.map((row) => `${row.cpi}\u0000${row.subject}`))
-    const gone = before
-      .filter((row) => !kept.has(`${row.cpi}\u0000${row.subject}`))
-      .map((row) => ({ ...row, state: 'excluded' as const, revisit_at: null, open: 0 as const }))
-    const { written, refused: left } = await writeOutcomeRows(deps.clickhouse, [...after, ...gone])
-    revisits.record(written)
-    countRefusedOutcomes(left)
-    // What the state remembers having written for them is no longer so: read them again.
-    for (const subject of subjects) cache.drop(subject)
   }
 
   /** Keeps the schedule, the keyed state and the counters current with an outcome write. */

@@ -177,18 +177,15 @@ export function groupOutcomeRows(
 /**
  * The same for several partitions at once, each as of its own watermark: one read of the
  * interactions' events (unless the caller has them: `copies`) and one insert of their outcomes
- * for all of them (a group of batches), on `connection` (default the writer). Rows `unchanged`
- * says are stored already with the same content are decided but not written again.
+ * for all of them (a group of batches). Rows `unchanged` says are stored already with the same
+ * content are decided but not written again.
  */
 export async function recomputeOutcomesOfPartitions(
   clickhouse: ClickHouse,
   catalog: readonly CpiDefinition[],
   groups: readonly { partition: number; watermark: number; subjects: readonly string[] }[],
   copies?: ReadonlyMap<string, readonly StoredEvent[]>,
-  options: {
-    connection?: 'writer' | 'sideWriter'
-    unchanged?: (row: OutcomeRow, owner: string) => boolean
-  } = {},
+  options: { unchanged?: (row: OutcomeRow, owner: string) => boolean } = {},
 ): Promise<OutcomeWrite> {
   const bySubject =
     copies ??
@@ -199,19 +196,18 @@ export async function recomputeOutcomesOfPartitions(
   const { rows, owners, settled } = groupOutcomeRows(catalog, groups, bySubject)
   const unchanged = options.unchanged
   const changed = unchanged ? rows.filter((row) => !unchanged(row, owners.get(row) as string)) : rows
-  const { written, refused } = await writeOutcomeRows(clickhouse, changed, options.connection)
+  const { written, refused } = await writeOutcomeRows(clickhouse, changed)
   if (refused.length === 0) return { decided: rows, written, owners, refused, settled }
   const left = new Set(refused.map((refusal) => refusal.row))
   return { decided: rows.filter((row) => !left.has(row)), written, owners, refused, settled }
 }
 
 /** Writes outcome rows, leaving out (and returning) those the store refuses for their content. */
-export async function writeOutcomeRows(
+async function writeOutcomeRows(
   clickhouse: ClickHouse,
   rows: readonly OutcomeRow[],
-  connection: 'writer' | 'sideWriter' = 'writer',
 ): Promise<{ written: OutcomeRow[]; refused: Refusal<OutcomeRow>[] }> {
-  const refused = await writeIsolatingRefusals(rows, (part) => insertOutcomes(clickhouse, part, connection))
+  const refused = await writeIsolatingRefusals(rows, (part) => insertOutcomes(clickhouse, part))
   if (refused.length === 0) return { written: [...rows], refused }
   const left = new Set(refused.map((refusal) => refusal.row))
   return { written: rows.filter((row) => !left.has(row)), refused }

@@ -21,15 +21,10 @@ export interface OutcomeRow {
   version: number
 }
 
-/** Writes outcome rows (on `sideWriter` when the caller writes raw events on `writer` meanwhile). */
-export async function insertOutcomes(
-  clickhouse: ClickHouse,
-  rows: readonly OutcomeRow[],
-  connection: 'writer' | 'sideWriter' = 'writer',
-): Promise<void> {
+export async function insertOutcomes(clickhouse: ClickHouse, rows: readonly OutcomeRow[]): Promise<void> {
   if (rows.length === 0) return
   try {
-    await clickhouse[connection].insert({
+    await clickhouse.writer.insert({
       table: `${clickhouse.database}.outcomes`,
       values: rows as OutcomeRow[],
       format: 'JSONEachRow',
