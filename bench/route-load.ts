@@ -25,32 +25,39 @@ export interface RouteResult {
 
 /**
  * The same URL from many clients shares one read a second (services/api/src/read-cache.ts), as
- * dashboards open on the same view do; a `distinct` target gives every request its own `to`, so
- * each one is a query of its own against the engine.
+ * dashboards open on the same view do. A `distinct` target gives every request a range of its own
+ * ending a whole minute earlier than the one before (the API counts whole minutes, so ranges
+ * within one minute are one read): each request is a query of its own against the engine.
  */
-export const standardTargets: Record<string, { route: string; distinct?: boolean }> = {
+export const standardTargets: Record<string, { route: string; distinctSpanMs?: number }> = {
   catalog: { route: '/v1/cpis' },
   series: { route: '/v1/cpis/fast_quote?from=now-24h&step=1h' },
   drillDown: { route: '/v1/cpis/fast_quote?from=now-6h&step=5m&by=channel' },
-  seriesDistinct: { route: '/v1/cpis/fast_quote?from=now-24h&step=1h', distinct: true },
-  drillDownDistinct: { route: '/v1/cpis/fast_quote?from=now-6h&step=5m&by=channel', distinct: true },
+  seriesDistinct: { route: '/v1/cpis/fast_quote?step=1h', distinctSpanMs: 24 * 3_600_000 },
+  drillDownDistinct: { route: '/v1/cpis/fast_quote?step=5m&by=channel', distinctSpanMs: 6 * 3_600_000 },
 }
 
 export async function loadRoutes(
   url: string,
-  targets: Record<string, { route: string; distinct?: boolean }>,
+  targets: Record<string, { route: string; distinctSpanMs?: number }>,
   options: { connections: number; seconds: number },
 ): Promise<Record<string, RouteResult>> {
-  let unique = Date.now() - 1000
   const results: Record<string, RouteResult> = {}
-  for (const [name, { route, distinct }] of Object.entries(targets)) {
+  for (const [name, { route, distinctSpanMs }] of Object.entries(targets)) {
     const times: number[] = []
+    // Ranges ending at distinct minutes of the last week, newest first (10,080 before one repeats).
+    let request = 0
+    const end = Date.now() - 1000
+    const distinctPath = (span: number) => {
+      const to = end - (request++ % 10_080) * 60_000
+      return `${route}&from=${to - span}&to=${to}`
+    }
     const instance = autocannon({
       url: `${url}${route}`,
       connections: options.connections,
       duration: options.seconds,
-      ...(distinct
-        ? { requests: [{ setupRequest: (request) => ({ ...request, path: `${route}&to=${unique++}` }) }] }
+      ...(distinctSpanMs
+        ? { requests: [{ setupRequest: (request) => ({ ...request, path: distinctPath(distinctSpanMs) }) }] }
         : {}),
     })
     instance.on('response', (_client, _status, _bytes, ms) => {
@@ -59,7 +66,9 @@ export async function loadRoutes(
     const outcome = await instance
     times.sort((a, b) => a - b)
     results[name] = {
-      route,
+      route: distinctSpanMs
+        ? `${route}&from=<to - ${distinctSpanMs / 3_600_000}h>&to=<a distinct minute>`
+        : route,
       requests: outcome.requests.total,
       requestsPerSecond: Math.round(outcome.requests.total / outcome.duration),
       latencyMs: {

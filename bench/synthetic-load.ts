@@ -3,10 +3,11 @@
 // the hours the pipeline would need: SYNTHETIC_EVENTS raw events over the last 7 days and the
 // outcomes of their interactions (one interaction per 2.3 events; the simulator's CPIs, segment
 // dimensions and values, states and latencies in realistic proportions), plus watermarks at
-// now. Shaped like the pipeline's output, not produced by it — the benchmark says so.
+// now, and the rollup of those outcomes. Shaped like the pipeline's output, not produced by it —
+// the benchmark says so.
 // Usage: node bench/synthetic-load.ts <events> with CLICKHOUSE_PATH (embedded) or CLICKHOUSE_URL
 // (a server), and CLICKHOUSE_DATABASE. Prints one JSON line.
-import { createClickHouse, migrateToLatest } from '@cpi/clickhouse'
+import { createClickHouse, migrateToLatest, rebuildRollups } from '@cpi/clickhouse'
 import { databaseFromEnvironment } from './support.ts'
 
 const [eventsText] = process.argv.slice(2)
@@ -75,6 +76,9 @@ await clickhouse.writer.insert({
   format: 'JSONEachRow',
 })
 await clickhouse.writer.command({ query: `OPTIMIZE TABLE ${database}.outcomes FINAL` })
+// The rollup the processor keeps as it writes outcomes, written here in one pass.
+await rebuildRollups(clickhouse)
+await clickhouse.writer.command({ query: `OPTIMIZE TABLE ${database}.cpi_rollup FINAL` })
 const count = async (table: string) => {
   const result = await clickhouse.reader.query({
     query: `SELECT count() AS n FROM ${database}.${table}`,

@@ -3,8 +3,10 @@ import {
   type ClickHouse,
   insertOutcomes,
   listAlertTransitions,
+  minutesOf,
   type OutcomeRow,
   recordWatermarks,
+  refreshRollups,
   upsertSilence,
 } from '@cpi/clickhouse'
 import { loadConfig } from '@cpi/config'
@@ -60,6 +62,7 @@ async function plant(clickhouse: ClickHouse, topic: string, from: number, to: nu
         version: to,
       })
   await insertOutcomes(clickhouse, rows)
+  await refreshRollups(clickhouse, minutesOf(rows))
   await recordWatermarks(
     clickhouse,
     [0, 1, 2].map((partition) => ({ topic, partition, watermark: to, maxEventTime: to })),

@@ -89,6 +89,10 @@ describe('query API over the real engine, fed through the real broker', () => {
         return total
       }
       await sendUpTo(start + 2 * HOUR)
+      // Watermarks are recorded by the processor's sweep, after the batches that moved them.
+      await expect
+        .poll(async () => Date.parse((await get('/v1/freshness')).body.watermark ?? '0'), { timeout: 30_000 })
+        .toBeGreaterThan(start + 2 * HOUR - 5 * MINUTE)
 
       // The catalog: every built-in CPI with its current value as of the watermark.
       const catalog = await get('/v1/cpis')

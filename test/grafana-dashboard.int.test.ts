@@ -5,8 +5,10 @@ import {
   type ClickHouse,
   insertOutcomes,
   insertRejectedEvents,
+  minutesOf,
   type OutcomeRow,
   recordWatermarks,
+  refreshRollups,
 } from '@cpi/clickhouse'
 import { describe, expect } from 'vitest'
 import { parse } from 'yaml'
@@ -269,7 +271,7 @@ describe('Grafana provisioning (infra/grafana)', () => {
     // phone) and one pending; 10:01: good (web), bad (phone). on_time_in_full, 10:05: good, bad.
     const web = { channel: 'web' }
     const phone = { channel: 'phone' }
-    await insertOutcomes(clickhouse, [
+    const rows = [
       outcome('fast_quote', 'q1', at(0, 5), 'good', 1_000, web),
       outcome('fast_quote', 'q2', at(0, 10), 'good', 2_000, web),
       outcome('fast_quote', 'q3', at(0, 20), 'good', 3_000, phone),
@@ -279,7 +281,10 @@ describe('Grafana provisioning (infra/grafana)', () => {
       outcome('fast_quote', 'q7', at(1, 30), 'bad', 8_000, phone),
       outcome('on_time_in_full', 'o1', at(5), 'good', null, {}),
       outcome('on_time_in_full', 'o2', at(5, 10), 'bad', null, {}),
-    ])
+    ]
+    // Written the way the processor writes them: the outcomes, then their minutes' rollup.
+    await insertOutcomes(clickhouse, rows)
+    await refreshRollups(clickhouse, minutesOf(rows))
     await recordWatermarks(clickhouse, [
       {
         topic: 'cpi.events',

@@ -451,11 +451,10 @@ describe('the documented least-privilege dashboard role (docs/security.md)', () 
     }
     expect([...needed].sort()).toEqual(
       expect.arrayContaining([
+        'cpi_rollup',
+        'cpi_rollup_now',
         'cpi_values',
         'cpi_values_hourly',
-        'outcome_segments',
-        'outcomes',
-        'outcomes_now',
         'watermarks',
       ]),
     )

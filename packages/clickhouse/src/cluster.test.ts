@@ -61,10 +61,10 @@ describe('forCluster', () => {
       )
       for (const statement of migration.statements) {
         const rewritten = forCluster(statement, 'c1')
-        if (/^\s*(CREATE|ALTER|DROP)\s/i.test(statement)) {
+        if (/^\s*(CREATE|ALTER|DROP|EXCHANGE)\s/i.test(statement)) {
           ddl++
           expect(rewritten, `${file}: ${statement.slice(0, 60)}`).toMatch(
-            /^\s*\S+(\s+\S+)*?\s+ON CLUSTER c1[\s(]/,
+            /^\s*\S+(\s+\S+)*?\s+ON CLUSTER c1(?:[\s(]|$)/,
           )
         }
         if (/ENGINE\s*=/.test(statement)) {

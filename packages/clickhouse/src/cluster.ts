@@ -17,7 +17,7 @@ export const REPLICATION_PATH = "'/clickhouse/tables/{shard}/{database}/{table}'
 
 /**
  * One DDL statement for a cluster: `ON CLUSTER <name>` after the object of CREATE TABLE / VIEW /
- * DATABASE / ALTER TABLE / DROP, and `Replicated` MergeTree engines with the replication path
+ * DATABASE / ALTER TABLE / DROP and after the two tables of EXCHANGE TABLES, and `Replicated` MergeTree engines with the replication path
  * before their own arguments. Other statements are returned unchanged.
  */
 export function forCluster(statement: string, cluster: string): string {
@@ -26,6 +26,10 @@ export function forCluster(statement: string, cluster: string): string {
   let sql = statement.replace(
     /^(\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|VIEW|MATERIALIZED\s+VIEW|DATABASE)(?:\s+IF\s+NOT\s+EXISTS)?|ALTER\s+TABLE|DROP\s+(?:TABLE|VIEW|DATABASE)(?:\s+IF\s+EXISTS)?)\s+[\w.${}`]+)/i,
     (head) => (/\sON\s+CLUSTER\s/i.test(statement) ? head : `${head}${onCluster}`),
+  )
+  // EXCHANGE TABLES a AND b: ON CLUSTER after both names.
+  sql = sql.replace(/^(\s*EXCHANGE\s+TABLES\s+[\w.${}`]+\s+AND\s+[\w.${}`]+)/i, (head) =>
+    /\sON\s+CLUSTER\s/i.test(statement) ? head : `${head}${onCluster}`,
   )
   sql = sql.replace(
     /ENGINE\s*=\s*(Replacing|Summing|Aggregating|Collapsing|VersionedCollapsing)?MergeTree(?:\s*\(([^)]*)\))?/i,

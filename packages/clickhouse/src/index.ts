@@ -55,6 +55,7 @@ export {
   queryMinuteCounts,
   queryWatermarks,
   type SeriesQuery,
+  wholeMinutes,
 } from './tables/cpi-series.ts'
 export {
   type BeyondHorizon,
@@ -71,6 +72,7 @@ export {
   loadEventCopies,
   maxEventTimeBefore,
   type OutcomeRow,
+  outcomePlacements,
   partitionTime,
   pendingRevisits,
   queryCpiValues,
@@ -84,3 +86,11 @@ export {
   type RejectedEventRow,
   type RejectedEventView,
 } from './tables/rejected-events.ts'
+export {
+  histogramQuantiles,
+  MINUTE_MS,
+  minutesOf,
+  type RollupMinute,
+  rebuildRollups,
+  refreshRollups,
+} from './tables/rollups.ts'

@@ -6,6 +6,7 @@ import {
   queryCpiSeries,
   type StoredSilence,
   upsertSilence,
+  wholeMinutes,
 } from '@cpi/clickhouse'
 import type { CpiDefinition } from '@cpi/cpi-core'
 import type { FastifyInstance, FastifyReply } from 'fastify'
@@ -76,16 +77,18 @@ export function registerApiRoutes(
         error: 'not_found',
         message: `expected a CPI of the catalog (${[...byName.keys()].join(', ')}), got ${JSON.stringify(request.params.name)}`,
       })
-    // Relative times resolve against now: the same URL within a second is the same read.
-    const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : ''
     const parsed = parseSeriesParameters(
       request.query as Record<string, unknown>,
       definition.dimensions,
       now(),
     )
     if (!parsed.ok) return badRequest(reply, parsed.problems)
-    const { from, to, stepMs, by, where } = parsed.value
-    return shared.get(`series ${definition.name} ${query}`, async () => ({
+    // CPI values are kept per minute of cohort time: the range is counted, and reported, in whole minutes.
+    const { stepMs, by, where } = parsed.value
+    const { from, to } = wholeMinutes(parsed.value.from, parsed.value.to)
+    // Requests that resolve to the same whole minutes are the same read (shared within a second).
+    const key = JSON.stringify([definition.name, from, to, stepMs ?? null, by ?? null, where])
+    return shared.get(`series ${key}`, async () => ({
       cpi: definition.name,
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),

@@ -373,12 +373,16 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
       // Outcomes are decided from what the store took, and written once it took it: an event
       // it refused never counts, even after a crash between the two inserts.
       const written = arrivals.accepted.filter((candidate) => !events.refused.has(candidate))
+      // Interactions with no copy stored before this batch have no outcome row anywhere yet.
+      const fresh = new Set(
+        written.map(({ row }) => row.subject).filter((subject) => !stored.get(subject)?.length),
+      )
       for (const { row } of written) {
         const copy = asStoredCopy(row)
         stored.get(row.subject)?.push(copy)
         cache.append(copy)
       }
-      const decided = await writeOutcomes(outcomeGroups(touched, arrivedAt), stored)
+      const decided = await writeOutcomes(outcomeGroups(touched, arrivedAt), stored, fresh)
       for (const subject of decided.settled) cache.drop(subject)
       insertSeconds.observe((performance.now() - started) / 1000)
       for (const batch of batches) batchSizes.observe(batch.messages.length)
@@ -435,10 +439,12 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
   async function writeOutcomes(
     groups: readonly OutcomeGroup[],
     stored: ReadonlyMap<string, readonly StoredEvent[]>,
+    fresh: ReadonlySet<string>,
   ): Promise<Pick<OutcomeWrite, 'settled'>> {
     if (groups.length === 0) return { settled: [] }
     const result = await recomputeOutcomesOfPartitions(deps.clickhouse, catalog, groups, stored, {
       unchanged: (row, owner) => cache.sameAsWritten(owner, row),
+      previous: (row, owner) => (fresh.has(owner) ? null : cache.placement(owner, row)),
     })
     afterOutcomes(result, 'event')
     return { settled: result.settled }
@@ -521,6 +527,7 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
         await copiesOf(wanted),
         {
           unchanged: (row, owner) => cache.sameAsWritten(owner, row),
+          previous: (row, owner) => cache.placement(owner, row),
         },
       )
       afterOutcomes(result, 'time')

@@ -110,6 +110,35 @@ describe('InteractionCache', () => {
     expect(cache.sameAsWritten('Q-1', later)).toBe(false)
   })
 
+  it("knows where an interaction's outcome rows are only when it held the interaction before its first row", () => {
+    const cache = new InteractionCache({ maxBytes: 1_000_000 })
+    const row = {
+      cpi: 'fast_quote',
+      definition_version: 1,
+      subject: 'Q-1',
+      cohort_at: '2026-12-06T10:00:00.000Z',
+      state: 'pending',
+      status: '',
+      latency_ms: null,
+      open: 0,
+      segments: {},
+      revisit_at: null,
+      watermark: '2026-12-06T10:00:01.000Z',
+      kafka_partition: 0,
+      version: 1,
+    } satisfies OutcomeRow
+    expect(cache.placement('Q-1', row)).toBeUndefined() // not held
+    cache.hold(0, 'Q-1', [], 0) // held before it had any copy: no row can exist yet
+    expect(cache.placement('Q-1', row)).toBeNull()
+    cache.rememberWritten('Q-1', row)
+    expect(cache.placement('Q-1', { ...row, cohort_at: '2026-12-06T09:58:00.000Z' })).toBe(row.cohort_at)
+    expect(cache.placement('Q-1', { ...row, cpi: 'other' })).toBeNull()
+    expect(cache.placement('Q-1', { ...row, kafka_partition: 1 })).toBeUndefined() // another partition's
+    // Held from copies already stored: rows it did not write may exist.
+    cache.hold(0, 'Q-2', [copy('Q-2', 1)], 0)
+    expect(cache.placement('Q-2', { ...row, subject: 'Q-2' })).toBeUndefined()
+  })
+
   it('holds nothing with a budget of 0', () => {
     const cache = new InteractionCache({ maxBytes: 0 })
     cache.hold(0, 'Q-1', [copy('Q-1', 1)], 0)

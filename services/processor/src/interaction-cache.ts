@@ -18,6 +18,8 @@ interface Entry {
   copies: StoredEvent[]
   /** What this process last wrote for each of the interaction's outcome rows (by CPI and row subject). */
   written?: Map<string, string>
+  /** Held since before its first stored copy: every outcome row it has is in `written`. */
+  rowsKnown: boolean
   bytes: number
 }
 
@@ -126,6 +128,7 @@ export class InteractionCache {
       partition,
       readAt: now,
       copies: [...copies],
+      rowsKnown: copies.length === 0,
       bytes: ENTRY_OVERHEAD_BYTES + 2 * subject.length,
     }
     for (const copy of copies) entry.bytes += copyBytes(copy)
@@ -156,6 +159,19 @@ export class InteractionCache {
     const entry = this.entries.get(owner)
     if (!entry || entry.partition !== row.kafka_partition) return false
     return entry.written?.get(rowKey(row)) === rowContent(row)
+  }
+
+  /**
+   * Where the row's (cpi, subject) has its live row, as far as this process knows: the cohort
+   * time it last wrote, null when the interaction was held before it had any row, undefined
+   * when unknown.
+   */
+  placement(owner: string, row: OutcomeRow): string | null | undefined {
+    const entry = this.entries.get(owner)
+    if (!entry || entry.partition !== row.kafka_partition) return undefined
+    const content = entry.written?.get(rowKey(row))
+    if (content !== undefined) return (JSON.parse(content) as unknown[])[1] as string
+    return entry.rowsKnown ? null : undefined
   }
 
   /** Remembers a row written for an interaction held. */

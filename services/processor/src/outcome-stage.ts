@@ -2,7 +2,10 @@ import {
   type ClickHouse,
   insertOutcomes,
   loadEventCopies,
+  minutesOf,
   type OutcomeRow,
+  outcomePlacements,
+  refreshRollups,
   type StoredEvent,
 } from '@cpi/clickhouse'
 import {
@@ -175,17 +178,25 @@ export function groupOutcomeRows(
 }
 
 /**
+ * Where a row of (cpi, subject) stands now: the cohort time (ISO) of the one live row this
+ * process last wrote, null when none can exist (an interaction with no event stored before this
+ * batch), undefined when unknown (then it is read).
+ */
+export type PreviousPlacement = (row: OutcomeRow, owner: string) => string | null | undefined
+
+/**
  * The same for several partitions at once, each as of its own watermark: one read of the
  * interactions' events (unless the caller has them: `copies`) and one insert of their outcomes
  * for all of them (a group of batches). Rows `unchanged` says are stored already with the same
- * content are decided but not written again.
+ * content are decided but not written again. The rollup minutes the write changed are written
+ * again after it.
  */
 export async function recomputeOutcomesOfPartitions(
   clickhouse: ClickHouse,
   catalog: readonly CpiDefinition[],
   groups: readonly { partition: number; watermark: number; subjects: readonly string[] }[],
   copies?: ReadonlyMap<string, readonly StoredEvent[]>,
-  options: { unchanged?: (row: OutcomeRow, owner: string) => boolean } = {},
+  options: { unchanged?: (row: OutcomeRow, owner: string) => boolean; previous?: PreviousPlacement } = {},
 ): Promise<OutcomeWrite> {
   const bySubject =
     copies ??
@@ -196,19 +207,79 @@ export async function recomputeOutcomesOfPartitions(
   const { rows, owners, settled } = groupOutcomeRows(catalog, groups, bySubject)
   const unchanged = options.unchanged
   const changed = unchanged ? rows.filter((row) => !unchanged(row, owners.get(row) as string)) : rows
-  const { written, refused } = await writeOutcomeRows(clickhouse, changed)
+  const { written, refused } = await writeOutcomeRows(clickhouse, changed, owners, options.previous)
   if (refused.length === 0) return { decided: rows, written, owners, refused, settled }
   const left = new Set(refused.map((refusal) => refusal.row))
   return { decided: rows.filter((row) => !left.has(row)), written, owners, refused, settled }
 }
 
-/** Writes outcome rows, leaving out (and returning) those the store refuses for their content. */
-async function writeOutcomeRows(
+const minuteOf = (iso: string) => Math.floor(Date.parse(iso) / 60_000)
+
+/**
+ * The rows to insert for these decisions: each row, and a tombstone at every other minute where
+ * its (cpi, subject) still has a live row (its cohort moved: an earlier start came late, or
+ * another partition wrote it). A row older than one stored (a lower watermark) is left out, as
+ * the table would ignore it.
+ */
+async function placeRows(
   clickhouse: ClickHouse,
   rows: readonly OutcomeRow[],
+  owners: ReadonlyMap<OutcomeRow, string>,
+  previous: PreviousPlacement | undefined,
+): Promise<{ rows: OutcomeRow[]; tombstones: OutcomeRow[] }> {
+  const known = new Map<OutcomeRow, { cohortAt: string; version: number }[]>()
+  const unknown: OutcomeRow[] = []
+  for (const row of rows) {
+    const placed = previous?.(row, owners.get(row) as string)
+    if (placed === undefined) unknown.push(row)
+    else known.set(row, placed === null ? [] : [{ cohortAt: placed, version: row.version }])
+  }
+  const stored = await outcomePlacements(
+    clickhouse,
+    unknown.map((row) => row.subject),
+  )
+  const placed: OutcomeRow[] = []
+  const tombstones: OutcomeRow[] = []
+  for (const row of rows) {
+    const places = known.get(row) ?? stored.get(`${row.cpi}\u0000${row.subject}`) ?? []
+    if (places.some((place) => place.version > row.version)) continue
+    placed.push(row)
+    for (const place of places) {
+      if (minuteOf(place.cohortAt) === minuteOf(row.cohort_at)) continue
+      tombstones.push({
+        ...row,
+        cohort_at: place.cohortAt,
+        state: 'excluded',
+        status: '',
+        latency_ms: null,
+        open: 0,
+        segments: {},
+        revisit_at: null,
+        is_deleted: 1,
+      })
+    }
+  }
+  return { rows: placed, tombstones }
+}
+
+/**
+ * Writes outcome rows with their tombstones, leaving out (and returning) those the store refuses
+ * for their content, then writes the rollup of every minute they touched.
+ */
+async function writeOutcomeRows(
+  clickhouse: ClickHouse,
+  decided: readonly OutcomeRow[],
+  owners: ReadonlyMap<OutcomeRow, string>,
+  previous: PreviousPlacement | undefined,
 ): Promise<{ written: OutcomeRow[]; refused: Refusal<OutcomeRow>[] }> {
-  const refused = await writeIsolatingRefusals(rows, (part) => insertOutcomes(clickhouse, part))
-  if (refused.length === 0) return { written: [...rows], refused }
+  const { rows, tombstones } = await placeRows(clickhouse, decided, owners, previous)
+  // Tombstones go with the rows, never after them: a crash between two inserts would leave the
+  // old place counted beside the new one.
+  const refused = await writeIsolatingRefusals([...tombstones, ...rows], (part) =>
+    insertOutcomes(clickhouse, part),
+  )
   const left = new Set(refused.map((refusal) => refusal.row))
-  return { written: rows.filter((row) => !left.has(row)), refused }
+  const written = rows.filter((row) => !left.has(row))
+  await refreshRollups(clickhouse, minutesOf([...written, ...tombstones.filter((row) => !left.has(row))]))
+  return { written, refused: refused.filter((refusal) => refusal.row.is_deleted !== 1) }
 }

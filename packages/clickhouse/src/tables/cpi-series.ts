@@ -1,10 +1,12 @@
 import type { ClickHouse } from '../client.ts'
 import { toClickHouseError } from '../errors.ts'
+import { histogramKey, histogramQuantiles, MINUTE_MS, ROLLUP_GRAINS } from './rollups.ts'
 
 // Reads of CPI values over arbitrary ranges, steps and segments, for the API and the alerter.
-// They aggregate `outcomes_now` (the latest outcome of each interaction, open ones measured up
-// to the watermark) exactly as the documented `cpi_values*` views do, but filter by CPI, range
-// and segment first. Every value reaches SQL as a query parameter.
+// They read the rollup `cpi_rollup` (written by the processor: one row per CPI, minute of cohort
+// time and segment value), so a read costs what its range holds in minutes, however many
+// outcomes the table holds; ranges count in whole minutes. Filters on two dimensions at once have
+// no rollup and aggregate `outcomes_now`. Every value reaches SQL as a query parameter.
 
 export interface CpiPoint {
   windowStart: string
@@ -30,52 +32,211 @@ export interface SeriesQuery {
   where?: Readonly<Record<string, string>>
 }
 
-const aggregates = `countIf(state = 'good') AS good,
-       countIf(state IN ('good', 'bad')) AS total,
-       countIf(state = 'pending') AS pending,
-       countIf(state IN ('good', 'bad') AND latency_ms IS NOT NULL) AS latency_count,
-       quantilesIf(0.5, 0.9, 0.99)(latency_ms, state IN ('good', 'bad') AND latency_ms IS NOT NULL) AS q,
-       if(countIf(status = 'provisional') > 0, 'provisional', 'final') AS status`
+/** Aggregates over unit rows (see `units`): the merged latency histogram and the open waits' keys. */
+const aggregates = `sum(good) AS good,
+       sum(total) AS total,
+       sum(pending) AS pending,
+       sum(latency_count) AS latency_count,
+       sumMap(latency_histogram) AS histogram,
+       groupArrayArray(open_keys) AS open_keys,
+       if(sum(provisional) > 0, 'provisional', 'final') AS status`
+
+/** p50, p90, p99 of a row's histogram (`histogram`: {key: count}) and open waits (`open_keys`). */
+function latencies(row: Record<string, unknown>): [number, number, number] | null {
+  const counts = new Map<number, number>()
+  for (const [key, count] of Object.entries((row.histogram as Record<string, number | string>) ?? {}))
+    counts.set(Number(key), Number(count))
+  for (const key of (row.open_keys as number[] | undefined) ?? []) counts.set(key, (counts.get(key) ?? 0) + 1)
+  const keys = [...counts.keys()].sort((a, b) => a - b)
+  return histogramQuantiles(
+    keys,
+    keys.map((key) => counts.get(key) as number),
+  )
+}
 
 const toIso = (value: unknown): string => new Date(`${String(value).replace(' ', 'T')}Z`).toISOString()
 
-/** A point from a row with good, total, pending, latency_count, q (quantiles), status, window_start. */
+/**
+ * A point from a row with good, total, pending, latency_count, status, window_start, and either
+ * `histogram` with `open_keys` (the API's reads) or `q`, the percentiles a view computed.
+ */
 export function toPoint(row: Record<string, unknown>): CpiPoint {
   const good = Number(row.good)
   const total = Number(row.total)
-  const quantiles = (row.q as (number | null)[] | undefined) ?? []
-  const measured = Number(row.latency_count) > 0
-  const latency = (index: number) =>
-    !measured || Number.isNaN(Number(quantiles[index])) ? null : Number(quantiles[index])
+  const computed = row.q as (number | null)[] | undefined
+  const quantiles =
+    Number(row.latency_count) === 0
+      ? null
+      : computed
+        ? computed.map((value) => (value === null || Number.isNaN(Number(value)) ? null : Number(value)))
+        : latencies(row)
   return {
     windowStart: toIso(row.window_start),
     good,
     total,
     pending: Number(row.pending),
     ratio: total === 0 ? null : good / total,
-    p50: latency(0),
-    p90: latency(1),
-    p99: latency(2),
+    p50: quantiles?.[0] ?? null,
+    p90: quantiles?.[1] ?? null,
+    p99: quantiles?.[2] ?? null,
     status: row.status === 'provisional' ? 'provisional' : 'final',
   }
 }
 
-/** Segment filters as SQL over query parameters: the names and values never enter the text. */
-function segmentFilter(where: Readonly<Record<string, string>>, params: Record<string, unknown>): string {
-  return Object.entries(where)
+/** A range widened to whole minutes of cohort time, the rollup's grain: [floor(from), ceil(to)). */
+export function wholeMinutes(from: number, to: number): { from: number; to: number } {
+  return { from: Math.floor(from / MINUTE_MS) * MINUTE_MS, to: Math.ceil(to / MINUTE_MS) * MINUTE_MS }
+}
+
+/**
+ * A range of whole minutes cut into rollup buckets: the coarsest grain's whole buckets, the rest
+ * at both ends in finer ones. `grains` are the ones allowed (each bucket must fall in one window).
+ */
+export function rollupSegments(
+  from: number,
+  to: number,
+  grains: readonly number[],
+): { grain: number; from: number; to: number }[] {
+  const [coarsest, ...finer] = [...grains].sort((a, b) => b - a)
+  if (coarsest === undefined || from >= to) return []
+  const size = coarsest * 1000
+  const first = Math.ceil(from / size) * size
+  const last = Math.floor(to / size) * size
+  if (first >= last) return rollupSegments(from, to, finer)
+  return [
+    ...rollupSegments(from, first, finer),
+    { grain: coarsest, from: first, to: last },
+    ...rollupSegments(last, to, finer),
+  ]
+}
+
+interface UnitRange {
+  /** One CPI, or every CPI. */
+  cpi?: string
+  /** Whole minutes (see `wholeMinutes`). */
+  from: number
+  to: number
+  /** Grains whose buckets may be read (each must fall in one window); minutes always may. */
+  grains?: readonly number[]
+  /** One dimension (`all` for the whole CPI), or every dimension (each outcome once per dimension it has). */
+  dimension?: string
+  /** With `dimension`: one value of it. */
+  value?: string
+}
+
+/**
+ * Unit rows of a range of whole minutes, one per rollup row read: (cpi, t, dimension, value,
+ * good, total, pending, provisional, latency_count, latency_histogram, open_keys) — t is the
+ * bucket's start. Open interactions' waits are measured to their partition's current watermark.
+ */
+function units(db: string, range: UnitRange, params: Record<string, unknown>, marks: Watermarks): string {
+  Object.assign(params, {
+    unit_cpi: range.cpi ?? '',
+    unit_dimension: range.dimension ?? '',
+    unit_value: range.value ?? '',
+    unit_partitions: marks.partitions,
+    unit_watermarks: marks.watermarks,
+  })
+  const grains = [60, ...(range.grains ?? []).filter((grain) => grain !== 60)]
+  // Computed integers only: literal ranges let the engine skip to them in the sorting key.
+  const buckets = rollupSegments(range.from, range.to, grains)
+    .map(
+      (segment) =>
+        `(grain = ${segment.grain} AND bucket >= toDateTime(${segment.from / 1000}, 'UTC') AND bucket < toDateTime(${segment.to / 1000}, 'UTC'))`,
+    )
+    .join(' OR ')
+  const cpi = range.cpi === undefined ? '' : 'AND cpi = {unit_cpi:String}'
+  const dimension = range.dimension === undefined ? '' : 'AND dimension = {unit_dimension:String}'
+  const value = range.value === undefined ? '' : 'AND value = {unit_value:String}'
+  const wait = 'mapFromArrays({unit_partitions:Array(UInt32)}, {unit_watermarks:Array(Int64)})[o.1] - o.2'
+  return `SELECT cpi, toDateTime64(bucket, 3, 'UTC') AS t, dimension, value, good, total, pending, provisional,
+                 latency_count, latency_histogram, arrayMap(o -> ${histogramKey(wait)}, open_since) AS open_keys
+          FROM ${db}.cpi_rollup FINAL
+          WHERE (${buckets || '0'}) ${cpi} ${dimension} ${value}`
+}
+
+/** Each partition's current watermark, as open interactions' waits are measured against it. */
+interface Watermarks {
+  partitions: number[]
+  watermarks: number[]
+}
+
+const recentWatermarks = new WeakMap<ClickHouse, { at: number; marks: Promise<Watermarks> }>()
+
+/**
+ * The partitions' current watermarks, read at most once a second per client: the wait of an
+ * interaction still open is measured to a watermark at most that old, and a read of the rollup
+ * costs no second query.
+ */
+function currentWatermarks(clickhouse: ClickHouse): Promise<Watermarks> {
+  const cached = recentWatermarks.get(clickhouse)
+  if (cached && Date.now() - cached.at < 1000) return cached.marks
+  const marks = queryWatermarks(clickhouse).then((rows) => {
+    const latest = new Map<number, number>()
+    for (const row of rows) latest.set(row.partition, Math.max(row.watermark, latest.get(row.partition) ?? 0))
+    return { partitions: [...latest.keys()], watermarks: [...latest.values()] }
+  })
+  marks.catch(() => recentWatermarks.delete(clickhouse))
+  recentWatermarks.set(clickhouse, { at: Date.now(), marks })
+  return marks
+}
+
+/** Grains whose buckets each fall within one window of `stepSeconds` (epoch-aligned), or all without a step. */
+const grainsWithin = (stepSeconds: number | undefined) =>
+  ROLLUP_GRAINS.filter((grain) => stepSeconds === undefined || stepSeconds % grain === 0)
+
+/**
+ * Unit rows from `outcomes_now` alone, for filters the rollup has no rows for (two dimensions):
+ * dimension `by` (or `all`), filtered by the segment values of `where`.
+ */
+function detailUnits(db: string, query: SeriesQuery, params: Record<string, unknown>): string {
+  const known = `state IN ('good', 'bad') AND latency_ms IS NOT NULL`
+  const filters = Object.entries(query.where ?? {})
     .map(([name, value], index) => {
       params[`where_name_${index}`] = name
       params[`where_value_${index}`] = value
       return ` AND segments[{where_name_${index}:String}] = {where_value_${index}:String}`
     })
     .join('')
+  return `SELECT cpi, cohort_at AS t, ${query.by ? '{by:String}' : "'all'"} AS dimension,
+                 ${query.by ? 'segments[{by:String}]' : "'all'"} AS value,
+                 toUInt64(state = 'good') AS good, toUInt64(state IN ('good', 'bad')) AS total,
+                 toUInt64(state = 'pending') AS pending, toUInt64(status = 'provisional') AS provisional,
+                 toUInt64(${known}) AS latency_count,
+                 if(${known}, map(${histogramKey('assumeNotNull(latency_ms)')}, toUInt64(1)), map()) AS latency_histogram,
+                 CAST([], 'Array(Int16)') AS open_keys
+          FROM ${db}.outcomes_now
+          WHERE cpi = {cpi:String}
+            AND cohort_at >= toDateTime64({from:Float64}, 3, 'UTC') AND cohort_at < toDateTime64({to:Float64}, 3, 'UTC')
+            ${query.by ? `AND segments[{by:String}] != ''` : ''}${filters}`
 }
 
-/** One series per segment (`all` without `by`), points ordered by window. */
+/** The unit rows of a series query: from the rollup when one dimension (or none) is asked for. */
+function seriesUnits(
+  db: string,
+  query: SeriesQuery,
+  params: Record<string, unknown>,
+  marks: Watermarks,
+): string {
+  const where = Object.entries(query.where ?? {})
+  const [first] = where
+  const range = { cpi: query.cpi, from: query.from, to: query.to, grains: grainsWithin(query.stepSeconds) }
+  if (where.length === 0) return units(db, { ...range, dimension: query.by ?? 'all' }, params, marks)
+  if (where.length === 1 && first && (query.by === undefined || query.by === first[0]))
+    return units(db, { ...range, dimension: first[0], value: first[1] }, params, marks)
+  return detailUnits(db, query, params)
+}
+
+/**
+ * One series per segment (`all` without `by`), points ordered by window. The rollup's grain is a
+ * minute of cohort time: a range is counted in whole minutes (`wholeMinutes`); callers that
+ * report the range report it widened.
+ */
 export async function queryCpiSeries(
   clickhouse: ClickHouse,
-  query: SeriesQuery,
+  asked: SeriesQuery,
 ): Promise<{ segment: string; points: CpiPoint[] }[]> {
+  const query = { ...asked, ...wholeMinutes(asked.from, asked.to) }
   const params: Record<string, unknown> = {
     cpi: query.cpi,
     from: query.from / 1000,
@@ -84,14 +245,11 @@ export async function queryCpiSeries(
     by: query.by ?? '',
   }
   const window = query.stepSeconds
-    ? `toStartOfInterval(cohort_at, toIntervalSecond({step:UInt32}), 'UTC')`
+    ? `toStartOfInterval(t, toIntervalSecond({step:UInt32}), 'UTC')`
     : `toDateTime64({from:Float64}, 3, 'UTC')`
-  const segment = query.by ? `segments[{by:String}]` : `'all'`
+  const segment = query.by ? 'value' : `'all'`
   const sql = `SELECT ${window} AS window_start, ${segment} AS segment, ${aggregates}
-               FROM ${clickhouse.database}.outcomes_now
-               WHERE cpi = {cpi:String}
-                 AND cohort_at >= toDateTime64({from:Float64}, 3, 'UTC') AND cohort_at < toDateTime64({to:Float64}, 3, 'UTC')
-                 ${query.by ? `AND segments[{by:String}] != ''` : ''}${segmentFilter(query.where ?? {}, params)}
+               FROM (${seriesUnits(clickhouse.database, query, params, await currentWatermarks(clickhouse))})
                GROUP BY window_start, segment
                ORDER BY segment, window_start`
   try {
@@ -106,7 +264,7 @@ export async function queryCpiSeries(
     }
     return [...bySegment].map(([segment, points]) => ({ segment, points }))
   } catch (error) {
-    throw toClickHouseError(error, `querying the series of CPI ${query.cpi}`)
+    throw toClickHouseError(error, `querying the series of CPI ${asked.cpi}`)
   }
 }
 
@@ -120,26 +278,37 @@ export async function queryCpiWindows(
 ): Promise<Map<string, CpiPoint[]>> {
   const stepMs = options.stepSeconds * 1000
   const from = options.to - stepMs * options.windows
-  // Windows aligned on `to`: window k covers [from + k·step, from + (k+1)·step).
+  // Windows are labelled from `to` back (window k starts at from + k·step) and hold whole
+  // minutes: the last one ends with the minute `to` falls in, so the freshest minute counts.
+  const { to: end } = wholeMinutes(from, options.to)
+  const minutesFrom = end - stepMs * options.windows
+  const params: Record<string, unknown> = {
+    from: from / 1000,
+    minutesFrom,
+    step: options.stepSeconds,
+    stepMs,
+  }
   const sql = `SELECT cpi,
-                      toDateTime64({from:Float64} + intDiv(toUnixTimestamp64Milli(cohort_at) - {fromMs:Int64}, {stepMs:Int64}) * {step:Float64}, 3, 'UTC') AS window_start,
+                      toDateTime64({from:Float64} + intDiv(toUnixTimestamp64Milli(t) - {minutesFrom:Int64}, {stepMs:Int64}) * {step:Float64}, 3, 'UTC') AS window_start,
                       ${aggregates}
-               FROM ${clickhouse.database}.outcomes_now
-               WHERE cohort_at >= toDateTime64({from:Float64}, 3, 'UTC') AND cohort_at < toDateTime64({to:Float64}, 3, 'UTC')
+               FROM (${units(
+                 clickhouse.database,
+                 {
+                   from: minutesFrom,
+                   to: end,
+                   // Buckets within one window: windows here start at any minute.
+                   grains: grainsWithin(options.stepSeconds).filter(
+                     (grain) => (minutesFrom / 1000) % grain === 0,
+                   ),
+                   dimension: 'all',
+                 },
+                 params,
+                 await currentWatermarks(clickhouse),
+               )})
                GROUP BY cpi, window_start
                ORDER BY cpi, window_start`
   try {
-    const result = await clickhouse.reader.query({
-      query: sql,
-      query_params: {
-        from: from / 1000,
-        fromMs: from,
-        to: options.to / 1000,
-        step: options.stepSeconds,
-        stepMs,
-      },
-      format: 'JSONEachRow',
-    })
+    const result = await clickhouse.reader.query({ query: sql, query_params: params, format: 'JSONEachRow' })
     const rows = await result.json<Record<string, unknown>>()
     const byCpi = new Map<string, CpiPoint[]>()
     for (const row of rows) {
@@ -167,17 +336,15 @@ export async function queryMinuteCounts(
   clickhouse: ClickHouse,
   options: { cpi: string; from: number; to: number },
 ): Promise<MinuteCountRow[]> {
+  const params: Record<string, unknown> = {}
   try {
     const result = await clickhouse.reader.query({
-      query: `SELECT dimension, value, toUnixTimestamp64Milli(toDateTime64(toStartOfMinute(cohort_at), 3, 'UTC')) AS minute,
-                     countIf(state = 'good') AS good, countIf(state IN ('good', 'bad')) AS total,
-                     countIf(state = 'pending') AS pending
-              FROM ${clickhouse.database}.outcome_segments
-              WHERE cpi = {cpi:String}
-                AND cohort_at >= toDateTime64({from:Float64}, 3, 'UTC') AND cohort_at < toDateTime64({to:Float64}, 3, 'UTC')
+      query: `SELECT dimension, value, toUnixTimestamp64Milli(toDateTime64(toStartOfMinute(t), 3, 'UTC')) AS minute,
+                     sum(good) AS good, sum(total) AS total, sum(pending) AS pending
+              FROM (${units(clickhouse.database, { cpi: options.cpi, ...wholeMinutes(options.from, options.to) }, params, await currentWatermarks(clickhouse))})
               GROUP BY dimension, value, minute
               ORDER BY dimension, value, minute`,
-      query_params: { cpi: options.cpi, from: options.from / 1000, to: options.to / 1000 },
+      query_params: params,
       format: 'JSONEachRow',
     })
     const rows = await result.json<Record<string, unknown>>()

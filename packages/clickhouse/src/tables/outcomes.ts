@@ -19,6 +19,8 @@ export interface OutcomeRow {
   watermark: string
   kafka_partition: number
   version: number
+  /** 1 for a tombstone: the (cpi, subject) left this cohort minute (migration 0008). */
+  is_deleted?: 0 | 1
 }
 
 export async function insertOutcomes(clickhouse: ClickHouse, rows: readonly OutcomeRow[]): Promise<void> {
@@ -32,6 +34,45 @@ export async function insertOutcomes(clickhouse: ClickHouse, rows: readonly Outc
   } catch (error) {
     throw toClickHouseError(error, `inserting ${rows.length} outcomes`)
   }
+}
+
+/**
+ * Where each (cpi, subject) of these subjects has a live outcome row: its cohort times (ISO) and
+ * versions, keyed `cpi\u0000subject`. Usually one place; two after a write that a crash cut
+ * between parts, or rows of one subject written from two partitions.
+ */
+export async function outcomePlacements(
+  clickhouse: ClickHouse,
+  subjects: readonly string[],
+): Promise<Map<string, { cohortAt: string; version: number }[]>> {
+  const places = new Map<string, { cohortAt: string; version: number }[]>()
+  const distinct = [...new Set(subjects)]
+  // 5,000 ids per read keep the query parameter under a server's HTTP field limit (128 KiB).
+  for (let start = 0; start < distinct.length; start += 5000) {
+    try {
+      const result = await clickhouse.writer.query({
+        query: `SELECT cpi, subject, toUnixTimestamp64Milli(cohort_at) AS at, toString(version) AS placed_version
+                FROM ${clickhouse.database}.outcomes FINAL
+                WHERE subject IN {subjects:Array(String)}`,
+        query_params: { subjects: distinct.slice(start, start + 5000) },
+        format: 'JSONEachRow',
+      })
+      for (const row of await result.json<{
+        cpi: string
+        subject: string
+        at: string | number
+        placed_version: string
+      }>()) {
+        const key = `${row.cpi}\u0000${row.subject}`
+        const list = places.get(key) ?? []
+        list.push({ cohortAt: new Date(Number(row.at)).toISOString(), version: Number(row.placed_version) })
+        places.set(key, list)
+      }
+    } catch (error) {
+      throw toClickHouseError(error, `reading where the outcomes of ${distinct.length} interactions stand`)
+    }
+  }
+  return places
 }
 
 /** One stored copy of an event: the table may hold several of one (source, id), each with its own Kafka position. */

@@ -1,0 +1,185 @@
+import type { ClickHouse } from '../client.ts'
+import { toClickHouseError } from '../errors.ts'
+
+// The rollup `cpi_rollup` (schemas/clickhouse/migrations/0008_outcome_rollups.sql): one row per
+// CPI, grain (minute, 5 minutes, hour, day), bucket and (dimension, value), written by the
+// processor for the buckets it changed and read by every CPI query instead of aggregating
+// `outcomes` (decision 0015).
+
+export const MINUTE_MS = 60_000
+
+/** A (CPI, cohort minute) whose rollup rows must be written again. */
+export interface RollupMinute {
+  cpi: string
+  /** The minute's start, ms since the epoch. */
+  minute: number
+}
+
+/** The distinct (CPI, minute) of outcome rows and tombstones, by their cohort time (ISO text). */
+export function minutesOf(rows: readonly { cpi: string; cohort_at: string }[]): RollupMinute[] {
+  const seen = new Map<string, RollupMinute>()
+  for (const row of rows) {
+    const at = Date.parse(row.cohort_at)
+    const minute = at - (((at % MINUTE_MS) + MINUTE_MS) % MINUTE_MS)
+    seen.set(`${row.cpi}\u0000${minute}`, { cpi: row.cpi, minute })
+  }
+  return [...seen.values()]
+}
+
+/** The grains of the rollup, finest first (seconds): each coarser one is written from the one before. */
+export const ROLLUP_GRAINS = [60, 300, 3600, 86_400] as const
+
+/** Touched buckets of one grain as time ranges (epoch seconds), adjacent ones merged. */
+function bucketRanges(buckets: readonly number[], grain: number): [number, number][] {
+  const sorted = [...new Set(buckets)].sort((a, b) => a - b)
+  const ranges: [number, number][] = []
+  for (const start of sorted) {
+    const last = ranges.at(-1)
+    if (last && last[1] === start) last[1] = start + grain
+    else ranges.push([start, start + grain])
+  }
+  // Many scattered buckets (a backlog): one range over all of them reads more but stays one condition.
+  if (ranges.length > 64) return [[ranges[0]?.[0] as number, ranges.at(-1)?.[1] as number]]
+  return ranges
+}
+
+/**
+ * Writes one grain's rows for the touched buckets from the grain below (minutes: from
+ * `outcomes`), with a row of zeros for a (dimension, value) a bucket had and no longer has.
+ */
+async function refreshGrain(
+  clickhouse: ClickHouse,
+  grain: number,
+  touched: readonly { cpi: string; bucket: number }[],
+): Promise<void> {
+  const db = clickhouse.database
+  const finer = ROLLUP_GRAINS[ROLLUP_GRAINS.indexOf(grain as (typeof ROLLUP_GRAINS)[number]) - 1]
+  const set = `(SELECT tupleElement(t, 1), toDateTime(tupleElement(t, 2), 'UTC')
+                FROM (SELECT arrayJoin(arrayZip({cpis:Array(String)}, {buckets:Array(UInt32)})) AS t))`
+  // Literal ranges (computed integers) let the engine skip to the buckets in the sorting key.
+  const within = bucketRanges(
+    touched.map((entry) => entry.bucket),
+    grain,
+  )
+    .map(([from, to]) => `(bucket >= toDateTime(${from}, 'UTC') AND bucket < toDateTime(${to}, 'UTC'))`)
+    .join(' OR ')
+  const coarse = `toStartOfInterval(bucket, toIntervalSecond(${grain}), 'UTC')`
+  const source =
+    finer === undefined
+      ? `SELECT cpi, bucket AS b, dimension, value, good, total, pending, provisional, latency_count,
+                latency_histogram, open_since, definition_version
+         FROM ${db}.outcome_rollup_rows WHERE (cpi, bucket) IN ${set}`
+      : `SELECT cpi, ${coarse} AS b, dimension, value, good, total, pending, provisional, latency_count,
+                latency_histogram, open_since, definition_version
+         FROM ${db}.cpi_rollup FINAL WHERE grain = ${finer} AND (${within}) AND (cpi, ${coarse}) IN ${set}`
+  await clickhouse.writer.command({
+    query: `INSERT INTO ${db}.cpi_rollup
+            SELECT cpi, ${grain}, b, dimension, value, sum(good), sum(total), sum(pending), sum(provisional),
+                   sum(latency_count), sumMap(latency_histogram), groupArrayArray(open_since),
+                   max(definition_version), toUInt64(toUnixTimestamp64Nano(now64(9)))
+            FROM
+            (
+                ${source}
+                UNION ALL
+                SELECT cpi, bucket AS b, dimension, value, toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0),
+                       CAST(map(), 'Map(Int16, UInt64)'), CAST([], 'Array(Tuple(UInt32, Int64))'), toUInt32(0)
+                FROM ${db}.cpi_rollup FINAL
+                WHERE grain = ${grain} AND (${within}) AND (cpi, bucket) IN ${set}
+            )
+            GROUP BY cpi, b, dimension, value`,
+    query_params: {
+      cpis: touched.map((entry) => entry.cpi),
+      buckets: touched.map((entry) => entry.bucket),
+    },
+  })
+}
+
+/**
+ * Writes the rollup rows of these minutes again from `outcomes` as it stands, inside the engine,
+ * then those of the 5-minute, hour and day buckets they fall in, each from the grain below.
+ * Idempotent. Versioned by the engine's clock at each statement's start: of two writes of a
+ * row, the one that started last saw every outcome (and finer row) written before it and wins.
+ */
+export async function refreshRollups(
+  clickhouse: ClickHouse,
+  minutes: readonly RollupMinute[],
+): Promise<void> {
+  if (minutes.length === 0) return
+  // 2,000 buckets per statement keep the parameters small for a server's HTTP field limit.
+  for (let start = 0; start < minutes.length; start += 2000) {
+    const part = minutes.slice(start, start + 2000)
+    for (const grain of ROLLUP_GRAINS) {
+      const buckets = new Map<string, { cpi: string; bucket: number }>()
+      for (const { cpi, minute } of part) {
+        const bucket = Math.floor(minute / 1000 / grain) * grain
+        buckets.set(`${cpi}\u0000${bucket}`, { cpi, bucket })
+      }
+      try {
+        await refreshGrain(clickhouse, grain, [...buckets.values()])
+      } catch (error) {
+        throw toClickHouseError(error, `refreshing the rollup of ${buckets.size} buckets of ${grain} s`)
+      }
+    }
+  }
+}
+
+/** Every rollup row written again from `outcomes`, grain by grain (after a bulk load, or to repair). */
+export async function rebuildRollups(clickhouse: ClickHouse): Promise<void> {
+  const db = clickhouse.database
+  try {
+    await clickhouse.writer.command({
+      query: `INSERT INTO ${db}.cpi_rollup
+              SELECT *, toUInt64(toUnixTimestamp64Nano(now64(9))) FROM ${db}.outcome_rollup_rows`,
+    })
+    for (const [index, grain] of ROLLUP_GRAINS.entries()) {
+      if (index === 0) continue
+      await clickhouse.writer.command({
+        query: `INSERT INTO ${db}.cpi_rollup
+                SELECT cpi, ${grain}, toStartOfInterval(bucket, toIntervalSecond(${grain}), 'UTC') AS coarse, dimension, value,
+                       sum(good), sum(total), sum(pending), sum(provisional), sum(latency_count), sumMap(latency_histogram),
+                       groupArrayArray(open_since), max(definition_version), toUInt64(toUnixTimestamp64Nano(now64(9)))
+                FROM ${db}.cpi_rollup FINAL
+                WHERE grain = ${ROLLUP_GRAINS[index - 1]}
+                GROUP BY cpi, coarse, dimension, value`,
+      })
+    }
+  } catch (error) {
+    throw toClickHouseError(error, 'rebuilding the rollup')
+  }
+}
+
+/** The latency a histogram key stands for (ms): its bucket's lower bound, whole ms (as the views compute it). */
+export const histogramValue = (key: number): number =>
+  key === 0 ? 0 : Math.sign(key) * Math.round(1.01 ** (Math.abs(key) - 1))
+
+/**
+ * Latency percentiles (p50, p90, p99) from a histogram (keys ascending, their counts): each rank
+ * interpolated between its neighbours' values, as the exact percentile is between the
+ * neighbouring latencies. Within 1 % (buckets are 1 % wide). The `cpi_values*` views compute the
+ * same in SQL. Null for an empty histogram.
+ */
+export function histogramQuantiles(
+  keys: readonly number[],
+  counts: readonly number[],
+): [number, number, number] | null {
+  const total = counts.reduce((sum, count) => sum + count, 0)
+  if (total === 0) return null
+  const valueAtRank = (rank: number) => {
+    let seen = 0
+    for (let index = 0; index < keys.length; index++) {
+      seen += counts[index] as number
+      if (seen > rank) return histogramValue(keys[index] as number)
+    }
+    return histogramValue(keys[keys.length - 1] as number)
+  }
+  const at = (q: number) => {
+    const position = (total - 1) * q
+    const low = valueAtRank(Math.floor(position))
+    return low + (valueAtRank(Math.ceil(position)) - low) * (position - Math.floor(position))
+  }
+  return [at(0.5), at(0.9), at(0.99)]
+}
+
+/** The histogram key of a latency column or expression (ms), as the rollup stores it. */
+export const histogramKey = (latency: string): string =>
+  `toInt16(if(${latency} = 0, 0, sign(${latency}) * (1 + round(log(abs(${latency})) / log(1.01)))))`

@@ -1,0 +1,194 @@
+// The rollup the processor writes (decision 0015) must say what `outcomes` says, minute by
+// minute, whatever moves: an interaction whose cohort moves to an earlier minute when its real
+// start comes late (known to the processor, or read back after a restart), and one whose events
+// come on two partitions. Against the real broker, processor and engine.
+import { type ClickHouse, queryCpiSeries } from '@cpi/clickhouse'
+import { ensureTopics } from '@cpi/kafka'
+import type { Kafka } from 'kafkajs'
+import { describe, expect } from 'vitest'
+import { uniqueName } from './support/environment.ts'
+import { it } from './support/fixtures.ts'
+import { startTestProcessor } from './support/processor.ts'
+
+const SECOND = 1000
+const MINUTE = 60 * SECOND
+
+const event = (type: string, id: string, subject: string, time: number, data: Record<string, unknown>) =>
+  JSON.stringify({
+    specversion: '1.0',
+    id,
+    source: '/quoting/web',
+    type,
+    time: new Date(time).toISOString(),
+    subject,
+    data,
+  })
+const requested = (id: string, subject: string, time: number) =>
+  event('quote.requested', id, subject, time, {
+    customerId: `c-${subject}`,
+    customerType: 'consumer',
+    channel: 'web',
+  })
+const issued = (subject: string, time: number) =>
+  event('quote.issued', `${subject}-issued`, subject, time, { amount: 1, currency: 'EUR' })
+
+async function send(
+  kafka: Kafka,
+  topic: string,
+  records: { partition: number; key: string; value: string }[],
+) {
+  const producer = kafka.producer()
+  await producer.connect()
+  try {
+    await producer.send({ topic, messages: records })
+  } finally {
+    await producer.disconnect()
+  }
+}
+
+async function rows<T>(
+  clickhouse: ClickHouse,
+  query: string,
+  params: Record<string, unknown> = {},
+): Promise<T[]> {
+  const result = await clickhouse.reader.query({ query, query_params: params, format: 'JSONEachRow' })
+  return result.json<T>()
+}
+
+/** The live fast_quote rows of a subject: [cohort, state]. */
+const placements = (clickhouse: ClickHouse, subject: string) =>
+  rows<{ at: string; state: string }>(
+    clickhouse,
+    `SELECT toString(cohort_at) AS at, state FROM ${clickhouse.database}.outcomes FINAL
+     WHERE cpi = 'fast_quote' AND subject = {subject:String} ORDER BY cohort_at`,
+    { subject },
+  ).then((list) => list.map((row) => [row.at.slice(0, 19), row.state]))
+
+/** fast_quote's whole-CPI counts in one minute, from the rollup's view: [good, total]. */
+const minuteCounts = async (clickhouse: ClickHouse, minute: number) => {
+  const [row] = await rows<{ good: string; total: string }>(
+    clickhouse,
+    `SELECT sum(good) AS good, sum(total) AS total FROM ${clickhouse.database}.cpi_values
+     WHERE cpi = 'fast_quote' AND dimension = 'all' AND window_start = toDateTime({minute:UInt32}, 'UTC')`,
+    { minute: minute / 1000 },
+  )
+  return [Number(row?.good ?? 0), Number(row?.total ?? 0)]
+}
+
+const text = (time: number) => new Date(time).toISOString().slice(0, 19).replace('T', ' ')
+
+describe('processor-written rollups', () => {
+  it('follow an interaction whose cohort moves, known or read back after a restart, and one written from two partitions', async ({
+    kafka,
+    clickhouse,
+    logger,
+  }) => {
+    const topics = { events: uniqueName('rollup_events'), deadLetter: uniqueName('rollup_dlq') }
+    await ensureTopics(kafka, [
+      { topic: topics.events, numPartitions: 2 },
+      { topic: topics.deadLetter, numPartitions: 1 },
+    ])
+    const group = uniqueName('processor')
+    const base = Math.floor((Date.now() - 30 * MINUTE) / MINUTE) * MINUTE
+    const head = () => Date.now() - 5 * SECOND
+    let { processor } = await startTestProcessor({ kafka, clickhouse, logger }, topics, {
+      CPI_PROCESSOR_GROUP: group,
+    })
+    try {
+      // M: requested at minute 5 and answered in 10 s (good); R the same at minute 9.
+      await send(kafka, topics.events, [
+        { partition: 0, key: 'M', value: requested('M-b', 'M', base + 5 * MINUTE + 10 * SECOND) },
+        { partition: 0, key: 'M', value: issued('M', base + 5 * MINUTE + 20 * SECOND) },
+        { partition: 0, key: 'R', value: requested('R-b', 'R', base + 9 * MINUTE + 10 * SECOND) },
+        { partition: 0, key: 'R', value: issued('R', base + 9 * MINUTE + 15 * SECOND) },
+        { partition: 0, key: 'H0', value: requested('H0', 'H0', head()) },
+        { partition: 1, key: 'H1', value: requested('H1', 'H1', head()) },
+      ])
+      await expect
+        .poll(() => placements(clickhouse, 'M'), { timeout: 20_000 })
+        .toEqual([[text(base + 5 * MINUTE + 10 * SECOND), 'good']])
+      expect(await minuteCounts(clickhouse, base + 5 * MINUTE)).toEqual([1, 1])
+
+      // M's real start comes late, four minutes earlier: the processor holds M and knows where
+      // its row is. One row, at minute 1, bad (answered after 4 min 20 s); minute 5 is empty.
+      await send(kafka, topics.events, [
+        { partition: 0, key: 'M', value: requested('M-a', 'M', base + MINUTE) },
+      ])
+      await expect
+        .poll(() => placements(clickhouse, 'M'), { timeout: 20_000 })
+        .toEqual([[text(base + MINUTE), 'bad']])
+      expect(await minuteCounts(clickhouse, base + 5 * MINUTE)).toEqual([0, 0])
+      expect(await minuteCounts(clickhouse, base + MINUTE)).toEqual([0, 1])
+
+      // U comes on two partitions under other keys: requested at minute 7 on partition 0 (left
+      // unanswered: bad, still open), then on partition 1 an earlier request at minute 3 and an
+      // answer within 5 s. Partition 1 reads where U's row is and moves it: counted once, good.
+      await send(kafka, topics.events, [
+        { partition: 0, key: 'x', value: requested('U-b', 'U', base + 7 * MINUTE) },
+      ])
+      await expect
+        .poll(() => placements(clickhouse, 'U'), { timeout: 20_000 })
+        .toEqual([[text(base + 7 * MINUTE), 'bad']])
+      expect(await minuteCounts(clickhouse, base + 7 * MINUTE)).toEqual([0, 1])
+      await send(kafka, topics.events, [
+        { partition: 1, key: 'y', value: requested('U-a', 'U', base + 3 * MINUTE) },
+        { partition: 1, key: 'y', value: issued('U', base + 3 * MINUTE + 5 * SECOND) },
+      ])
+      await expect
+        .poll(() => placements(clickhouse, 'U'), { timeout: 20_000 })
+        .toEqual([[text(base + 3 * MINUTE), 'good']])
+      expect(await minuteCounts(clickhouse, base + 7 * MINUTE)).toEqual([0, 0])
+      expect(await minuteCounts(clickhouse, base + 3 * MINUTE)).toEqual([1, 1])
+
+      // A new process on the same group holds nothing: R's earlier start makes it read R's row.
+      await processor.stop()
+      ;({ processor } = await startTestProcessor({ kafka, clickhouse, logger }, topics, {
+        CPI_PROCESSOR_GROUP: group,
+      }))
+      await send(kafka, topics.events, [
+        { partition: 0, key: 'R', value: requested('R-a', 'R', base + 8 * MINUTE) },
+      ])
+      await expect
+        .poll(() => placements(clickhouse, 'R'), { timeout: 20_000 })
+        .toEqual([[text(base + 8 * MINUTE), 'bad']])
+      expect(await minuteCounts(clickhouse, base + 9 * MINUTE)).toEqual([0, 0])
+      expect(await minuteCounts(clickhouse, base + 8 * MINUTE)).toEqual([0, 1])
+
+      // Every minute and segment of the rollup equals the outcomes aggregated directly.
+      const fromRollup = await rows<Record<string, unknown>>(
+        clickhouse,
+        `SELECT cpi, toString(window_start) AS minute, dimension, value, good, total, pending
+         FROM ${clickhouse.database}.cpi_values WHERE good + total + pending > 0
+         ORDER BY cpi, minute, dimension, value`,
+      )
+      const fromOutcomes = await rows<Record<string, unknown>>(
+        clickhouse,
+        `SELECT cpi, toString(toStartOfMinute(cohort_at)) AS minute, dimension, value,
+                countIf(state = 'good') AS good, countIf(state IN ('good', 'bad')) AS total,
+                countIf(state = 'pending') AS pending
+         FROM ${clickhouse.database}.outcome_segments
+         GROUP BY cpi, minute, dimension, value ORDER BY cpi, minute, dimension, value`,
+      )
+      expect(fromRollup.length).toBeGreaterThan(5)
+      expect(fromRollup).toEqual(fromOutcomes)
+
+      // A range that starts and ends inside minutes counts whole minutes (the rollup's grain):
+      // [3:02, 8:30) reads as [3:00, 9:00), so U at 3:00 (good) and R at 8:00 (bad) count.
+      const from = base + 3 * MINUTE + 2 * SECOND
+      const to = base + 8 * MINUTE + 30 * SECOND
+      const [series] = await queryCpiSeries(clickhouse, { cpi: 'fast_quote', from, to })
+      const [exact] = await rows<{ good: string; total: string }>(
+        clickhouse,
+        `SELECT countIf(state = 'good') AS good, countIf(state IN ('good', 'bad')) AS total
+         FROM ${clickhouse.database}.outcomes_now WHERE cpi = 'fast_quote'
+           AND cohort_at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND cohort_at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`,
+        { from: base + 3 * MINUTE, to: base + 9 * MINUTE },
+      )
+      expect(series?.points).toHaveLength(1)
+      expect(series?.points[0]).toMatchObject({ good: Number(exact?.good), total: Number(exact?.total) })
+      expect(series?.points[0]).toMatchObject({ good: 1, total: 2 })
+    } finally {
+      await processor.stop()
+    }
+  })
+})
