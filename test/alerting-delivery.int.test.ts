@@ -1,6 +1,7 @@
 import { type Alerter, startAlerter } from '@cpi/alerter'
 import {
   type ClickHouse,
+  followCoarserGrains,
   insertOutcomes,
   listAlertTransitions,
   minutesOf,
@@ -63,6 +64,7 @@ async function plant(clickhouse: ClickHouse, topic: string, from: number, to: nu
       })
   await insertOutcomes(clickhouse, rows)
   await refreshRollups(clickhouse, minutesOf(rows))
+  await followCoarserGrains(clickhouse, undefined)
   await recordWatermarks(
     clickhouse,
     [0, 1, 2].map((partition) => ({ topic, partition, watermark: to, maxEventTime: to })),

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
   type ClickHouse,
+  followCoarserGrains,
   insertOutcomes,
   insertRejectedEvents,
   minutesOf,
@@ -285,6 +286,7 @@ describe('Grafana provisioning (infra/grafana)', () => {
     // Written the way the processor writes them: the outcomes, then their minutes' rollup.
     await insertOutcomes(clickhouse, rows)
     await refreshRollups(clickhouse, minutesOf(rows))
+    await followCoarserGrains(clickhouse, undefined)
     await recordWatermarks(clickhouse, [
       {
         topic: 'cpi.events',

@@ -87,6 +87,7 @@ export {
   type RejectedEventView,
 } from './tables/rejected-events.ts'
 export {
+  followCoarserGrains,
   histogramQuantiles,
   MINUTE_MS,
   minutesOf,

@@ -30,7 +30,9 @@ CREATE TABLE ${database}.outcomes_0008
 )
 ENGINE = ReplacingMergeTree(version, is_deleted)
 PARTITION BY toYYYYMM(cohort_at)
-ORDER BY (cpi, toStartOfMinute(cohort_at), subject);
+ORDER BY (cpi, toStartOfMinute(cohort_at), subject)
+-- A refresh reads a few minutes of a few CPIs: granules of 1,024 rows, not 8,192.
+SETTINGS index_granularity = 1024;
 
 INSERT INTO ${database}.outcomes_0008
     (cpi, definition_version, subject, cohort_at, state, status, latency_ms, open, segments, revisit_at, watermark, kafka_partition, computed_at, version)
@@ -69,9 +71,9 @@ ARRAY JOIN arrayConcat([('all', 'all')], arrayZip(mapKeys(segments), mapValues(s
 WHERE state != 'excluded'
 GROUP BY cpi, bucket, dimension, value;
 
--- 3. The rollup: one row per CPI, grain (a minute, 5 minutes, an hour, a day), bucket and
---    (dimension, value), each replaced as a whole when the processor writes it again: minutes
---    from `outcomes`, each coarser grain from the one below. `version` is the engine's clock when
+-- 3. The rollup: one row per CPI, grain (a minute, 5 minutes, an hour), bucket and (dimension,
+--    value), each replaced as a whole when the processor writes it again: minutes from
+--    `outcomes` with each write of outcomes, each coarser grain from the one below at each sweep. `version` is the engine's clock when
 --    the writing statement started, so of two writes of a row the one that started last — the one
 --    that saw everything written before it — wins.
 CREATE TABLE IF NOT EXISTS ${database}.cpi_rollup
@@ -89,22 +91,26 @@ CREATE TABLE IF NOT EXISTS ${database}.cpi_rollup
     latency_histogram Map(Int16, UInt64),
     open_since Array(Tuple(UInt32, Int64)),
     definition_version UInt32,
-    version UInt64
+    version UInt64,
+    -- On coarser rows: the newest minute row (by `_block_number`) the write had followed.
+    followed_block UInt64 DEFAULT 0
 )
 ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(bucket)
 ORDER BY (cpi, grain, dimension, value, bucket)
 -- Rows carry histograms of hundreds of entries: small granules, so a read decompresses little
--- beside the rows it asked for.
-SETTINGS index_granularity = 128;
+-- beside the rows it asked for. `_block_number` numbers inserts in commit order and stays with
+-- each row through merges: the sweep follows the minute rows written since it last looked.
+SETTINGS index_granularity = 16, enable_block_number_column = 1;
 
 INSERT INTO ${database}.cpi_rollup
-SELECT *, toUInt64(toUnixTimestamp64Nano(now64(9))) AS version FROM ${database}.outcome_rollup_rows;
+SELECT *, toUInt64(toUnixTimestamp64Nano(now64(9))) AS version, 0 AS followed_block FROM ${database}.outcome_rollup_rows;
 
 INSERT INTO ${database}.cpi_rollup
 SELECT cpi, 300, toStartOfInterval(bucket, toIntervalSecond(300), 'UTC') AS coarse, dimension, value,
        sum(good), sum(total), sum(pending), sum(provisional), sum(latency_count), sumMap(latency_histogram),
-       groupArrayArray(open_since), max(definition_version), toUInt64(toUnixTimestamp64Nano(now64(9)))
+       groupArrayArray(open_since), max(definition_version), toUInt64(toUnixTimestamp64Nano(now64(9))),
+       (SELECT max(_block_number) FROM ${database}.cpi_rollup WHERE grain = 60)
 FROM ${database}.cpi_rollup FINAL
 WHERE grain = 60
 GROUP BY cpi, coarse, dimension, value;
@@ -112,17 +118,10 @@ GROUP BY cpi, coarse, dimension, value;
 INSERT INTO ${database}.cpi_rollup
 SELECT cpi, 3600, toStartOfInterval(bucket, toIntervalSecond(3600), 'UTC') AS coarse, dimension, value,
        sum(good), sum(total), sum(pending), sum(provisional), sum(latency_count), sumMap(latency_histogram),
-       groupArrayArray(open_since), max(definition_version), toUInt64(toUnixTimestamp64Nano(now64(9)))
+       groupArrayArray(open_since), max(definition_version), toUInt64(toUnixTimestamp64Nano(now64(9))),
+       (SELECT max(_block_number) FROM ${database}.cpi_rollup WHERE grain = 60)
 FROM ${database}.cpi_rollup FINAL
 WHERE grain = 300
-GROUP BY cpi, coarse, dimension, value;
-
-INSERT INTO ${database}.cpi_rollup
-SELECT cpi, 86400, toStartOfInterval(bucket, toIntervalSecond(86400), 'UTC') AS coarse, dimension, value,
-       sum(good), sum(total), sum(pending), sum(provisional), sum(latency_count), sumMap(latency_histogram),
-       groupArrayArray(open_since), max(definition_version), toUInt64(toUnixTimestamp64Nano(now64(9)))
-FROM ${database}.cpi_rollup FINAL
-WHERE grain = 3600
 GROUP BY cpi, coarse, dimension, value;
 
 -- 4. The documented views read the rollup at their grain. Per minute, hour and day: good /
@@ -185,7 +184,7 @@ FROM
 
 CREATE OR REPLACE VIEW ${database}.cpi_values_daily AS
 SELECT
-    cpi, bucket AS window_start, dimension, value, good, total, pending,
+    cpi, day AS window_start, dimension, value, good, total, pending,
     if(total = 0, NULL, good / total) AS ratio,
     latency_count,
     arrayMap(q -> if(n = 0, nan,
@@ -196,10 +195,12 @@ SELECT
     definition_version
 FROM
 (
-    SELECT cpi, bucket, dimension, value, good, total, pending, provisional, latency_count, definition_version,
+    SELECT cpi, toStartOfDay(bucket) AS day, dimension, value, sum(good) AS good, sum(total) AS total,
+           sum(pending) AS pending, sum(provisional) AS provisional, sum(latency_count) AS latency_count,
+           max(definition_version) AS definition_version,
            sumMap(histogram_keys, histogram_counts) AS h, arraySum(h.2) AS n, arrayCumSum(h.2) AS cum,
            arrayMap(k -> if(k = 0, 0, sign(k) * round(pow(1.01, abs(k) - 1))), h.1) AS reps
     FROM ${database}.cpi_rollup_now
-    WHERE grain = 86400
-    GROUP BY cpi, bucket, dimension, value, good, total, pending, provisional, latency_count, definition_version
+    WHERE grain = 3600
+    GROUP BY cpi, day, dimension, value
 );

@@ -1,5 +1,6 @@
 import {
   type ClickHouse,
+  followCoarserGrains,
   insertEvents,
   maxEventTimeBefore,
   type OutcomeRow,
@@ -104,6 +105,8 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
   })
   /** Interactions waiting for a revisit, per owned partition; reloaded from ClickHouse every 5 minutes. */
   const revisits = new RevisitSchedule()
+  /** The newest rollup minute the sweep wrote coarser buckets for (engine clock); unknown at start. */
+  let coarserSince: bigint | undefined
   const REVISITS_REFRESH_MS = 5 * 60_000
   /** The next offset each partition's clock has seen up to; anything else restarts it from ClickHouse. */
   const clockPosition = new Map<number, bigint>()
@@ -504,6 +507,8 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
       }
       const written = await revisitDue(groups)
       await recordWatermarks(deps.clickhouse, records)
+      // The 5-minute and hour buckets above the minutes written since the last sweep (decision 0015).
+      if (catalog.length > 0) coarserSince = await followCoarserGrains(deps.clickhouse, coarserSince)
       for (const progress of consumer.partitionProgress()) {
         const lag = Number(BigInt(progress.highWatermark) - BigInt(progress.committedOffset))
         lagGauge.set({ partition: String(progress.partition) }, Math.max(0, lag))

@@ -1,4 +1,9 @@
-import { type ClickHouse, includeEventsBeyondHorizon, toClickHouseError } from '@cpi/clickhouse'
+import {
+  type ClickHouse,
+  followCoarserGrains,
+  includeEventsBeyondHorizon,
+  toClickHouseError,
+} from '@cpi/clickhouse'
 import type { CpiDefinition } from '@cpi/cpi-core'
 import { recomputeOutcomes } from './outcome-stage.ts'
 
@@ -94,5 +99,7 @@ export async function recompute(options: RecomputeOptions): Promise<RecomputeRep
       interactions: list.length,
     })
   }
+  // The coarser rollup buckets now, not at a running processor's next sweep (there may be none).
+  await followCoarserGrains(clickhouse, undefined)
   return report
 }

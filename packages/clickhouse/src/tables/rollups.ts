@@ -2,9 +2,9 @@ import type { ClickHouse } from '../client.ts'
 import { toClickHouseError } from '../errors.ts'
 
 // The rollup `cpi_rollup` (schemas/clickhouse/migrations/0008_outcome_rollups.sql): one row per
-// CPI, grain (minute, 5 minutes, hour, day), bucket and (dimension, value), written by the
-// processor for the buckets it changed and read by every CPI query instead of aggregating
-// `outcomes` (decision 0015).
+// CPI, grain (minute, 5 minutes, hour), bucket and (dimension, value), written by the processor
+// — the minutes it changed with each write of outcomes, the coarser buckets above them at each
+// sweep — and read by every CPI query instead of aggregating `outcomes` (decision 0015).
 
 export const MINUTE_MS = 60_000
 
@@ -27,7 +27,7 @@ export function minutesOf(rows: readonly { cpi: string; cohort_at: string }[]): 
 }
 
 /** The grains of the rollup, finest first (seconds): each coarser one is written from the one before. */
-export const ROLLUP_GRAINS = [60, 300, 3600, 86_400] as const
+export const ROLLUP_GRAINS = [60, 300, 3600] as const
 
 /** Touched buckets of one grain as time ranges (epoch seconds), adjacent ones merged. */
 function bucketRanges(buckets: readonly number[], grain: number): [number, number][] {
@@ -51,6 +51,7 @@ async function refreshGrain(
   clickhouse: ClickHouse,
   grain: number,
   touched: readonly { cpi: string; bucket: number }[],
+  followed: bigint,
 ): Promise<void> {
   const db = clickhouse.database
   const finer = ROLLUP_GRAINS[ROLLUP_GRAINS.indexOf(grain as (typeof ROLLUP_GRAINS)[number]) - 1]
@@ -76,7 +77,7 @@ async function refreshGrain(
     query: `INSERT INTO ${db}.cpi_rollup
             SELECT cpi, ${grain}, b, dimension, value, sum(good), sum(total), sum(pending), sum(provisional),
                    sum(latency_count), sumMap(latency_histogram), groupArrayArray(open_since),
-                   max(definition_version), toUInt64(toUnixTimestamp64Nano(now64(9)))
+                   max(definition_version), toUInt64(toUnixTimestamp64Nano(now64(9))), ${followed}
             FROM
             (
                 ${source}
@@ -94,32 +95,87 @@ async function refreshGrain(
   })
 }
 
+/** Buckets of one grain, each (cpi, bucket start in epoch seconds) once. */
+function bucketsOf(minutes: readonly RollupMinute[], grain: number): { cpi: string; bucket: number }[] {
+  const buckets = new Map<string, { cpi: string; bucket: number }>()
+  for (const { cpi, minute } of minutes) {
+    const bucket = Math.floor(minute / 1000 / grain) * grain
+    buckets.set(`${cpi}\u0000${bucket}`, { cpi, bucket })
+  }
+  return [...buckets.values()]
+}
+
+/** Writes one grain's buckets for these minutes, 2,000 per statement (a server's HTTP field limit). */
+async function refreshBuckets(
+  clickhouse: ClickHouse,
+  grain: number,
+  minutes: readonly RollupMinute[],
+  followed = 0n,
+) {
+  const buckets = bucketsOf(minutes, grain)
+  for (let start = 0; start < buckets.length; start += 2000) {
+    const part = buckets.slice(start, start + 2000)
+    try {
+      await refreshGrain(clickhouse, grain, part, followed)
+    } catch (error) {
+      throw toClickHouseError(error, `refreshing the rollup of ${part.length} buckets of ${grain} s`)
+    }
+  }
+}
+
 /**
- * Writes the rollup rows of these minutes again from `outcomes` as it stands, inside the engine,
- * then those of the 5-minute, hour and day buckets they fall in, each from the grain below.
- * Idempotent. Versioned by the engine's clock at each statement's start: of two writes of a
- * row, the one that started last saw every outcome (and finer row) written before it and wins.
+ * Writes the rollup rows of these minutes again from `outcomes` as it stands, inside the engine.
+ * Idempotent. Versioned by the engine's clock at the statement's start: of two writes of a row,
+ * the one that started last saw every outcome written before it and wins. The coarser grains
+ * follow (`followCoarserGrains`).
  */
 export async function refreshRollups(
   clickhouse: ClickHouse,
   minutes: readonly RollupMinute[],
 ): Promise<void> {
-  if (minutes.length === 0) return
-  // 2,000 buckets per statement keep the parameters small for a server's HTTP field limit.
-  for (let start = 0; start < minutes.length; start += 2000) {
-    const part = minutes.slice(start, start + 2000)
-    for (const grain of ROLLUP_GRAINS) {
-      const buckets = new Map<string, { cpi: string; bucket: number }>()
-      for (const { cpi, minute } of part) {
-        const bucket = Math.floor(minute / 1000 / grain) * grain
-        buckets.set(`${cpi}\u0000${bucket}`, { cpi, bucket })
-      }
-      try {
-        await refreshGrain(clickhouse, grain, [...buckets.values()])
-      } catch (error) {
-        throw toClickHouseError(error, `refreshing the rollup of ${buckets.size} buckets of ${grain} s`)
-      }
-    }
+  await refreshBuckets(clickhouse, 60, minutes)
+}
+
+/**
+ * Writes again the 5-minute and hour buckets of every minute row committed since block `since`
+ * (`_block_number`: inserts in commit order), each grain from the one below, and returns the
+ * newest block followed: the next call's `since`. Without `since`: from where the coarser rows
+ * say the last follower got to. A minute row committed while this runs has a later block: the
+ * next call takes it.
+ */
+export async function followCoarserGrains(
+  clickhouse: ClickHouse,
+  since: bigint | undefined,
+): Promise<bigint> {
+  const db = clickhouse.database
+  const read = async <T>(query: string, params: Record<string, unknown> = {}) =>
+    (await clickhouse.writer.query({ query, query_params: params, format: 'JSONEachRow' })).json<T>()
+  try {
+    const start =
+      since ??
+      BigInt(
+        (
+          await read<{ b: string }>(
+            `SELECT toString(max(followed_block)) AS b FROM ${db}.cpi_rollup WHERE grain > 60`,
+          )
+        )[0]?.b ?? '0',
+      )
+    const rows = await read<{ cpi: string; minute: number | string; newest: string }>(
+      `SELECT cpi, toUnixTimestamp(bucket) AS minute, toString(max(_block_number)) AS newest
+       FROM ${db}.cpi_rollup
+       WHERE grain = 60 AND _block_number > {since:UInt64}
+       GROUP BY cpi, minute`,
+      { since: start.toString() },
+    )
+    const followed = rows.reduce(
+      (newest, row) => (BigInt(row.newest) > newest ? BigInt(row.newest) : newest),
+      start,
+    )
+    const minutes = rows.map((row) => ({ cpi: row.cpi, minute: Number(row.minute) * 1000 }))
+    for (const grain of ROLLUP_GRAINS.slice(1)) await refreshBuckets(clickhouse, grain, minutes, followed)
+    return followed
+  } catch (error) {
+    throw toClickHouseError(error, 'writing the coarser grains of the rollup')
   }
 }
 
@@ -129,7 +185,7 @@ export async function rebuildRollups(clickhouse: ClickHouse): Promise<void> {
   try {
     await clickhouse.writer.command({
       query: `INSERT INTO ${db}.cpi_rollup
-              SELECT *, toUInt64(toUnixTimestamp64Nano(now64(9))) FROM ${db}.outcome_rollup_rows`,
+              SELECT *, toUInt64(toUnixTimestamp64Nano(now64(9))), 0 FROM ${db}.outcome_rollup_rows`,
     })
     for (const [index, grain] of ROLLUP_GRAINS.entries()) {
       if (index === 0) continue
@@ -137,7 +193,8 @@ export async function rebuildRollups(clickhouse: ClickHouse): Promise<void> {
         query: `INSERT INTO ${db}.cpi_rollup
                 SELECT cpi, ${grain}, toStartOfInterval(bucket, toIntervalSecond(${grain}), 'UTC') AS coarse, dimension, value,
                        sum(good), sum(total), sum(pending), sum(provisional), sum(latency_count), sumMap(latency_histogram),
-                       groupArrayArray(open_since), max(definition_version), toUInt64(toUnixTimestamp64Nano(now64(9)))
+                       groupArrayArray(open_since), max(definition_version), toUInt64(toUnixTimestamp64Nano(now64(9))),
+                       (SELECT max(_block_number) FROM ${db}.cpi_rollup WHERE grain = 60)
                 FROM ${db}.cpi_rollup FINAL
                 WHERE grain = ${ROLLUP_GRAINS[index - 1]}
                 GROUP BY cpi, coarse, dimension, value`,
