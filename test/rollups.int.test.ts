@@ -2,7 +2,18 @@
 // minute, whatever moves: an interaction whose cohort moves to an earlier minute when its real
 // start comes late (known to the processor, or read back after a restart), and one whose events
 // come on two partitions. Against the real broker, processor and engine.
-import { type ClickHouse, queryCpiSeries } from '@cpi/clickhouse'
+import {
+  type ClickHouse,
+  createRollupCache,
+  followCoarserGrains,
+  insertOutcomes,
+  minutesOf,
+  type OutcomeRow,
+  queryCpiSeries,
+  recordWatermarks,
+  refreshRollups,
+  type SeriesQuery,
+} from '@cpi/clickhouse'
 import { ensureTopics } from '@cpi/kafka'
 import type { Kafka } from 'kafkajs'
 import { describe, expect } from 'vitest'
@@ -190,5 +201,100 @@ describe('processor-written rollups', () => {
     } finally {
       await processor.stop()
     }
+  })
+
+  it("serves the API's series from blocks held in memory exactly as the engine computes them, and drops a block when its rows change", async ({
+    clickhouse,
+  }) => {
+    const base = Math.floor((Date.now() - 3 * 3_600_000) / 3_600_000) * 3_600_000
+    const channels = ['web', 'phone', 'agent']
+    // Outcomes over three hours, some open past their deadline (their wait grows with the watermark).
+    const rows: OutcomeRow[] = Array.from({ length: 900 }, (_, index) => {
+      const state = index % 7 === 0 ? 'pending' : index % 4 === 0 ? 'bad' : 'good'
+      const open = state === 'bad' && index % 8 === 0
+      return {
+        cpi: 'cache_cpi',
+        definition_version: 1,
+        subject: `c-${index}`,
+        cohort_at: new Date(base + index * 12_000).toISOString(),
+        state,
+        status: index % 11 === 0 ? 'provisional' : state === 'pending' ? '' : 'final',
+        latency_ms: state === 'pending' || open ? null : 50 + ((index * 7919) % 90_000),
+        open: open ? 1 : 0,
+        segments: { channel: channels[index % 3] as string },
+        revisit_at: null,
+        watermark: new Date(base + 3 * 3_600_000).toISOString(),
+        kafka_partition: index % 2,
+        version: base + 3 * 3_600_000,
+      }
+    })
+    await insertOutcomes(clickhouse, rows)
+    await refreshRollups(clickhouse, minutesOf(rows))
+    await followCoarserGrains(clickhouse, undefined)
+    await recordWatermarks(
+      clickhouse,
+      [0, 1].map((partition) => ({
+        topic: 'cache',
+        partition,
+        watermark: base + 3 * 3_600_000 + partition * 1000,
+        maxEventTime: base + 3 * 3_600_000,
+      })),
+    )
+    const cache = createRollupCache(clickhouse, { maxBytes: 1_000_000 })
+    await cache.follow()
+    const queries: SeriesQuery[] = [
+      { cpi: 'cache_cpi', from: base, to: base + 3 * 3_600_000, stepSeconds: 3600 },
+      {
+        cpi: 'cache_cpi',
+        from: base + 7 * MINUTE + 3 * SECOND,
+        to: base + 2 * 3_600_000 + 41 * MINUTE,
+        stepSeconds: 300,
+        by: 'channel',
+      },
+      { cpi: 'cache_cpi', from: base + 13 * MINUTE, to: base + 2 * 3_600_000 + 2 * MINUTE },
+      {
+        cpi: 'cache_cpi',
+        from: base,
+        to: base + 3 * 3_600_000,
+        stepSeconds: 600,
+        where: { channel: 'phone' },
+      },
+      {
+        cpi: 'cache_cpi',
+        from: base,
+        to: base + 3 * 3_600_000,
+        stepSeconds: 60,
+        by: 'channel',
+        where: { channel: 'web' },
+      },
+    ]
+    for (const query of queries) {
+      const engine = await queryCpiSeries(clickhouse, query)
+      expect(engine.length, JSON.stringify(query)).toBeGreaterThan(0)
+      expect(await cache.series(query), JSON.stringify(query)).toEqual(engine)
+      expect(await cache.series(query), 'from memory').toEqual(engine)
+    }
+    expect(cache.stats.hits).toBeGreaterThan(0)
+    // Two dimensions at once: no rollup rows, the engine answers.
+    expect(
+      await cache.series({
+        cpi: 'cache_cpi',
+        from: base,
+        to: base + 3_600_000,
+        by: 'channel',
+        where: { region: 'x' },
+      }),
+    ).toBeUndefined()
+
+    // A revision: one good outcome turns bad. The next follow drops its blocks; reads agree again.
+    const revised = { ...(rows[1] as OutcomeRow), state: 'bad' as const, version: base + 4 * 3_600_000 }
+    await insertOutcomes(clickhouse, [revised])
+    await refreshRollups(clickhouse, minutesOf([revised]))
+    await followCoarserGrains(clickhouse, undefined)
+    const before = cache.stats.dropped
+    await cache.follow()
+    expect(cache.stats.dropped).toBeGreaterThan(before)
+    for (const query of queries)
+      expect(await cache.series(query)).toEqual(await queryCpiSeries(clickhouse, query))
   })
 })

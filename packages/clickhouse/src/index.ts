@@ -86,6 +86,7 @@ export {
   type RejectedEventRow,
   type RejectedEventView,
 } from './tables/rejected-events.ts'
+export { createRollupCache, type RollupCache } from './tables/rollup-cache.ts'
 export {
   followCoarserGrains,
   histogramQuantiles,

@@ -135,6 +135,11 @@ const environmentShape = z.object({
   CPI_STREAM_MAX_BUFFER_BYTES: positiveInt()
     .min(65_536)
     .default(1024 * 1024),
+  CPI_API_ROLLUP_CACHE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(64 * 1024 * 1024),
   CPI_ALERTER: onOff.default('on'),
   CPI_ALERTS_TOPIC: topicName.default('cpi.alerts'),
   CPI_ALERT_INTERVAL_MS: positiveInt().default(5000),
@@ -331,6 +336,8 @@ export const configSchema = environmentShape
       streamIntervalMs: env.CPI_STREAM_INTERVAL_MS,
       streamMaxClients: env.CPI_STREAM_MAX_CLIENTS,
       streamMaxBufferBytes: env.CPI_STREAM_MAX_BUFFER_BYTES,
+      /** Bytes of rollup blocks the API holds for series reads (0: every read queries the engine). */
+      rollupCacheBytes: env.CPI_API_ROLLUP_CACHE_BYTES,
       experimentsFile: env.CPI_EXPERIMENTS_FILE,
     },
     alerter: {

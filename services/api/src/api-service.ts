@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import type { ClickHouse } from '@cpi/clickhouse'
+import { type ClickHouse, createRollupCache } from '@cpi/clickhouse'
 import type { Config } from '@cpi/config'
 import { builtinCatalogFile, type CpiDefinition, loadCatalog } from '@cpi/cpi-core'
 import { consumerGroupLag } from '@cpi/kafka'
@@ -62,7 +62,32 @@ export async function startApi(options: {
       })
   const access = options.access ?? (ownAccess as KeySource)
   http.addHook('onRequest', apiAccess({ keys: () => access.current(), mode: config.mode }))
-  registerApiRoutes(http, { clickhouse, catalog, live, policy: config.alerter.policy })
+  // Series reads from rollup blocks held in memory, dropped twice a second when rows change.
+  const rollups =
+    config.api.rollupCacheBytes > 0
+      ? createRollupCache(clickhouse, { maxBytes: config.api.rollupCacheBytes })
+      : undefined
+  let following = false
+  const follower = rollups
+    ? setInterval(() => {
+        if (following) return
+        following = true
+        rollups
+          .follow()
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not follow the rollup; retrying'))
+          .finally(() => {
+            following = false
+          })
+      }, 500)
+    : undefined
+  follower?.unref()
+  registerApiRoutes(http, {
+    clickhouse,
+    catalog,
+    live,
+    policy: config.alerter.policy,
+    ...(rollups ? { rollups } : {}),
+  })
   registerAnalyticsRoutes(http, {
     clickhouse,
     catalog,
@@ -84,13 +109,17 @@ export async function startApi(options: {
   http.get('/runbook', async (_request, reply) => reply.type('text/markdown; charset=utf-8').send(runbook))
   // Open streams would keep the server from closing.
   http.addHook('preClose', async () => stream.stop())
-  http.addHook('onClose', async () => ownAccess?.stop())
+  http.addHook('onClose', async () => {
+    ownAccess?.stop()
+    clearInterval(follower)
+  })
 
   return {
     catalog,
     stop: () => {
       stream.stop()
       ownAccess?.stop()
+      clearInterval(follower)
     },
     streamClients: stream.clients,
   }

@@ -4,6 +4,8 @@ import {
   type ClickHouse,
   listSilences,
   queryCpiSeries,
+  type RollupCache,
+  type SeriesQuery,
   type StoredSilence,
   upsertSilence,
   wholeMinutes,
@@ -47,6 +49,8 @@ export function registerApiRoutes(
     live: LiveState
     /** The alerter's policy, to describe its rules (`/v1/alert-rules`). */
     policy?: AlertPolicy
+    /** Series from rollup blocks held in memory; without it every read queries the engine. */
+    rollups?: RollupCache
     /** Identical reads within this many ms share one computation (default 1000). */
     shareReadsMs?: number
     now?: () => number
@@ -56,6 +60,8 @@ export function registerApiRoutes(
   const now = options.now ?? Date.now
   const byName = new Map(options.catalog.map((definition) => [definition.name, definition]))
   const shared = createReadCache({ ttlMs: options.shareReadsMs ?? 1000, now })
+  const seriesOf = async (query: SeriesQuery) =>
+    (await options.rollups?.series(query)) ?? (await queryCpiSeries(clickhouse, query))
 
   http.get('/v1/openapi.json', async () => openApiDocument)
 
@@ -96,7 +102,7 @@ export function registerApiRoutes(
       by: by ?? null,
       where,
       target: definition.objective.target,
-      series: await queryCpiSeries(clickhouse, {
+      series: await seriesOf({
         cpi: definition.name,
         from,
         to,

@@ -156,7 +156,7 @@ function units(db: string, range: UnitRange, params: Record<string, unknown>, ma
 }
 
 /** Each partition's current watermark, as open interactions' waits are measured against it. */
-interface Watermarks {
+export interface Watermarks {
   partitions: number[]
   watermarks: number[]
 }
@@ -168,7 +168,7 @@ const recentWatermarks = new WeakMap<ClickHouse, { at: number; marks: Promise<Wa
  * interaction still open is measured to a watermark at most that old, and a read of the rollup
  * costs no second query.
  */
-function currentWatermarks(clickhouse: ClickHouse): Promise<Watermarks> {
+export function currentWatermarks(clickhouse: ClickHouse): Promise<Watermarks> {
   const cached = recentWatermarks.get(clickhouse)
   if (cached && Date.now() - cached.at < 1000) return cached.marks
   const marks = queryWatermarks(clickhouse).then((rows) => {

@@ -1,0 +1,333 @@
+import type { ClickHouse } from '../client.ts'
+import { toClickHouseError } from '../errors.ts'
+import {
+  type CpiPoint,
+  currentWatermarks,
+  rollupSegments,
+  type SeriesQuery,
+  wholeMinutes,
+} from './cpi-series.ts'
+import { histogramQuantiles, ROLLUP_GRAINS } from './rollups.ts'
+
+// The API's series reads served from blocks of rollup rows held in memory (decision 0015). A
+// block is every row of one CPI, grain and dimension over 64 buckets; a read takes the blocks
+// its range needs, reads the missing ones in one query, and aggregates in memory. The rollup's
+// change feed — `_block_number`, inserts in commit order — says which blocks changed: they are
+// dropped twice a second, so a read is never staler than that. The same numbers as the SQL path
+// (`queryCpiSeries`): the same rows, sums and percentile arithmetic.
+
+const BUCKETS_PER_BLOCK = 64
+
+interface Row {
+  bucket: number
+  value: string
+  good: number
+  total: number
+  pending: number
+  provisional: number
+  latencyCount: number
+  keys: number[]
+  counts: number[]
+  open: [number, number][]
+}
+
+interface Block {
+  rows: Row[]
+  bytes: number
+}
+
+const blockSpan = (grain: number) => grain * BUCKETS_PER_BLOCK
+const keyOf = (cpi: string, grain: number, dimension: string, start: number) =>
+  `${cpi}\u0000${grain}\u0000${dimension}\u0000${start}`
+
+/** The key the rollup gives a latency (the SQL of `histogramKey`, in TypeScript). */
+const histogramKey = (ms: number) =>
+  ms === 0 ? 0 : Math.sign(ms) * (1 + Math.round(Math.log(Math.abs(ms)) / Math.log(1.01)))
+
+export interface RollupCache {
+  /** The series of a query, or undefined when the rollup has no rows for it (two dimensions). */
+  series(query: SeriesQuery): Promise<{ segment: string; points: CpiPoint[] }[] | undefined>
+  /** Drops the blocks of rows committed since the last look (the caller runs it on a timer). */
+  follow(): Promise<void>
+  readonly stats: { hits: number; misses: number; dropped: number; bytes: number }
+}
+
+export function createRollupCache(clickhouse: ClickHouse, options: { maxBytes: number }): RollupCache {
+  const blocks = new Map<string, Block>()
+  const loading = new Map<string, Promise<Block>>()
+  /** When (follow count) a block key was last dropped: a read started before must not store it. */
+  const droppedAt = new Map<string, number>()
+  let follows = 0
+  let followed: bigint | undefined
+  const stats = { hits: 0, misses: 0, dropped: 0, bytes: 0 }
+
+  const store = (key: string, block: Block) => {
+    const before = blocks.get(key)
+    if (before) stats.bytes -= before.bytes
+    blocks.delete(key)
+    blocks.set(key, block)
+    stats.bytes += block.bytes
+    for (const oldest of blocks.keys()) {
+      if (stats.bytes <= options.maxBytes) break
+      stats.bytes -= blocks.get(oldest)?.bytes ?? 0
+      blocks.delete(oldest)
+    }
+  }
+
+  /** Reads the missing blocks of one CPI and dimension in one query. */
+  async function load(cpi: string, dimension: string, wanted: { grain: number; start: number }[]) {
+    const began = follows
+    const ranges = wanted
+      .map(
+        ({ grain, start }) =>
+          `(grain = ${grain} AND bucket >= toDateTime(${start}, 'UTC') AND bucket < toDateTime(${start + blockSpan(grain)}, 'UTC'))`,
+      )
+      .join(' OR ')
+    let rows: Record<string, unknown>[]
+    try {
+      const result = await clickhouse.reader.query({
+        query: `SELECT grain, toUnixTimestamp(bucket) AS at, value, good, total, pending, provisional, latency_count,
+                       mapKeys(latency_histogram) AS histogram_keys, mapValues(latency_histogram) AS histogram_counts,
+                       open_since
+                FROM ${clickhouse.database}.cpi_rollup FINAL
+                WHERE cpi = {cpi:String} AND dimension = {dimension:String} AND (${ranges})`,
+        query_params: { cpi, dimension },
+        format: 'JSONEachRow',
+      })
+      rows = await result.json<Record<string, unknown>>()
+    } catch (error) {
+      throw toClickHouseError(error, `reading rollup blocks of CPI ${cpi}`)
+    }
+    const loaded = new Map<string, Block>(
+      wanted.map(({ grain, start }) => [keyOf(cpi, grain, dimension, start), { rows: [], bytes: 200 }]),
+    )
+    for (const raw of rows) {
+      const grain = Number(raw.grain)
+      const bucket = Number(raw.at)
+      const block = loaded.get(keyOf(cpi, grain, dimension, bucket - (bucket % blockSpan(grain))))
+      if (!block) continue
+      const keys = (raw.histogram_keys as number[]).map(Number)
+      const row: Row = {
+        bucket,
+        value: String(raw.value),
+        good: Number(raw.good),
+        total: Number(raw.total),
+        pending: Number(raw.pending),
+        provisional: Number(raw.provisional),
+        latencyCount: Number(raw.latency_count),
+        keys,
+        counts: (raw.histogram_counts as (number | string)[]).map(Number),
+        open: (raw.open_since as [number, number | string][]).map(([partition, at]) => [
+          Number(partition),
+          Number(at),
+        ]),
+      }
+      block.rows.push(row)
+      block.bytes += 160 + row.value.length * 2 + keys.length * 24 + row.open.length * 48
+    }
+    // Kept only when the change feed was already followed when the read began, and said nothing
+    // of the block since: otherwise a row committed after the read may never be reported.
+    for (const [key, block] of loaded) if (began > 0 && (droppedAt.get(key) ?? -1) < began) store(key, block)
+    return loaded
+  }
+
+  /** The blocks a set of segments needs, from memory or read (one query for all missing). */
+  async function blocksFor(
+    cpi: string,
+    dimension: string,
+    segments: { grain: number; from: number; to: number }[],
+  ) {
+    const found = new Map<string, Block>()
+    const missing: { grain: number; start: number }[] = []
+    const waits: Promise<void>[] = []
+    for (const { grain, from, to } of segments) {
+      const span = blockSpan(grain)
+      for (let start = from / 1000 - ((from / 1000) % span); start < to / 1000; start += span) {
+        const key = keyOf(cpi, grain, dimension, start)
+        const held = blocks.get(key)
+        if (held) {
+          stats.hits++
+          blocks.delete(key)
+          blocks.set(key, held)
+          found.set(key, held)
+          continue
+        }
+        const pending = loading.get(key)
+        if (pending) {
+          waits.push(pending.then((block) => void found.set(key, block)))
+          continue
+        }
+        stats.misses++
+        missing.push({ grain, start })
+      }
+    }
+    if (missing.length > 0) {
+      const read = load(cpi, dimension, missing)
+      for (const { grain, start } of missing) {
+        const key = keyOf(cpi, grain, dimension, start)
+        const one = read.then((loaded) => loaded.get(key) as Block)
+        loading.set(key, one)
+        one.finally(() => loading.delete(key)).catch(() => undefined)
+      }
+      for (const [key, block] of await read) found.set(key, block)
+    }
+    await Promise.all(waits)
+    return found
+  }
+
+  async function series(asked: SeriesQuery) {
+    const where = Object.entries(asked.where ?? {})
+    const [first] = where
+    if (where.length > 1 || (first && asked.by !== undefined && asked.by !== first[0])) return undefined
+    const dimension = first ? first[0] : (asked.by ?? 'all')
+    const only = first?.[1]
+    const { from, to } = wholeMinutes(asked.from, asked.to)
+    const grains = ROLLUP_GRAINS.filter(
+      (grain) => asked.stepSeconds === undefined || asked.stepSeconds % grain === 0,
+    )
+    const segments = rollupSegments(from, to, grains)
+    const [held, marks] = await Promise.all([
+      blocksFor(asked.cpi, dimension, segments),
+      currentWatermarks(clickhouse),
+    ])
+    const watermark = new Map(
+      marks.partitions.map((partition, index) => [partition, marks.watermarks[index] as number]),
+    )
+    const windows = new Map<string, Map<number, Accumulator>>()
+    for (const { grain, from: segmentFrom, to: segmentTo } of segments) {
+      const span = blockSpan(grain)
+      for (
+        let start = segmentFrom / 1000 - ((segmentFrom / 1000) % span);
+        start < segmentTo / 1000;
+        start += span
+      ) {
+        for (const row of held.get(keyOf(asked.cpi, grain, dimension, start))?.rows ?? []) {
+          if (row.bucket < segmentFrom / 1000 || row.bucket >= segmentTo / 1000) continue
+          if (only !== undefined && row.value !== only) continue
+          const segment = asked.by ? row.value : 'all'
+          const window = asked.stepSeconds ? row.bucket - (row.bucket % asked.stepSeconds) : from / 1000
+          const bySegment = windows.get(segment) ?? new Map<number, Accumulator>()
+          windows.set(segment, bySegment)
+          const sum = bySegment.get(window) ?? emptyAccumulator()
+          bySegment.set(window, sum)
+          add(sum, row, watermark)
+        }
+      }
+    }
+    return [...windows]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([segment, byWindow]) => ({
+        segment,
+        points: [...byWindow].sort(([a], [b]) => a - b).map(([window, sum]) => pointOf(window, sum)),
+      }))
+  }
+
+  async function follow() {
+    try {
+      if (followed === undefined) {
+        const result = await clickhouse.reader.query({
+          query: `SELECT toString(max(_block_number)) AS b FROM ${clickhouse.database}.cpi_rollup`,
+          format: 'JSONEachRow',
+        })
+        followed = BigInt((await result.json<{ b: string }>())[0]?.b ?? '0')
+        // Blocks read before the first look may predate rows it will not report: start empty.
+        blocks.clear()
+        stats.bytes = 0
+        follows++
+        return
+      }
+      const result = await clickhouse.reader.query({
+        query: `SELECT cpi, grain, dimension, toUnixTimestamp(bucket) AS at, toString(max(_block_number)) AS newest
+                FROM ${clickhouse.database}.cpi_rollup
+                WHERE _block_number > {since:UInt64}
+                GROUP BY cpi, grain, dimension, at`,
+        query_params: { since: followed.toString() },
+        format: 'JSONEachRow',
+      })
+      const changed = await result.json<{
+        cpi: string
+        grain: number
+        dimension: string
+        at: number
+        newest: string
+      }>()
+      follows++
+      for (const row of changed) {
+        const grain = Number(row.grain)
+        const at = Number(row.at)
+        const key = keyOf(row.cpi, grain, row.dimension, at - (at % blockSpan(grain)))
+        droppedAt.set(key, follows)
+        const block = blocks.get(key)
+        if (block) {
+          blocks.delete(key)
+          stats.bytes -= block.bytes
+          stats.dropped++
+        }
+        if (BigInt(row.newest) > followed) followed = BigInt(row.newest)
+      }
+      // Only reads that began before a drop need its mark; older marks go.
+      for (const [key, at] of droppedAt) if (at < follows - 100) droppedAt.delete(key)
+    } catch (error) {
+      throw toClickHouseError(error, 'following the rollup')
+    }
+  }
+
+  return { series, follow, stats }
+}
+
+interface Accumulator {
+  good: number
+  total: number
+  pending: number
+  provisional: number
+  latencyCount: number
+  histogram: Map<number, number>
+}
+
+const emptyAccumulator = (): Accumulator => ({
+  good: 0,
+  total: 0,
+  pending: 0,
+  provisional: 0,
+  latencyCount: 0,
+  histogram: new Map(),
+})
+
+function add(sum: Accumulator, row: Row, watermark: ReadonlyMap<number, number>) {
+  sum.good += row.good
+  sum.total += row.total
+  sum.pending += row.pending
+  sum.provisional += row.provisional
+  sum.latencyCount += row.latencyCount
+  for (let index = 0; index < row.keys.length; index++) {
+    const key = row.keys[index] as number
+    sum.histogram.set(key, (sum.histogram.get(key) ?? 0) + (row.counts[index] as number))
+  }
+  // Open interactions: their wait so far, measured to their partition's current watermark.
+  for (const [partition, since] of row.open) {
+    const key = histogramKey((watermark.get(partition) ?? 0) - since)
+    sum.histogram.set(key, (sum.histogram.get(key) ?? 0) + 1)
+  }
+}
+
+function pointOf(window: number, sum: Accumulator): CpiPoint {
+  const keys = [...sum.histogram.keys()].sort((a, b) => a - b)
+  const quantiles =
+    sum.latencyCount > 0
+      ? histogramQuantiles(
+          keys,
+          keys.map((key) => sum.histogram.get(key) as number),
+        )
+      : null
+  return {
+    windowStart: new Date(window * 1000).toISOString(),
+    good: sum.good,
+    total: sum.total,
+    pending: sum.pending,
+    ratio: sum.total === 0 ? null : sum.good / sum.total,
+    p50: quantiles?.[0] ?? null,
+    p90: quantiles?.[1] ?? null,
+    p99: quantiles?.[2] ?? null,
+    status: sum.provisional > 0 ? 'provisional' : 'final',
+  }
+}
