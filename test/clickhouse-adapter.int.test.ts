@@ -29,6 +29,45 @@ describe('ClickHouse adapter against the real engine', () => {
     expect(await result.json()).toEqual(files.map((file) => ({ version: file.version, name: file.name })))
   })
 
+  it('lets one process at a time apply migrations: four at once on a new database end with one schema', async ({
+    clickhouseSettings,
+  }) => {
+    const settings = { ...clickhouseSettings, database: `${clickhouseSettings.database}_race` }
+    const clients = Array.from({ length: 4 }, () => createClickHouse(settings))
+    try {
+      const reports = await Promise.all(clients.map((client) => migrateToLatest(client)))
+      const files = await loadMigrations(clickhouseMigrationsDir, settings.database)
+      // Each migration applied by exactly one of them; the others found it recorded.
+      for (const file of files) {
+        const label = `${String(file.version).padStart(4, '0')}_${file.name}`
+        expect(
+          reports.filter((report) => report.applied.includes(label)),
+          label,
+        ).toHaveLength(1)
+      }
+      const [reader] = clients
+      const columns = await (
+        await reader!.reader.query({
+          query: `SELECT name FROM system.columns WHERE database = {db:String} AND table = 'outcomes' AND name = 'is_deleted'`,
+          query_params: { db: settings.database },
+          format: 'JSONEachRow',
+        })
+      ).json()
+      expect(columns).toEqual([{ name: 'is_deleted' }])
+      const lock = await (
+        await reader!.reader.query({
+          query: `SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = 'schema_migrations_lock'`,
+          query_params: { db: settings.database },
+          format: 'JSONEachRow',
+        })
+      ).json<{ n: string }>()
+      expect(Number(lock[0]?.n)).toBe(0)
+    } finally {
+      await clients[0]?.writer.command({ query: `DROP DATABASE IF EXISTS ${settings.database}` })
+      for (const client of clients) await client.close()
+    }
+  })
+
   it('refuses an applied migration whose file was edited afterwards', async ({ clickhouse }) => {
     const directory = await mkdtemp(path.join(tmpdir(), 'cpi-migrations-'))
     const file = path.join(directory, '0900_extra_table.sql')

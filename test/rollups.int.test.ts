@@ -1,11 +1,13 @@
 // The rollup the processor writes (decision 0015) must say what `outcomes` says, minute by
 // minute, whatever moves: an interaction whose cohort moves to an earlier minute when its real
 // start comes late (known to the processor, or read back after a restart), and one whose events
-// come on two partitions. Against the real broker, processor and engine.
+// come on two partitions. Against the real broker, processor and engine. The rollup is written
+// just after the outcomes of a batch, so each check waits for it.
 import {
   type ClickHouse,
   createRollupCache,
   followCoarserGrains,
+  insertEvents,
   insertOutcomes,
   minutesOf,
   type OutcomeRow,
@@ -14,7 +16,9 @@ import {
   refreshRollups,
   type SeriesQuery,
 } from '@cpi/clickhouse'
+import { builtinCatalogFile, loadCatalog } from '@cpi/cpi-core'
 import { ensureTopics } from '@cpi/kafka'
+import { recompute } from '@cpi/processor'
 import type { Kafka } from 'kafkajs'
 import { describe, expect } from 'vitest'
 import { uniqueName } from './support/environment.ts'
@@ -118,7 +122,7 @@ describe('processor-written rollups', () => {
       await expect
         .poll(() => placements(clickhouse, 'M'), { timeout: 20_000 })
         .toEqual([[text(base + 5 * MINUTE + 10 * SECOND), 'good']])
-      expect(await minuteCounts(clickhouse, base + 5 * MINUTE)).toEqual([1, 1])
+      await expect.poll(() => minuteCounts(clickhouse, base + 5 * MINUTE)).toEqual([1, 1])
 
       // M's real start comes late, four minutes earlier: the processor holds M and knows where
       // its row is. One row, at minute 1, bad (answered after 4 min 20 s); minute 5 is empty.
@@ -128,8 +132,8 @@ describe('processor-written rollups', () => {
       await expect
         .poll(() => placements(clickhouse, 'M'), { timeout: 20_000 })
         .toEqual([[text(base + MINUTE), 'bad']])
-      expect(await minuteCounts(clickhouse, base + 5 * MINUTE)).toEqual([0, 0])
-      expect(await minuteCounts(clickhouse, base + MINUTE)).toEqual([0, 1])
+      await expect.poll(() => minuteCounts(clickhouse, base + 5 * MINUTE)).toEqual([0, 0])
+      await expect.poll(() => minuteCounts(clickhouse, base + MINUTE)).toEqual([0, 1])
 
       // U comes on two partitions under other keys: requested at minute 7 on partition 0 (left
       // unanswered: bad, still open), then on partition 1 an earlier request at minute 3 and an
@@ -140,7 +144,7 @@ describe('processor-written rollups', () => {
       await expect
         .poll(() => placements(clickhouse, 'U'), { timeout: 20_000 })
         .toEqual([[text(base + 7 * MINUTE), 'bad']])
-      expect(await minuteCounts(clickhouse, base + 7 * MINUTE)).toEqual([0, 1])
+      await expect.poll(() => minuteCounts(clickhouse, base + 7 * MINUTE)).toEqual([0, 1])
       await send(kafka, topics.events, [
         { partition: 1, key: 'y', value: requested('U-a', 'U', base + 3 * MINUTE) },
         { partition: 1, key: 'y', value: issued('U', base + 3 * MINUTE + 5 * SECOND) },
@@ -148,8 +152,8 @@ describe('processor-written rollups', () => {
       await expect
         .poll(() => placements(clickhouse, 'U'), { timeout: 20_000 })
         .toEqual([[text(base + 3 * MINUTE), 'good']])
-      expect(await minuteCounts(clickhouse, base + 7 * MINUTE)).toEqual([0, 0])
-      expect(await minuteCounts(clickhouse, base + 3 * MINUTE)).toEqual([1, 1])
+      await expect.poll(() => minuteCounts(clickhouse, base + 7 * MINUTE)).toEqual([0, 0])
+      await expect.poll(() => minuteCounts(clickhouse, base + 3 * MINUTE)).toEqual([1, 1])
 
       // A new process on the same group holds nothing: R's earlier start makes it read R's row.
       await processor.stop()
@@ -162,10 +166,11 @@ describe('processor-written rollups', () => {
       await expect
         .poll(() => placements(clickhouse, 'R'), { timeout: 20_000 })
         .toEqual([[text(base + 8 * MINUTE), 'bad']])
-      expect(await minuteCounts(clickhouse, base + 9 * MINUTE)).toEqual([0, 0])
-      expect(await minuteCounts(clickhouse, base + 8 * MINUTE)).toEqual([0, 1])
+      await expect.poll(() => minuteCounts(clickhouse, base + 9 * MINUTE)).toEqual([0, 0])
+      await expect.poll(() => minuteCounts(clickhouse, base + 8 * MINUTE)).toEqual([0, 1])
 
-      // Every minute and segment of the rollup equals the outcomes aggregated directly.
+      // Every minute and segment of the rollup equals the outcomes aggregated directly (the
+      // rollup is written just after the outcomes: the checks above waited for it).
       const fromRollup = await rows<Record<string, unknown>>(
         clickhouse,
         `SELECT cpi, toString(window_start) AS minute, dimension, value, good, total, pending
@@ -301,5 +306,87 @@ describe('processor-written rollups', () => {
     expect(cache.stats.dropped).toBeGreaterThan(before)
     for (const query of queries)
       expect(await cache.series(query)).toEqual(await queryCpiSeries(clickhouse, query))
+  })
+
+  it('corrects a minute left counting an interaction when a crash came between its move and the rollup write', async ({
+    clickhouse,
+  }) => {
+    const topic = uniqueName('crash_events')
+    const base = Math.floor((Date.now() - 60 * MINUTE) / MINUTE) * MINUTE
+    const at = (time: number) => new Date(time).toISOString()
+    // Stored: K requested at minute 5 and answered 10 s later, then an earlier request at minute 1.
+    const stored = [
+      ['K-b', 'quote.requested', base + 5 * MINUTE, requested('K-b', 'K', base + 5 * MINUTE)],
+      [
+        'K-issued',
+        'quote.issued',
+        base + 5 * MINUTE + 10 * SECOND,
+        issued('K', base + 5 * MINUTE + 10 * SECOND),
+      ],
+      ['K-a', 'quote.requested', base + MINUTE, requested('K-a', 'K', base + MINUTE)],
+    ] as const
+    await insertEvents(
+      clickhouse,
+      stored.map(([id, type, time, payload], offset) => ({
+        id,
+        type,
+        source: '/quoting/web',
+        subject: 'K',
+        time: at(time),
+        payload,
+        kafka_topic: topic,
+        kafka_partition: 0,
+        kafka_offset: offset,
+      })),
+    )
+    const row = (cohort: number, state: 'good' | 'bad', extra: Partial<OutcomeRow> = {}): OutcomeRow => ({
+      cpi: 'fast_quote',
+      definition_version: 1,
+      subject: 'K',
+      cohort_at: at(cohort),
+      state,
+      status: 'final',
+      latency_ms: state === 'good' ? 10_000 : 250_000,
+      open: 0,
+      segments: { channel: 'web', customerType: 'consumer' },
+      revisit_at: null,
+      watermark: at(base + 30 * MINUTE),
+      kafka_partition: 0,
+      version: base + 30 * MINUTE,
+      ...extra,
+    })
+    // Before the late request: K good at minute 5, and its rollup written.
+    const before = row(base + 5 * MINUTE, 'good', { version: base + 20 * MINUTE })
+    await insertOutcomes(clickhouse, [before])
+    await refreshRollups(clickhouse, minutesOf([before]))
+    // The move committed — a tombstone at minute 5, K bad at minute 1 — then the process died
+    // before writing the rollup: minute 5 still counts K.
+    const moved = row(base + MINUTE, 'bad')
+    await insertOutcomes(clickhouse, [
+      {
+        ...moved,
+        ...{
+          cohort_at: at(base + 5 * MINUTE),
+          state: 'excluded',
+          status: '',
+          latency_ms: null,
+          segments: {},
+          is_deleted: 1,
+        },
+      },
+      moved,
+    ])
+    await recordWatermarks(clickhouse, [
+      { topic, partition: 0, watermark: base + 30 * MINUTE, maxEventTime: base + 30 * MINUTE },
+    ])
+    expect(await minuteCounts(clickhouse, base + 5 * MINUTE)).toEqual([1, 1])
+
+    // Deciding K again from storage (the replay's path; here through `cpi recompute`) finds the
+    // tombstone and writes minute 5 again.
+    const [fastQuote] = (await loadCatalog([builtinCatalogFile])).filter((cpi) => cpi.name === 'fast_quote')
+    await recompute({ clickhouse, definition: fastQuote!, topic, from: base, to: base + 10 * MINUTE })
+    expect(await minuteCounts(clickhouse, base + 5 * MINUTE)).toEqual([0, 0])
+    expect(await minuteCounts(clickhouse, base + MINUTE)).toEqual([0, 1])
+    expect(await placements(clickhouse, 'K')).toEqual([[text(base + MINUTE), 'bad']])
   })
 })

@@ -71,6 +71,7 @@ export {
   insertOutcomes,
   loadEventCopies,
   maxEventTimeBefore,
+  type OutcomePlacement,
   type OutcomeRow,
   outcomePlacements,
   partitionTime,

@@ -89,8 +89,9 @@ export interface MigrationReport {
 
 /**
  * Applies the migrations not yet recorded in `schema_migrations`, in order, and records each.
- * Safe to run at every start and from several processes: statements are written to be
- * idempotent (`IF NOT EXISTS`), and an applied migration whose file changed is refused.
+ * Safe to run at every start and from several processes: one applies at a time under a lock
+ * (`acquireMigrationLock`), statements are written so that a run cut short can run again, and an
+ * applied migration whose file changed is refused.
  */
 export async function migrate(clickhouse: ClickHouse, migrations: Migration[]): Promise<MigrationReport> {
   const { writer, database } = clickhouse
@@ -109,17 +110,84 @@ export async function migrate(clickhouse: ClickHouse, migrations: Migration[]): 
      ) ENGINE = ReplacingMergeTree ORDER BY version`,
     'creating schema_migrations',
   )
-  let recorded: { version: number; name: string; checksum: string }[]
+  const readRecorded = async () => {
+    try {
+      const result = await writer.query({
+        query: `SELECT version, name, checksum FROM ${database}.schema_migrations FINAL ORDER BY version`,
+        format: 'JSONEachRow',
+      })
+      const rows = await result.json<{ version: number; name: string; checksum: string }>()
+      return new Map(rows.map((row) => [Number(row.version), row]))
+    } catch (error) {
+      throw toClickHouseError(error, 'reading schema_migrations')
+    }
+  }
+  let byVersion = await readRecorded()
+  const pending = migrations.some((migration) => !byVersion.has(migration.version))
+  // One process applies migrations at a time (some, like 0008, rebuild a table and swap it in);
+  // the others wait, then find them recorded.
+  const release = pending ? await acquireMigrationLock(clickhouse) : undefined
   try {
-    const result = await writer.query({
-      query: `SELECT version, name, checksum FROM ${database}.schema_migrations FINAL ORDER BY version`,
+    if (release) byVersion = await readRecorded()
+    return await applyPending(migrations, byVersion, run, clickhouse)
+  } finally {
+    await release?.()
+  }
+}
+
+const LOCK_STALE_MS = 120_000
+
+/**
+ * Takes the database's migration lock: a table only one CREATE can make. Its holder writes a
+ * heartbeat every 5 s; a lock without one for 2 minutes is taken as left by a process that died
+ * and is dropped. Returns the release.
+ */
+async function acquireMigrationLock(clickhouse: ClickHouse): Promise<() => Promise<void>> {
+  const lock = `${clickhouse.database}.schema_migrations_lock`
+  const beat = () =>
+    clickhouse.writer.insert({
+      table: lock,
+      values: [{ holder: String(process.pid) }],
       format: 'JSONEachRow',
     })
-    recorded = await result.json()
-  } catch (error) {
-    throw toClickHouseError(error, 'reading schema_migrations')
+  for (const started = Date.now(); Date.now() - started < 60 * 60_000; ) {
+    try {
+      await clickhouse.writer.command({
+        query: `CREATE TABLE ${lock} (holder String, beat DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY tuple()`,
+      })
+      await beat()
+      const heartbeat = setInterval(() => void beat().catch(() => undefined), 5000)
+      heartbeat.unref()
+      return async () => {
+        clearInterval(heartbeat)
+        await clickhouse.writer.command({ query: `DROP TABLE IF EXISTS ${lock}` }).catch(() => undefined)
+      }
+    } catch (error) {
+      if (toClickHouseError(error, 'taking the migration lock').code !== '57')
+        throw toClickHouseError(error, 'taking the migration lock')
+    }
+    const last = await clickhouse.writer
+      .query({
+        query: `SELECT toUnixTimestamp64Milli(max(beat)) AS at, count() AS n FROM ${lock}`,
+        format: 'JSONEachRow',
+      })
+      .then((result) => result.json<{ at: string; n: string }>())
+      .catch(() => [])
+    const [row] = last
+    if (row && Number(row.n) > 0 && Date.now() - Number(row.at) > LOCK_STALE_MS)
+      await clickhouse.writer.command({ query: `DROP TABLE IF EXISTS ${lock}` }).catch(() => undefined)
+    await new Promise((resolve) => setTimeout(resolve, 500))
   }
-  const byVersion = new Map(recorded.map((row) => [Number(row.version), row]))
+  throw new ClickHouseAdapterError(`waited an hour for the migration lock ${lock}`, { retriable: true })
+}
+
+async function applyPending(
+  migrations: readonly Migration[],
+  byVersion: ReadonlyMap<number, { version: number; name: string; checksum: string }>,
+  run: (query: string, what: string) => Promise<void>,
+  clickhouse: ClickHouse,
+): Promise<MigrationReport> {
+  const { writer, database } = clickhouse
   const report: MigrationReport = { applied: [], alreadyApplied: 0 }
   for (const migration of migrations) {
     const label = `${String(migration.version).padStart(4, '0')}_${migration.name}`

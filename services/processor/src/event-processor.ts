@@ -105,7 +105,7 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
   })
   /** Interactions waiting for a revisit, per owned partition; reloaded from ClickHouse every 5 minutes. */
   const revisits = new RevisitSchedule()
-  /** The newest rollup minute the sweep wrote coarser buckets for (engine clock); unknown at start. */
+  /** The newest minute row (`_block_number`) the sweep wrote coarser buckets for; unknown at start. */
   let coarserSince: bigint | undefined
   const REVISITS_REFRESH_MS = 5 * 60_000
   /** The next offset each partition's clock has seen up to; anything else restarts it from ClickHouse. */

@@ -3,6 +3,7 @@ import {
   insertOutcomes,
   loadEventCopies,
   minutesOf,
+  type OutcomePlacement,
   type OutcomeRow,
   outcomePlacements,
   refreshRollups,
@@ -226,13 +227,13 @@ async function placeRows(
   rows: readonly OutcomeRow[],
   owners: ReadonlyMap<OutcomeRow, string>,
   previous: PreviousPlacement | undefined,
-): Promise<{ rows: OutcomeRow[]; tombstones: OutcomeRow[] }> {
-  const known = new Map<OutcomeRow, { cohortAt: string; version: number }[]>()
+): Promise<{ rows: OutcomeRow[]; tombstones: OutcomeRow[]; minutes: { cpi: string; cohort_at: string }[] }> {
+  const known = new Map<OutcomeRow, OutcomePlacement[]>()
   const unknown: OutcomeRow[] = []
   for (const row of rows) {
     const placed = previous?.(row, owners.get(row) as string)
     if (placed === undefined) unknown.push(row)
-    else known.set(row, placed === null ? [] : [{ cohortAt: placed, version: row.version }])
+    else known.set(row, placed === null ? [] : [{ cohortAt: placed, version: row.version, deleted: false }])
   }
   const stored = await outcomePlacements(
     clickhouse,
@@ -240,11 +241,16 @@ async function placeRows(
   )
   const placed: OutcomeRow[] = []
   const tombstones: OutcomeRow[] = []
+  // Minutes to aggregate again beyond those of the rows and tombstones written: every place read
+  // (a write replayed after a crash before its rollup refresh finds its old place a tombstone).
+  const minutes: { cpi: string; cohort_at: string }[] = []
   for (const row of rows) {
     const places = known.get(row) ?? stored.get(`${row.cpi}\u0000${row.subject}`) ?? []
-    if (places.some((place) => place.version > row.version)) continue
+    if (!known.has(row)) for (const place of places) minutes.push({ cpi: row.cpi, cohort_at: place.cohortAt })
+    const live = places.filter((place) => !place.deleted)
+    if (live.some((place) => place.version > row.version)) continue
     placed.push(row)
-    for (const place of places) {
+    for (const place of live) {
       if (minuteOf(place.cohortAt) === minuteOf(row.cohort_at)) continue
       tombstones.push({
         ...row,
@@ -259,7 +265,7 @@ async function placeRows(
       })
     }
   }
-  return { rows: placed, tombstones }
+  return { rows: placed, tombstones, minutes }
 }
 
 /**
@@ -272,7 +278,7 @@ async function writeOutcomeRows(
   owners: ReadonlyMap<OutcomeRow, string>,
   previous: PreviousPlacement | undefined,
 ): Promise<{ written: OutcomeRow[]; refused: Refusal<OutcomeRow>[] }> {
-  const { rows, tombstones } = await placeRows(clickhouse, decided, owners, previous)
+  const { rows, tombstones, minutes } = await placeRows(clickhouse, decided, owners, previous)
   // Tombstones go with the rows, never after them: a crash between two inserts would leave the
   // old place counted beside the new one.
   const refused = await writeIsolatingRefusals([...tombstones, ...rows], (part) =>
@@ -280,6 +286,9 @@ async function writeOutcomeRows(
   )
   const left = new Set(refused.map((refusal) => refusal.row))
   const written = rows.filter((row) => !left.has(row))
-  await refreshRollups(clickhouse, minutesOf([...written, ...tombstones.filter((row) => !left.has(row))]))
+  await refreshRollups(
+    clickhouse,
+    minutesOf([...written, ...tombstones.filter((row) => !left.has(row)), ...minutes]),
+  )
   return { written, refused: refused.filter((refusal) => refusal.row.is_deleted !== 1) }
 }

@@ -36,24 +36,34 @@ export async function insertOutcomes(clickhouse: ClickHouse, rows: readonly Outc
   }
 }
 
+/** Where a (cpi, subject) has a row: its cohort time (ISO), version, and whether it is a tombstone. */
+export interface OutcomePlacement {
+  cohortAt: string
+  version: number
+  deleted: boolean
+}
+
 /**
- * Where each (cpi, subject) of these subjects has a live outcome row: its cohort times (ISO) and
- * versions, keyed `cpi\u0000subject`. Usually one place; two after a write that a crash cut
- * between parts, or rows of one subject written from two partitions.
+ * Every minute where each (cpi, subject) of these subjects has a row, live or a tombstone (the
+ * latest row of each (cpi, minute, subject)), keyed `cpi\u0000subject`. Usually one live place;
+ * more after a write that a crash cut between parts, or rows of one subject written from two
+ * partitions. Tombstones say which minutes a replayed write must re-aggregate.
  */
 export async function outcomePlacements(
   clickhouse: ClickHouse,
   subjects: readonly string[],
-): Promise<Map<string, { cohortAt: string; version: number }[]>> {
-  const places = new Map<string, { cohortAt: string; version: number }[]>()
+): Promise<Map<string, OutcomePlacement[]>> {
+  const places = new Map<string, OutcomePlacement[]>()
   const distinct = [...new Set(subjects)]
   // 5,000 ids per read keep the query parameter under a server's HTTP field limit (128 KiB).
   for (let start = 0; start < distinct.length; start += 5000) {
     try {
       const result = await clickhouse.writer.query({
-        query: `SELECT cpi, subject, toUnixTimestamp64Milli(cohort_at) AS at, toString(version) AS placed_version
-                FROM ${clickhouse.database}.outcomes FINAL
-                WHERE subject IN {subjects:Array(String)}`,
+        query: `SELECT cpi, subject, toUnixTimestamp64Milli(argMax(cohort_at, (version, computed_at))) AS at,
+                       toString(max(version)) AS placed_version, argMax(is_deleted, (version, computed_at)) AS gone
+                FROM ${clickhouse.database}.outcomes
+                WHERE subject IN {subjects:Array(String)}
+                GROUP BY cpi, subject, toStartOfMinute(cohort_at)`,
         query_params: { subjects: distinct.slice(start, start + 5000) },
         format: 'JSONEachRow',
       })
@@ -62,10 +72,15 @@ export async function outcomePlacements(
         subject: string
         at: string | number
         placed_version: string
+        gone: number
       }>()) {
         const key = `${row.cpi}\u0000${row.subject}`
         const list = places.get(key) ?? []
-        list.push({ cohortAt: new Date(Number(row.at)).toISOString(), version: Number(row.placed_version) })
+        list.push({
+          cohortAt: new Date(Number(row.at)).toISOString(),
+          version: Number(row.placed_version),
+          deleted: Number(row.gone) === 1,
+        })
         places.set(key, list)
       }
     } catch (error) {
@@ -151,7 +166,7 @@ export async function pendingRevisits(
 ): Promise<Map<string, number>> {
   try {
     const result = await clickhouse.writer.query({
-      // FINAL keeps each (cpi, subject)'s latest row the way the table does — the highest
+      // FINAL keeps each (cpi, cohort minute, subject)'s latest row the way the table does — the highest
       // watermark, and at equal watermarks the row written last — then only waiting ones count.
       query: `SELECT subject, toUnixTimestamp64Milli(min(revisit_at)) AS at
               FROM ${clickhouse.database}.outcomes FINAL

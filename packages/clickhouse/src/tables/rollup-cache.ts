@@ -7,16 +7,18 @@ import {
   type SeriesQuery,
   wholeMinutes,
 } from './cpi-series.ts'
-import { histogramValue, ROLLUP_GRAINS } from './rollups.ts'
+import { histogramValue, newerParts, ROLLUP_GRAINS } from './rollups.ts'
 
 // The API's series reads served from blocks of rollup rows held in memory (decision 0015). A
 // block is every row of one CPI, grain and dimension over 64 buckets; a read takes the blocks
 // its range needs, reads the missing ones in one query, and aggregates in memory. The rollup's
 // change feed — `_block_number`, inserts in commit order — says which blocks changed: they are
 // dropped twice a second, so a read is never staler than that. The same numbers as the SQL path
-// (`queryCpiSeries`): the same rows, sums and percentile arithmetic.
+// (`queryCpiSeries`): the same rows, sums and percentile arithmetic. While the feed cannot be
+// read (5 s), reads go to the engine.
 
 const BUCKETS_PER_BLOCK = 64
+const STALE_AFTER_MS = 5000
 
 interface Row {
   bucket: number
@@ -59,6 +61,10 @@ export function createRollupCache(clickhouse: ClickHouse, options: { maxBytes: n
   const droppedAt = new Map<string, number>()
   let follows = 0
   let followed: bigint | undefined
+  /** When the change feed was last read: blocks are served only while that is recent. */
+  let followedAt = 0
+  /** The follow count each read in flight began at: drop marks a read may need are kept. */
+  const reading = new Map<symbol, number>()
   const stats = { hits: 0, misses: 0, dropped: 0, bytes: 0 }
 
   const store = (key: string, block: Block) => {
@@ -77,6 +83,21 @@ export function createRollupCache(clickhouse: ClickHouse, options: { maxBytes: n
   /** Reads the missing blocks of one CPI and dimension in one query. */
   async function load(cpi: string, dimension: string, wanted: { grain: number; start: number }[]) {
     const began = follows
+    const id = Symbol('read')
+    reading.set(id, began)
+    try {
+      return await loadFrom(cpi, dimension, wanted, began)
+    } finally {
+      reading.delete(id)
+    }
+  }
+
+  async function loadFrom(
+    cpi: string,
+    dimension: string,
+    wanted: { grain: number; start: number }[],
+    began: number,
+  ) {
     const ranges = wanted
       .map(
         ({ grain, start }) =>
@@ -176,6 +197,13 @@ export function createRollupCache(clickhouse: ClickHouse, options: { maxBytes: n
   }
 
   async function series(asked: SeriesQuery) {
+    // The change feed unread for 5 s (the engine failing): what is held may be stale; the
+    // engine answers until the follower catches up.
+    if (Date.now() - followedAt > STALE_AFTER_MS) {
+      blocks.clear()
+      stats.bytes = 0
+      return undefined
+    }
     const where = Object.entries(asked.where ?? {})
     const [first] = where
     if (where.length > 1 || (first && asked.by !== undefined && asked.by !== first[0])) return undefined
@@ -236,12 +264,13 @@ export function createRollupCache(clickhouse: ClickHouse, options: { maxBytes: n
         blocks.clear()
         stats.bytes = 0
         follows++
+        followedAt = Date.now()
         return
       }
       const result = await clickhouse.reader.query({
         query: `SELECT cpi, grain, dimension, toUnixTimestamp(bucket) AS at, toString(max(_block_number)) AS newest
                 FROM ${clickhouse.database}.cpi_rollup
-                WHERE _block_number > {since:UInt64}
+                WHERE ${newerParts('{since:UInt64}')} AND _block_number > {since:UInt64}
                 GROUP BY cpi, grain, dimension, at`,
         query_params: { since: followed.toString() },
         format: 'JSONEachRow',
@@ -267,8 +296,10 @@ export function createRollupCache(clickhouse: ClickHouse, options: { maxBytes: n
         }
         if (BigInt(row.newest) > followed) followed = BigInt(row.newest)
       }
-      // Only reads that began before a drop need its mark; older marks go.
-      for (const [key, at] of droppedAt) if (at < follows - 100) droppedAt.delete(key)
+      followedAt = Date.now()
+      // A mark matters to reads that began before it; marks older than every read in flight go.
+      const oldest = Math.min(follows, ...reading.values())
+      for (const [key, at] of droppedAt) if (at < oldest) droppedAt.delete(key)
     } catch (error) {
       throw toClickHouseError(error, 'following the rollup')
     }

@@ -44,40 +44,58 @@ function bucketRanges(buckets: readonly number[], grain: number): [number, numbe
 }
 
 /**
- * Writes one grain's rows for the touched buckets from the grain below (minutes: from
- * `outcomes`), with a row of zeros for a (dimension, value) a bucket had and no longer has.
+ * The engine's clock now, read before a write: the write's snapshot of the table is taken after
+ * it, so of two writes of a row the one with the higher version saw everything the other saw.
+ */
+async function engineClock(clickhouse: ClickHouse): Promise<string> {
+  const result = await clickhouse.writer.query({
+    query: 'SELECT toString(toUnixTimestamp64Nano(now64(9))) AS now',
+    format: 'JSONEachRow',
+  })
+  return (await result.json<{ now: string }>())[0]?.now ?? '0'
+}
+
+/**
+ * Writes one grain's rows for the touched buckets (or all of them) from the grain below
+ * (minutes: from `outcomes`), with a row of zeros for a (dimension, value) a bucket had and no
+ * longer has.
  */
 async function refreshGrain(
   clickhouse: ClickHouse,
   grain: number,
-  touched: readonly { cpi: string; bucket: number }[],
+  touched: readonly { cpi: string; bucket: number }[] | 'all',
   followed: bigint,
 ): Promise<void> {
   const db = clickhouse.database
   const finer = ROLLUP_GRAINS[ROLLUP_GRAINS.indexOf(grain as (typeof ROLLUP_GRAINS)[number]) - 1]
   const set = `(SELECT tupleElement(t, 1), toDateTime(tupleElement(t, 2), 'UTC')
                 FROM (SELECT arrayJoin(arrayZip({cpis:Array(String)}, {buckets:Array(UInt32)})) AS t))`
-  // Literal ranges (computed integers) let the engine skip to the buckets in the sorting key.
-  const within = bucketRanges(
-    touched.map((entry) => entry.bucket),
-    grain,
-  )
-    .map(([from, to]) => `(bucket >= toDateTime(${from}, 'UTC') AND bucket < toDateTime(${to}, 'UTC'))`)
-    .join(' OR ')
   const coarse = `toStartOfInterval(bucket, toIntervalSecond(${grain}), 'UTC')`
+  // Literal ranges (computed integers) let the engine skip to the buckets in the sorting key.
+  const within =
+    touched === 'all'
+      ? '1'
+      : bucketRanges(
+          touched.map((entry) => entry.bucket),
+          grain,
+        )
+          .map(([from, to]) => `(bucket >= toDateTime(${from}, 'UTC') AND bucket < toDateTime(${to}, 'UTC'))`)
+          .join(' OR ')
+  const these = (bucket: string) => (touched === 'all' ? '1' : `(cpi, ${bucket}) IN ${set}`)
   const source =
     finer === undefined
       ? `SELECT cpi, bucket AS b, dimension, value, good, total, pending, provisional, latency_count,
                 latency_histogram, open_since, definition_version
-         FROM ${db}.outcome_rollup_rows WHERE (cpi, bucket) IN ${set}`
+         FROM ${db}.outcome_rollup_rows WHERE ${these('bucket')}`
       : `SELECT cpi, ${coarse} AS b, dimension, value, good, total, pending, provisional, latency_count,
                 latency_histogram, open_since, definition_version
-         FROM ${db}.cpi_rollup FINAL WHERE grain = ${finer} AND (${within}) AND (cpi, ${coarse}) IN ${set}`
+         FROM ${db}.cpi_rollup FINAL WHERE grain = ${finer} AND (${within}) AND ${these(coarse)}`
+  const version = await engineClock(clickhouse)
   await clickhouse.writer.command({
     query: `INSERT INTO ${db}.cpi_rollup
             SELECT cpi, ${grain}, b, dimension, value, sum(good), sum(total), sum(pending), sum(provisional),
                    sum(latency_count), sumMap(latency_histogram), groupArrayArray(open_since),
-                   max(definition_version), toUInt64(toUnixTimestamp64Nano(now64(9))), ${followed}
+                   max(definition_version), ${version}, ${followed}
             FROM
             (
                 ${source}
@@ -85,13 +103,13 @@ async function refreshGrain(
                 SELECT cpi, bucket AS b, dimension, value, toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0),
                        CAST(map(), 'Map(Int16, UInt64)'), CAST([], 'Array(Tuple(UInt32, Int64))'), toUInt32(0)
                 FROM ${db}.cpi_rollup FINAL
-                WHERE grain = ${grain} AND (${within}) AND (cpi, bucket) IN ${set}
+                WHERE grain = ${grain} AND (${within}) AND ${these('bucket')}
             )
             GROUP BY cpi, b, dimension, value`,
-    query_params: {
-      cpis: touched.map((entry) => entry.cpi),
-      buckets: touched.map((entry) => entry.bucket),
-    },
+    query_params:
+      touched === 'all'
+        ? {}
+        : { cpis: touched.map((entry) => entry.cpi), buckets: touched.map((entry) => entry.bucket) },
   })
 }
 
@@ -105,18 +123,23 @@ function bucketsOf(minutes: readonly RollupMinute[], grain: number): { cpi: stri
   return [...buckets.values()]
 }
 
-/** Writes one grain's buckets for these minutes, 2,000 per statement (a server's HTTP field limit). */
+/**
+ * Writes one grain's buckets for these minutes, 2,000 per statement (a server's HTTP field
+ * limit). The last statement records `followed`, the others `before`: a restart resumes from
+ * what was written whole.
+ */
 async function refreshBuckets(
   clickhouse: ClickHouse,
   grain: number,
   minutes: readonly RollupMinute[],
-  followed = 0n,
+  marks: { followed: bigint; before: bigint } = { followed: 0n, before: 0n },
 ) {
   const buckets = bucketsOf(minutes, grain)
   for (let start = 0; start < buckets.length; start += 2000) {
     const part = buckets.slice(start, start + 2000)
+    const last = start + 2000 >= buckets.length
     try {
-      await refreshGrain(clickhouse, grain, part, followed)
+      await refreshGrain(clickhouse, grain, part, last ? marks.followed : marks.before)
     } catch (error) {
       throw toClickHouseError(error, `refreshing the rollup of ${part.length} buckets of ${grain} s`)
     }
@@ -125,8 +148,8 @@ async function refreshBuckets(
 
 /**
  * Writes the rollup rows of these minutes again from `outcomes` as it stands, inside the engine.
- * Idempotent. Versioned by the engine's clock at the statement's start: of two writes of a row,
- * the one that started last saw every outcome written before it and wins. The coarser grains
+ * Idempotent. Versioned by the engine's clock read just before the write: of two writes of a row,
+ * the one that read it last saw every outcome committed before it and wins. The coarser grains
  * follow (`followCoarserGrains`).
  */
 export async function refreshRollups(
@@ -134,6 +157,10 @@ export async function refreshRollups(
   minutes: readonly RollupMinute[],
 ): Promise<void> {
   await refreshBuckets(clickhouse, 60, minutes)
+  // On a cluster, block numbers are per partition and not in commit order: nothing to follow,
+  // so the coarser buckets are written now.
+  if (clickhouse.cluster)
+    for (const grain of ROLLUP_GRAINS.slice(1)) await refreshBuckets(clickhouse, grain, minutes)
 }
 
 /**
@@ -147,7 +174,9 @@ export async function followCoarserGrains(
   clickhouse: ClickHouse,
   since: bigint | undefined,
 ): Promise<bigint> {
+  if (clickhouse.cluster) return since ?? 0n // written with the minutes (`refreshRollups`)
   const db = clickhouse.database
+  const coarsest = ROLLUP_GRAINS[ROLLUP_GRAINS.length - 1]
   const read = async <T>(query: string, params: Record<string, unknown> = {}) =>
     (await clickhouse.writer.query({ query, query_params: params, format: 'JSONEachRow' })).json<T>()
   try {
@@ -156,14 +185,14 @@ export async function followCoarserGrains(
       BigInt(
         (
           await read<{ b: string }>(
-            `SELECT toString(max(followed_block)) AS b FROM ${db}.cpi_rollup WHERE grain > 60`,
+            `SELECT toString(max(followed_block)) AS b FROM ${db}.cpi_rollup WHERE grain = ${coarsest}`,
           )
         )[0]?.b ?? '0',
       )
     const rows = await read<{ cpi: string; minute: number | string; newest: string }>(
       `SELECT cpi, toUnixTimestamp(bucket) AS minute, toString(max(_block_number)) AS newest
        FROM ${db}.cpi_rollup
-       WHERE grain = 60 AND _block_number > {since:UInt64}
+       WHERE ${newerParts('{since:UInt64}')} AND grain = 60 AND _block_number > {since:UInt64}
        GROUP BY cpi, minute`,
       { since: start.toString() },
     )
@@ -172,40 +201,50 @@ export async function followCoarserGrains(
       start,
     )
     const minutes = rows.map((row) => ({ cpi: row.cpi, minute: Number(row.minute) * 1000 }))
-    for (const grain of ROLLUP_GRAINS.slice(1)) await refreshBuckets(clickhouse, grain, minutes, followed)
+    for (const grain of ROLLUP_GRAINS.slice(1))
+      await refreshBuckets(clickhouse, grain, minutes, {
+        followed: grain === coarsest ? followed : 0n,
+        before: grain === coarsest ? start : 0n,
+      })
     return followed
   } catch (error) {
     throw toClickHouseError(error, 'writing the coarser grains of the rollup')
   }
 }
 
-/** Every rollup row written again from `outcomes`, grain by grain (after a bulk load, or to repair). */
+/**
+ * Parts that may hold rows of a block number above `since` (an SQL expression): a part's name
+ * says the highest block it holds (`partition_min_max_level`, partitions by month), so older parts are skipped
+ * unread.
+ */
+export const newerParts = (since: string) => `toUInt64OrZero(splitByChar('_', _part)[3]) > ${since}`
+
+/**
+ * Every rollup row written again from `outcomes`, grain by grain, with zeros where a bucket's
+ * (dimension, value) has no outcome any more (after a bulk load, or to repair).
+ */
 export async function rebuildRollups(clickhouse: ClickHouse): Promise<void> {
-  const db = clickhouse.database
   try {
-    await clickhouse.writer.command({
-      query: `INSERT INTO ${db}.cpi_rollup
-              SELECT *, toUInt64(toUnixTimestamp64Nano(now64(9))), 0 FROM ${db}.outcome_rollup_rows`,
-    })
-    for (const [index, grain] of ROLLUP_GRAINS.entries()) {
-      if (index === 0) continue
-      await clickhouse.writer.command({
-        query: `INSERT INTO ${db}.cpi_rollup
-                SELECT cpi, ${grain}, toStartOfInterval(bucket, toIntervalSecond(${grain}), 'UTC') AS coarse, dimension, value,
-                       sum(good), sum(total), sum(pending), sum(provisional), sum(latency_count), sumMap(latency_histogram),
-                       groupArrayArray(open_since), max(definition_version), toUInt64(toUnixTimestamp64Nano(now64(9))),
-                       (SELECT max(_block_number) FROM ${db}.cpi_rollup WHERE grain = 60)
-                FROM ${db}.cpi_rollup FINAL
-                WHERE grain = ${ROLLUP_GRAINS[index - 1]}
-                GROUP BY cpi, coarse, dimension, value`,
+    for (const grain of ROLLUP_GRAINS.slice(0, -1)) await refreshGrain(clickhouse, grain, 'all', 0n)
+    const newest = await (
+      await clickhouse.writer.query({
+        query: `SELECT toString(max(_block_number)) AS b FROM ${clickhouse.database}.cpi_rollup WHERE grain = 60`,
+        format: 'JSONEachRow',
       })
-    }
+    ).json<{ b: string }>()
+    // The coarser rows now hold every minute written: the sweep's follower starts from there.
+    await refreshGrain(
+      clickhouse,
+      ROLLUP_GRAINS[ROLLUP_GRAINS.length - 1] as number,
+      'all',
+      BigInt(newest[0]?.b ?? '0'),
+    )
   } catch (error) {
     throw toClickHouseError(error, 'rebuilding the rollup')
   }
 }
 
-/** The latency a histogram key stands for (ms): its bucket's lower bound, whole ms (as the views compute it). */
+/** The latency a histogram key stands for (ms): its bucket's centre on the log scale, whole ms (as the views compute it). */
 export const histogramValue = (key: number): number =>
   key === 0 ? 0 : Math.sign(key) * Math.round(1.01 ** (Math.abs(key) - 1))
 
