@@ -45,9 +45,10 @@ describe('ClickHouse adapter against the real engine', () => {
           label,
         ).toHaveLength(1)
       }
-      const [reader] = clients
+      const [client] = clients
+      if (!client) throw new Error('no client')
       const columns = await (
-        await reader!.reader.query({
+        await client.reader.query({
           query: `SELECT name FROM system.columns WHERE database = {db:String} AND table = 'outcomes' AND name = 'is_deleted'`,
           query_params: { db: settings.database },
           format: 'JSONEachRow',
@@ -55,7 +56,7 @@ describe('ClickHouse adapter against the real engine', () => {
       ).json()
       expect(columns).toEqual([{ name: 'is_deleted' }])
       const lock = await (
-        await reader!.reader.query({
+        await client.reader.query({
           query: `SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = 'schema_migrations_lock'`,
           query_params: { db: settings.database },
           format: 'JSONEachRow',

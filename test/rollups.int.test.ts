@@ -383,8 +383,9 @@ describe('processor-written rollups', () => {
 
     // Deciding K again from storage (the replay's path; here through `cpi recompute`) finds the
     // tombstone and writes minute 5 again.
-    const [fastQuote] = (await loadCatalog([builtinCatalogFile])).filter((cpi) => cpi.name === 'fast_quote')
-    await recompute({ clickhouse, definition: fastQuote!, topic, from: base, to: base + 10 * MINUTE })
+    const fastQuote = (await loadCatalog([builtinCatalogFile])).find((cpi) => cpi.name === 'fast_quote')
+    if (!fastQuote) throw new Error('fast_quote is not in the built-in catalog')
+    await recompute({ clickhouse, definition: fastQuote, topic, from: base, to: base + 10 * MINUTE })
     expect(await minuteCounts(clickhouse, base + 5 * MINUTE)).toEqual([0, 0])
     expect(await minuteCounts(clickhouse, base + MINUTE)).toEqual([0, 1])
     expect(await placements(clickhouse, 'K')).toEqual([[text(base + MINUTE), 'bad']])
