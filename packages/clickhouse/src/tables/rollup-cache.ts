@@ -7,7 +7,7 @@ import {
   type SeriesQuery,
   wholeMinutes,
 } from './cpi-series.ts'
-import { histogramValue, newerParts, ROLLUP_GRAINS } from './rollups.ts'
+import { histogramQuantiles, histogramValue, newerParts, ROLLUP_GRAINS } from './rollups.ts'
 
 // The API's series reads served from blocks of rollup rows held in memory (decision 0015). A
 // block is every row of one CPI, grain and dimension over 64 buckets; a read takes the blocks
@@ -31,6 +31,8 @@ interface Row {
   keys: number[]
   counts: number[]
   open: [number, number][]
+  /** Its own percentiles, once computed (a row without open waits: they never change while held). */
+  quantiles?: [number, number, number] | null
 }
 
 interface Block {
@@ -317,6 +319,23 @@ const scratch = new Float64Array(2 * KEY_OFFSET)
  * open waits merged in a dense array (the same ranks and values as `histogramQuantiles`).
  */
 function pointOf(window: number, rows: readonly Row[], watermark: ReadonlyMap<number, number>): CpiPoint {
+  const [only] = rows
+  // A window of one bucket (the usual drill-down): that row's percentiles, computed once per row held.
+  if (rows.length === 1 && only && only.open.length === 0) {
+    if (only.quantiles === undefined) only.quantiles = histogramQuantiles(only.keys, only.counts)
+    const quantiles = only.latencyCount > 0 ? only.quantiles : null
+    return {
+      windowStart: new Date(window * 1000).toISOString(),
+      good: only.good,
+      total: only.total,
+      pending: only.pending,
+      ratio: only.total === 0 ? null : only.good / only.total,
+      p50: quantiles?.[0] ?? null,
+      p90: quantiles?.[1] ?? null,
+      p99: quantiles?.[2] ?? null,
+      status: only.provisional > 0 ? 'provisional' : 'final',
+    }
+  }
   let good = 0
   let total = 0
   let pending = 0
