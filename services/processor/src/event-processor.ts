@@ -506,9 +506,10 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
         })
       }
       const written = await revisitDue(groups)
-      await recordWatermarks(deps.clickhouse, records)
-      // The 5-minute and hour buckets above the minutes written since the last sweep (decision 0015).
+      // The 5-minute and hour buckets above the minutes written since the last sweep (decision
+      // 0015), before the watermarks: a reader that sees a watermark sees the buckets up to it.
       if (catalog.length > 0) coarserSince = await followCoarserGrains(deps.clickhouse, coarserSince)
+      await recordWatermarks(deps.clickhouse, records)
       for (const progress of consumer.partitionProgress()) {
         const lag = Number(BigInt(progress.highWatermark) - BigInt(progress.committedOffset))
         lagGauge.set({ partition: String(progress.partition) }, Math.max(0, lag))

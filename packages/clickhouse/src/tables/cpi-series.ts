@@ -129,13 +129,11 @@ interface UnitRange {
  * good, total, pending, provisional, latency_count, latency_histogram, open_keys) — t is the
  * bucket's start. Open interactions' waits are measured to their partition's current watermark.
  */
-function units(db: string, range: UnitRange, params: Record<string, unknown>, marks: Watermarks): string {
+function units(db: string, range: UnitRange, params: Record<string, unknown>): string {
   Object.assign(params, {
     unit_cpi: range.cpi ?? '',
     unit_dimension: range.dimension ?? '',
     unit_value: range.value ?? '',
-    unit_partitions: marks.partitions,
-    unit_watermarks: marks.watermarks,
   })
   const grains = [60, ...(range.grains ?? []).filter((grain) => grain !== 60)]
   // Computed integers only: literal ranges let the engine skip to them in the sorting key.
@@ -148,37 +146,35 @@ function units(db: string, range: UnitRange, params: Record<string, unknown>, ma
   const cpi = range.cpi === undefined ? '' : 'AND cpi = {unit_cpi:String}'
   const dimension = range.dimension === undefined ? '' : 'AND dimension = {unit_dimension:String}'
   const value = range.value === undefined ? '' : 'AND value = {unit_value:String}'
-  const wait = 'mapFromArrays({unit_partitions:Array(UInt32)}, {unit_watermarks:Array(Int64)})[o.1] - o.2'
-  return `SELECT cpi, toDateTime64(bucket, 3, 'UTC') AS t, dimension, value, good, total, pending, provisional,
+  const wait = 'watermark_of[o.1] - o.2'
+  // The watermarks as the views read them, in the same query: one snapshot for the whole read.
+  return `WITH (SELECT CAST((groupArray(partition), groupArray(current)), 'Map(UInt32, Int64)')
+                FROM (${WATERMARK_PER_PARTITION.replaceAll('{db}', db)})) AS watermark_of
+          SELECT cpi, toDateTime64(bucket, 3, 'UTC') AS t, dimension, value, good, total, pending, provisional,
                  latency_count, latency_histogram, arrayMap(o -> ${histogramKey(wait)}, open_since) AS open_keys
           FROM ${db}.cpi_rollup FINAL
           WHERE (${buckets || '0'}) ${cpi} ${dimension} ${value}`
 }
 
-/** Each partition's current watermark, as open interactions' waits are measured against it. */
-export interface Watermarks {
-  partitions: number[]
-  watermarks: number[]
-}
-
-const recentWatermarks = new WeakMap<ClickHouse, { at: number; marks: Promise<Watermarks> }>()
+/** Each partition's current watermark (the latest recorded, whatever the topic), as the views take it. */
+const WATERMARK_PER_PARTITION = `SELECT partition, toUnixTimestamp64Milli(argMax(watermark, updated_at)) AS current
+                                  FROM {db}.watermarks GROUP BY partition`
 
 /**
- * The partitions' current watermarks, read at most once a second per client: the wait of an
- * interaction still open is measured to a watermark at most that old, and a read of the rollup
- * costs no second query.
+ * Each partition's current watermark, read now: what an interaction still open past its deadline
+ * has waited is measured to it.
  */
-export function currentWatermarks(clickhouse: ClickHouse): Promise<Watermarks> {
-  const cached = recentWatermarks.get(clickhouse)
-  if (cached && Date.now() - cached.at < 1000) return cached.marks
-  const marks = queryWatermarks(clickhouse).then((rows) => {
-    const latest = new Map<number, number>()
-    for (const row of rows) latest.set(row.partition, Math.max(row.watermark, latest.get(row.partition) ?? 0))
-    return { partitions: [...latest.keys()], watermarks: [...latest.values()] }
-  })
-  marks.catch(() => recentWatermarks.delete(clickhouse))
-  recentWatermarks.set(clickhouse, { at: Date.now(), marks })
-  return marks
+export async function currentWatermarks(clickhouse: ClickHouse): Promise<Map<number, number>> {
+  try {
+    const result = await clickhouse.reader.query({
+      query: WATERMARK_PER_PARTITION.replaceAll('{db}', clickhouse.database),
+      format: 'JSONEachRow',
+    })
+    const rows = await result.json<{ partition: number; current: string | number }>()
+    return new Map(rows.map((row) => [Number(row.partition), Number(row.current)]))
+  } catch (error) {
+    throw toClickHouseError(error, 'reading the current watermarks')
+  }
 }
 
 /** Grains whose buckets each fall within one window of `stepSeconds` (epoch-aligned), or all without a step. */
@@ -212,18 +208,13 @@ function detailUnits(db: string, query: SeriesQuery, params: Record<string, unkn
 }
 
 /** The unit rows of a series query: from the rollup when one dimension (or none) is asked for. */
-function seriesUnits(
-  db: string,
-  query: SeriesQuery,
-  params: Record<string, unknown>,
-  marks: Watermarks,
-): string {
+function seriesUnits(db: string, query: SeriesQuery, params: Record<string, unknown>): string {
   const where = Object.entries(query.where ?? {})
   const [first] = where
   const range = { cpi: query.cpi, from: query.from, to: query.to, grains: grainsWithin(query.stepSeconds) }
-  if (where.length === 0) return units(db, { ...range, dimension: query.by ?? 'all' }, params, marks)
+  if (where.length === 0) return units(db, { ...range, dimension: query.by ?? 'all' }, params)
   if (where.length === 1 && first && (query.by === undefined || query.by === first[0]))
-    return units(db, { ...range, dimension: first[0], value: first[1] }, params, marks)
+    return units(db, { ...range, dimension: first[0], value: first[1] }, params)
   return detailUnits(db, query, params)
 }
 
@@ -249,7 +240,7 @@ export async function queryCpiSeries(
     : `toDateTime64({from:Float64}, 3, 'UTC')`
   const segment = query.by ? 'value' : `'all'`
   const sql = `SELECT ${window} AS window_start, ${segment} AS segment, ${aggregates}
-               FROM (${seriesUnits(clickhouse.database, query, params, await currentWatermarks(clickhouse))})
+               FROM (${seriesUnits(clickhouse.database, query, params)})
                GROUP BY window_start, segment
                ORDER BY segment, window_start`
   try {
@@ -303,7 +294,6 @@ export async function queryCpiWindows(
                    dimension: 'all',
                  },
                  params,
-                 await currentWatermarks(clickhouse),
                )})
                GROUP BY cpi, window_start
                ORDER BY cpi, window_start`
@@ -341,7 +331,7 @@ export async function queryMinuteCounts(
     const result = await clickhouse.reader.query({
       query: `SELECT dimension, value, toUnixTimestamp64Milli(toDateTime64(toStartOfMinute(t), 3, 'UTC')) AS minute,
                      sum(good) AS good, sum(total) AS total, sum(pending) AS pending
-              FROM (${units(clickhouse.database, { cpi: options.cpi, ...wholeMinutes(options.from, options.to) }, params, await currentWatermarks(clickhouse))})
+              FROM (${units(clickhouse.database, { cpi: options.cpi, ...wholeMinutes(options.from, options.to) }, params)})
               GROUP BY dimension, value, minute
               ORDER BY dimension, value, minute`,
       query_params: params,

@@ -216,13 +216,11 @@ export function createRollupCache(clickhouse: ClickHouse, options: { maxBytes: n
       (grain) => asked.stepSeconds === undefined || asked.stepSeconds % grain === 0,
     )
     const segments = rollupSegments(from, to, grains)
-    const [held, marks] = await Promise.all([
-      blocksFor(asked.cpi, dimension, segments),
-      currentWatermarks(clickhouse),
-    ])
-    const watermark = new Map(
-      marks.partitions.map((partition, index) => [partition, marks.watermarks[index] as number]),
-    )
+    const held = await blocksFor(asked.cpi, dimension, segments)
+    // Open interactions' waits are measured to the watermarks as they stand now (read only when
+    // a row read has any), as the engine's answer would.
+    const anyOpen = [...held.values()].some((block) => block.rows.some((row) => row.open.length > 0))
+    const watermark = anyOpen ? await currentWatermarks(clickhouse) : new Map<number, number>()
     const windows = new Map<string, Map<number, Row[]>>()
     for (const { grain, from: segmentFrom, to: segmentTo } of segments) {
       const span = blockSpan(grain)
