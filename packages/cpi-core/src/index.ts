@@ -1,3 +1,13 @@
+export {
+  type BusinessCalendar,
+  type Calendar,
+  CalendarError,
+  type CalendarInput,
+  calendarSchema,
+  compileCalendar,
+  type IcsHolidays,
+  parseIcsHolidays,
+} from './calendar.ts'
 export { builtinCatalogFile, CatalogError, loadCatalog, parseCatalog } from './catalog.ts'
 export {
   type Decision,
