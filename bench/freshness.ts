@@ -1,8 +1,9 @@
-// Freshness: event produced → visible in the CPI views, at a steady rate. The processor runs in
+// Freshness: event produced → visible in the CPI rollup, at a steady rate. The processor runs in
 // this process (its own consumer group, its own ClickHouse connections); a marker quote request
-// with a unique subject is produced every 100 ms among the simulated load, and a poller looks the
-// markers up every 20 ms on the query connection in `outcomes_now` — what every CPI view reads
-// (the views aggregate it at query time). Used by bench/pipeline.ts; alone:
+// with a unique subject — and its own `product` segment value — is produced every 100 ms among the
+// simulated load, and a poller looks the markers up every 20 ms on the query connection in
+// `cpi_rollup`, the minute rows every CPI read (API, alerter, views) answers from (decision 0015).
+// Used by bench/pipeline.ts; alone:
 // `node bench/freshness.ts` with FRESHNESS_RATES (events/s, comma-separated, default 5000).
 import { rm } from 'node:fs/promises'
 import path from 'node:path'
@@ -24,6 +25,8 @@ export interface FreshnessResult {
   p50Ms: number
   p99Ms: number
   maxMs: number
+  /** The processor's seconds per stage over the run, and how many times each ran. */
+  stages: Record<string, { seconds: number; count: number }>
 }
 
 export async function measureFreshness(options: {
@@ -50,13 +53,8 @@ export async function measureFreshness(options: {
   })
   const clickhouse = createClickHouse(config.clickhouse)
   await migrateToLatest(clickhouse)
-  const processor = await startProcessor({
-    config,
-    kafka,
-    clickhouse,
-    registry: createMetricsRegistry({ service: 'bench' }),
-    logger,
-  })
+  const registry = createMetricsRegistry({ service: 'bench' })
+  const processor = await startProcessor({ config, kafka, clickhouse, registry, logger })
   await processor.started
   const producer = new BatchingProducer(kafka, { logger })
   await producer.connect()
@@ -91,14 +89,15 @@ export async function measureFreshness(options: {
       const waiting = [...produced.keys()].filter((subject) => !seen.has(subject))
       if (waiting.length > 0) {
         const result = await clickhouse.reader.query({
-          query: `SELECT DISTINCT subject FROM ${clickhouse.database}.outcomes_now
-                  WHERE cpi = 'fast_quote' AND subject IN {subjects:Array(String)}`,
+          query: `SELECT DISTINCT value FROM ${clickhouse.database}.cpi_rollup
+                  WHERE cpi = 'fast_quote' AND grain = 60 AND dimension = 'product'
+                    AND value IN {subjects:Array(String)}`,
           query_params: { subjects: waiting },
           format: 'JSONEachRow',
         })
         const at = Date.now()
-        for (const row of await result.json<{ subject: string }>())
-          if (!seen.has(row.subject)) seen.set(row.subject, at)
+        for (const row of await result.json<{ value: string }>())
+          if (!seen.has(row.value)) seen.set(row.value, at)
       }
       if (!polling && Date.now() - lastSend > 30_000) break
       await new Promise((resolve) => setTimeout(resolve, 20))
@@ -132,7 +131,7 @@ export async function measureFreshness(options: {
             customerId: 'bench',
             customerType: 'consumer',
             channel: 'web',
-            product: 'bench',
+            product: subject,
             region: 'bench',
           },
         }),
@@ -149,6 +148,16 @@ export async function measureFreshness(options: {
   await producer.disconnect()
   await processor.stop()
   await clickhouse.close()
+  const stages: FreshnessResult['stages'] = {}
+  const metric = await registry.getSingleMetric('cpi_processor_stage_seconds')?.get()
+  for (const value of metric?.values ?? []) {
+    const stage = String(value.labels.stage)
+    const entry = stages[stage] ?? { seconds: 0, count: 0 }
+    stages[stage] = entry
+    const name = (value as { metricName?: string }).metricName ?? ''
+    if (name.endsWith('_sum')) entry.seconds = Number(value.value.toFixed(2))
+    if (name.endsWith('_count')) entry.count = value.value
+  }
 
   const delays = [...produced].flatMap(([subject, at]) => {
     const visible = seen.get(subject)
@@ -164,6 +173,7 @@ export async function measureFreshness(options: {
     p50Ms: Math.round(percentile(delays, 50)),
     p99Ms: Math.round(percentile(delays, 99)),
     maxMs: Math.round(delays.at(-1) ?? 0),
+    stages,
   }
 }
 

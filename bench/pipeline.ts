@@ -172,10 +172,16 @@ const child = spawn(process.execPath, [...profile, path.join(root, 'services/pro
   stdio: ['ignore', 'ignore', 'inherit'],
 })
 const rss: number[] = []
+// The resident set in two parts: anonymous memory (heaps, the engine's allocations) and pages of
+// mapped files (mostly the embedded engine's 500 MB library code, shared and reclaimable).
+let peakAnonBytes = 0
+let peakFileBytes = 0
 const sampleRss = async () => {
   const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => '')
   const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
   if (kib > 0) rss.push(kib * 1024)
+  peakAnonBytes = Math.max(peakAnonBytes, Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024)
+  peakFileBytes = Math.max(peakFileBytes, Number(/RssFile:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024)
   return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024
 }
 // Where the memory is: the V8 heap and off-heap buffers (from the processor's own metrics); the
@@ -222,6 +228,15 @@ await admin.disconnect()
 // The sweep (every CPI_SWEEP_INTERVAL_MS, 1 s) decides interactions whose deadline the final
 // watermark passed; give it a few rounds before stopping.
 await new Promise((resolve) => setTimeout(resolve, 4000))
+// Where the processor's time went: seconds per stage over the whole run (its own histogram).
+const stageText = await fetch(`http://127.0.0.1:${processorPort}/metrics`)
+  .then((response) => response.text())
+  .catch(() => '')
+const stages = Object.fromEntries(
+  [...stageText.matchAll(/^cpi_processor_stage_seconds_sum\{[^}]*stage="([^"]+)"[^}]*\} (\S+)/gm)].map(
+    (match) => [match[1] as string, Number(Number(match[2]).toFixed(2))],
+  ),
+)
 child.kill('SIGTERM')
 await once(child, 'exit')
 // From the first commit; a run too short to see one before the last counts from the start.
@@ -317,6 +332,9 @@ const result = {
     meanRssMiB: Math.round(rss.reduce((a, b) => a + b, 0) / Math.max(1, rss.length) / 2 ** 20),
     peakV8HeapMiB: Math.round(peakHeapBytes / 2 ** 20),
     peakExternalMiB: Math.round(peakExternalBytes / 2 ** 20),
+    peakAnonymousMiB: Math.round(peakAnonBytes / 2 ** 20),
+    peakFileBackedMiB: Math.round(peakFileBytes / 2 ** 20),
+    stageSeconds: stages,
   },
   freshness,
   takeover,
@@ -345,7 +363,7 @@ process.stdout.write(
     `  ground truth        ${result.groundTruth.correct ? 'correct' : 'WRONG'}: ${truth.rows.length} window × segment values, ${mismatches} mismatches; ${storedEvents} of ${validIds.size} valid events stored`,
     ...freshness.map(
       (f) =>
-        `  freshness @${String(f.targetEventsPerSecond).padEnd(6)} p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, max ${f.maxMs} ms (${f.visible}/${f.markers} markers, ${f.achievedEventsPerSecond} events/s achieved, produced → visible in outcomes_now)`,
+        `  freshness @${String(f.targetEventsPerSecond).padEnd(6)} p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, max ${f.maxMs} ms (${f.visible}/${f.markers} markers, ${f.achievedEventsPerSecond} events/s achieved, produced → visible in the rollup)`,
     ),
     takeover
       ? `  takeover            ${takeover.takeoverMs} ms from a fresh processor's start to the next event of one of ${takeover.openInteractions} open interactions decided (schedule load alone ${takeover.scheduleLoadMs} ms)`
@@ -356,7 +374,11 @@ process.stdout.write(
           ...routeRows(query.results).map((row) => `    ${row.trim()}`),
         ]
       : ['  API queries         not measured (BENCH_QUERY_EVENTS=0)']),
-    `  processor RSS       peak ${result.processor.peakRssMiB} MiB, mean ${result.processor.meanRssMiB} MiB (V8 heap peak ${result.processor.peakV8HeapMiB} MiB, off-heap buffers ${result.processor.peakExternalMiB} MiB; the rest is the embedded engine)`,
+    `  processor RSS       peak ${result.processor.peakRssMiB} MiB, mean ${result.processor.meanRssMiB} MiB (V8 heap peak ${result.processor.peakV8HeapMiB} MiB, off-heap buffers ${result.processor.peakExternalMiB} MiB; the rest is the embedded engine; anonymous peak ${result.processor.peakAnonymousMiB} MiB, file-backed peak ${result.processor.peakFileBackedMiB} MiB)`,
+    `  processor stages    ${Object.entries(stages)
+      .sort((a, b) => b[1] - a[1])
+      .map(([stage, seconds]) => `${stage} ${seconds} s`)
+      .join(', ')} (over the whole run, sweeps included)`,
     `  written to          ${file}`,
     '',
   ].join('\n'),

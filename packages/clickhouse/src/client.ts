@@ -71,6 +71,11 @@ export interface ClickHouse {
   readonly cluster: string | undefined
   readonly writer: ClickHouseClient
   readonly reader: ClickHouseClient
+  /**
+   * A third connection, opened on first use, for upkeep that must neither wait behind the write
+   * path nor hold it up (the processor's coarser rollup buckets and watermarks).
+   */
+  readonly background: ClickHouseClient
   /** `version()` of the engine or server. */
   version(): Promise<string>
   /** True when the query path answers `SELECT 1`. */
@@ -116,12 +121,17 @@ export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
     throw error
   }
 
+  let background: ClickHouseClient | undefined
   return {
     kind: settings.kind,
     database: settings.database,
     cluster: settings.kind === 'http' ? settings.cluster : undefined,
     writer,
     reader,
+    get background() {
+      background ??= makeClient()
+      return background
+    },
     async version() {
       try {
         const result = await reader.query({ query: 'SELECT version() AS version', format: 'JSONEachRow' })
@@ -140,7 +150,7 @@ export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
       }
     },
     async close() {
-      await Promise.allSettled([writer.close(), reader.close()])
+      await Promise.allSettled([writer.close(), reader.close(), background?.close()])
       engine?.close()
     },
   }

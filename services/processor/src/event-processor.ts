@@ -19,7 +19,13 @@ import type { Registry } from 'prom-client'
 import { asStoredCopy, type Candidate, processorLetter, sortArrivals } from './arrival-stage.ts'
 import { InteractionCache } from './interaction-cache.ts'
 import { decideMessage, recordTime } from './message-outcome.ts'
-import { loadCopiesBySubject, type OutcomeWrite, recomputeOutcomesOfPartitions } from './outcome-stage.ts'
+import {
+  loadCopiesBySubject,
+  type OutcomeWrite,
+  recomputeOutcomesOfPartitions,
+  type StageTimer,
+  timed,
+} from './outcome-stage.ts'
 import { PartitionClock } from './partition-clock.ts'
 import type { Pseudonymizer } from './pseudonymize.ts'
 import { type Refusal, writeIsolatingRefusals } from './refused-rows.ts'
@@ -91,6 +97,13 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     help: 'Time to make one batch durable (ClickHouse insert and dead letters)',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   })
+  const stageSeconds = histogram(deps.registry, {
+    name: 'cpi_processor_stage_seconds',
+    help: 'Time a group of batches or a sweep spent in each stage (where the processor waits)',
+    labelNames: ['stage'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  })
+  const timer: StageTimer = (stage, seconds) => stageSeconds.observe({ stage }, seconds)
 
   const now = deps.now ?? Date.now
   const catalog = deps.catalog ?? []
@@ -357,20 +370,24 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
   async function processBatches(batches: readonly Batch[]): Promise<void> {
     const arrivedAt = now()
     try {
-      await startClocks(batches, arrivedAt)
+      await timed(timer, 'clocks', () => startClocks(batches, arrivedAt))
+      const validateStarted = performance.now()
       const { candidates, deadLetters, clampedRecords } = decideBatches(batches, arrivedAt)
+      timer('validate', (performance.now() - validateStarted) / 1000)
       const invalid = deadLetters.length
-      const stored = await copiesOf(subjectsByPartition(candidates))
+      const stored = await timed(timer, 'state_read', () => copiesOf(subjectsByPartition(candidates)))
       const arrivals = sortArrivals(candidates, stored)
       for (const conflict of arrivals.conflicts) {
         deadLetters.push(letter(conflict.candidate.key, conflict.candidate.raw, conflict.letter))
       }
       const { touched, late, clampedTimes } = observeClocks(arrivals.accepted, arrivedAt)
       const started = performance.now()
-      const [events] = await Promise.all([
-        writeEvents(arrivals.accepted),
-        deps.producer.send(deps.topics.deadLetter, deadLetters),
-      ])
+      const [events] = await timed(timer, 'events_write', () =>
+        Promise.all([
+          writeEvents(arrivals.accepted),
+          deps.producer.send(deps.topics.deadLetter, deadLetters),
+        ]),
+      )
       const refused = events.letters
       await deps.producer.send(deps.topics.deadLetter, refused)
       // Outcomes are decided from what the store took, and written once it took it: an event
@@ -448,6 +465,7 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     const result = await recomputeOutcomesOfPartitions(deps.clickhouse, catalog, groups, stored, {
       unchanged: (row, owner) => cache.sameAsWritten(owner, row),
       previous: (row, owner) => (fresh.has(owner) ? null : cache.placement(owner, row)),
+      timer,
     })
     afterOutcomes(result, 'event')
     return { settled: result.settled }
@@ -472,50 +490,77 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     }
   }
 
+  type WatermarkRecord = { topic: string; partition: number; watermark: number; maxEventTime: number }
+
   /**
    * Time-driven recomputation: interactions whose deadline or follow-up window has passed the
-   * partition's watermark, with no new event to trigger them (R1, R4, R6). Also records the
-   * watermarks for freshness.
+   * partition's watermark, with no new event to trigger them (R1, R4, R6). Then the upkeep —
+   * the coarser rollup buckets and the watermarks — on a connection of its own, while batches
+   * go on (the group cycle no longer waits for it). Resolves once both are written.
    */
   async function sweep(): Promise<number> {
-    return serially(async () => {
-      // A partition's schedule is loaded on its first sweep after a takeover; the 5-minute
-      // refreshes (each scans the partition's outcomes while batches wait) go one per sweep.
-      let refreshedOne = false
-      const records: { topic: string; partition: number; watermark: number; maxEventTime: number }[] = []
-      const groups: OutcomeGroup[] = []
-      for (const partition of clock.partitionsKnown()) {
-        const watermark = clock.watermark(partition, now())
-        if (watermark === undefined) continue
-        if (catalog.length > 0) {
-          // The schedule, not a scan of `outcomes`: a sweep costs what is due, not the table size.
-          const stale = !revisits.loaded(partition, now() - REVISITS_REFRESH_MS)
-          if (!revisits.loaded(partition) || (stale && !refreshedOne)) {
-            refreshedOne ||= revisits.loaded(partition)
-            revisits.load(partition, await pendingRevisits(deps.clickhouse, partition), now())
-          }
-          const due = revisits.takeDue(partition, watermark)
-          if (due.length > 0) groups.push({ partition, watermark, subjects: due })
+    const { written, records } = await serially(revisitAll)
+    await upkeep(records)
+    return written
+  }
+
+  /** Decides what the partitions' watermarks made due; the watermarks to record after it. */
+  async function revisitAll(): Promise<{ written: number; records: WatermarkRecord[] }> {
+    // A partition's schedule is loaded on its first sweep after a takeover; the 5-minute
+    // refreshes (each scans the partition's outcomes while batches wait) go one per sweep.
+    let refreshedOne = false
+    const records: WatermarkRecord[] = []
+    const groups: OutcomeGroup[] = []
+    for (const partition of clock.partitionsKnown()) {
+      const watermark = clock.watermark(partition, now())
+      if (watermark === undefined) continue
+      if (catalog.length > 0) {
+        // The schedule, not a scan of `outcomes`: a sweep costs what is due, not the table size.
+        const stale = !revisits.loaded(partition, now() - REVISITS_REFRESH_MS)
+        if (!revisits.loaded(partition) || (stale && !refreshedOne)) {
+          refreshedOne ||= revisits.loaded(partition)
+          revisits.load(partition, await pendingRevisits(deps.clickhouse, partition), now())
         }
-        watermarkGauge.set({ partition: String(partition) }, watermark / 1000)
-        records.push({
-          topic: deps.topics.events,
-          partition,
-          watermark,
-          maxEventTime: clock.maxEventTime(partition) ?? watermark,
-        })
+        const due = revisits.takeDue(partition, watermark)
+        if (due.length > 0) groups.push({ partition, watermark, subjects: due })
       }
-      const written = await revisitDue(groups)
-      // The 5-minute and hour buckets above the minutes written since the last sweep (decision
-      // 0015), before the watermarks: a reader that sees a watermark sees the buckets up to it.
-      if (catalog.length > 0) coarserSince = await followCoarserGrains(deps.clickhouse, coarserSince)
-      await recordWatermarks(deps.clickhouse, records)
+      watermarkGauge.set({ partition: String(partition) }, watermark / 1000)
+      records.push({
+        topic: deps.topics.events,
+        partition,
+        watermark,
+        maxEventTime: clock.maxEventTime(partition) ?? watermark,
+      })
+    }
+    const written = await timed(timer, 'revisits', () => revisitDue(groups))
+    return { written, records }
+  }
+
+  // One upkeep at a time (sweeps start on a timer, and an upkeep may outlast the interval); a
+  // sweep whose upkeep finds another running waits for it, then writes its own watermarks.
+  let upkeeping: Promise<unknown> = Promise.resolve()
+  const background = { ...deps.clickhouse, writer: deps.clickhouse.background }
+
+  /**
+   * The 5-minute and hour buckets above the minutes written since the last upkeep (decision
+   * 0015), then the watermarks: a reader that sees a watermark sees the buckets up to it, as
+   * every minute row up to it was written before the sweep's revisits returned.
+   */
+  function upkeep(records: readonly WatermarkRecord[]): Promise<void> {
+    const run = upkeeping.then(async () => {
+      if (catalog.length > 0) {
+        coarserSince = await timed(timer, 'coarser_rollups', () =>
+          followCoarserGrains(background, coarserSince),
+        )
+      }
+      await timed(timer, 'watermarks', () => recordWatermarks(background, records))
       for (const progress of consumer.partitionProgress()) {
         const lag = Number(BigInt(progress.highWatermark) - BigInt(progress.committedOffset))
         lagGauge.set({ partition: String(progress.partition) }, Math.max(0, lag))
       }
-      return written
     })
+    upkeeping = run.catch(() => undefined)
+    return run
   }
 
   /**

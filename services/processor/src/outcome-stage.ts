@@ -185,6 +185,24 @@ export function groupOutcomeRows(
  */
 export type PreviousPlacement = (row: OutcomeRow, owner: string) => string | null | undefined
 
+/** Where an outcome write spends its time: decide, placement_read, outcomes_write, rollup_write. */
+export type StageTimer = (stage: string, seconds: number) => void
+
+/** Runs `work`, giving its duration to `timer` (when there is one) under `stage`. */
+export async function timed<T>(
+  timer: StageTimer | undefined,
+  stage: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (!timer) return work()
+  const started = performance.now()
+  try {
+    return await work()
+  } finally {
+    timer(stage, (performance.now() - started) / 1000)
+  }
+}
+
 /**
  * The same for several partitions at once, each as of its own watermark: one read of the
  * interactions' events (unless the caller has them: `copies`) and one insert of their outcomes
@@ -197,7 +215,11 @@ export async function recomputeOutcomesOfPartitions(
   catalog: readonly CpiDefinition[],
   groups: readonly { partition: number; watermark: number; subjects: readonly string[] }[],
   copies?: ReadonlyMap<string, readonly StoredEvent[]>,
-  options: { unchanged?: (row: OutcomeRow, owner: string) => boolean; previous?: PreviousPlacement } = {},
+  options: {
+    unchanged?: (row: OutcomeRow, owner: string) => boolean
+    previous?: PreviousPlacement
+    timer?: StageTimer
+  } = {},
 ): Promise<OutcomeWrite> {
   const bySubject =
     copies ??
@@ -205,10 +227,12 @@ export async function recomputeOutcomesOfPartitions(
       clickhouse,
       groups.flatMap((group) => group.subjects),
     ))
+  const decideStarted = performance.now()
   const { rows, owners, settled } = groupOutcomeRows(catalog, groups, bySubject)
   const unchanged = options.unchanged
   const changed = unchanged ? rows.filter((row) => !unchanged(row, owners.get(row) as string)) : rows
-  const { written, refused } = await writeOutcomeRows(clickhouse, changed, owners, options.previous)
+  options.timer?.('decide', (performance.now() - decideStarted) / 1000)
+  const { written, refused } = await writeOutcomeRows(clickhouse, changed, owners, options)
   if (refused.length === 0) return { decided: rows, written, owners, refused, settled }
   const left = new Set(refused.map((refusal) => refusal.row))
   return { decided: rows.filter((row) => !left.has(row)), written, owners, refused, settled }
@@ -226,7 +250,7 @@ async function placeRows(
   clickhouse: ClickHouse,
   rows: readonly OutcomeRow[],
   owners: ReadonlyMap<OutcomeRow, string>,
-  previous: PreviousPlacement | undefined,
+  { previous, timer }: { previous?: PreviousPlacement | undefined; timer?: StageTimer | undefined },
 ): Promise<{ rows: OutcomeRow[]; tombstones: OutcomeRow[]; minutes: { cpi: string; cohort_at: string }[] }> {
   const known = new Map<OutcomeRow, OutcomePlacement[]>()
   const unknown: OutcomeRow[] = []
@@ -235,9 +259,11 @@ async function placeRows(
     if (placed === undefined) unknown.push(row)
     else known.set(row, placed === null ? [] : [{ cohortAt: placed, version: row.version, deleted: false }])
   }
-  const stored = await outcomePlacements(
-    clickhouse,
-    unknown.map((row) => row.subject),
+  const stored = await timed(timer, 'placement_read', () =>
+    outcomePlacements(
+      clickhouse,
+      unknown.map((row) => row.subject),
+    ),
   )
   const placed: OutcomeRow[] = []
   const tombstones: OutcomeRow[] = []
@@ -276,19 +302,21 @@ async function writeOutcomeRows(
   clickhouse: ClickHouse,
   decided: readonly OutcomeRow[],
   owners: ReadonlyMap<OutcomeRow, string>,
-  previous: PreviousPlacement | undefined,
+  options: { previous?: PreviousPlacement | undefined; timer?: StageTimer | undefined },
 ): Promise<{ written: OutcomeRow[]; refused: Refusal<OutcomeRow>[] }> {
-  const { rows, tombstones, minutes } = await placeRows(clickhouse, decided, owners, previous)
+  const { rows, tombstones, minutes } = await placeRows(clickhouse, decided, owners, options)
   // Tombstones go with the rows, never after them: a crash between two inserts would leave the
   // old place counted beside the new one.
-  const refused = await writeIsolatingRefusals([...tombstones, ...rows], (part) =>
-    insertOutcomes(clickhouse, part),
+  const refused = await timed(options.timer, 'outcomes_write', () =>
+    writeIsolatingRefusals([...tombstones, ...rows], (part) => insertOutcomes(clickhouse, part)),
   )
   const left = new Set(refused.map((refusal) => refusal.row))
   const written = rows.filter((row) => !left.has(row))
-  await refreshRollups(
-    clickhouse,
-    minutesOf([...written, ...tombstones.filter((row) => !left.has(row)), ...minutes]),
+  await timed(options.timer, 'rollup_write', () =>
+    refreshRollups(
+      clickhouse,
+      minutesOf([...written, ...tombstones.filter((row) => !left.has(row)), ...minutes]),
+    ),
   )
   return { written, refused: refused.filter((refusal) => refusal.row.is_deleted !== 1) }
 }
