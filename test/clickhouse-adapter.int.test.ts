@@ -4,9 +4,13 @@ import path from 'node:path'
 import {
   ClickHouseAdapterError,
   createClickHouse,
+  insertEvents,
+  insertOutcomes,
+  loadEventCopies,
   loadMigrations,
   migrate,
   migrateToLatest,
+  outcomePlacements,
 } from '@cpi/clickhouse'
 import { clickhouseMigrationsDir } from '@cpi/schemas'
 import { describe, expect } from 'vitest'
@@ -88,6 +92,65 @@ describe('ClickHouse adapter against the real engine', () => {
     await expect(migrate(clickhouse, await loadMigrations(directory, clickhouse.database))).rejects.toThrow(
       /0900_extra_table was applied with checksum .* add a new migration/,
     )
+  })
+
+  it('stores and finds back any text: inserts as TabSeparated, parameters written into the query', async ({
+    clickhouse,
+  }) => {
+    // Every character TabSeparated or a SQL literal escapes, an injection attempt, non-ASCII.
+    const nasty = "it's\ta \\ back'slash\n\r\0 line' OR 1=1 -- ✓ 日本 \\N {s:String}"
+    const payload = JSON.stringify({ data: { note: nasty } })
+    await insertEvents(clickhouse, [
+      {
+        id: nasty,
+        type: 'quote.requested',
+        source: '/test',
+        subject: nasty,
+        time: '2026-12-07T05:00:00.123Z',
+        payload,
+        kafka_topic: 'events',
+        kafka_partition: 2,
+        kafka_offset: '18446744073709551615',
+      },
+    ])
+    const [copy] = await loadEventCopies(clickhouse, [nasty, 'someone else'])
+    expect(copy).toMatchObject({
+      id: nasty,
+      subject: nasty,
+      payload,
+      time: Date.parse('2026-12-07T05:00:00.123Z'),
+    })
+    await insertOutcomes(clickhouse, [
+      {
+        cpi: 'fast_quote',
+        definition_version: 1,
+        subject: nasty,
+        cohort_at: '2026-12-07T05:00:00.123Z',
+        state: 'good',
+        status: 'final',
+        latency_ms: null,
+        open: 0,
+        segments: { [nasty]: nasty, region: "north'" },
+        revisit_at: null,
+        watermark: '2026-12-07T05:01:00.000Z',
+        kafka_partition: 2,
+        version: 1,
+      },
+    ])
+    const stored = await (
+      await clickhouse.reader.query({
+        query: `SELECT segments, latency_ms, revisit_at FROM ${clickhouse.database}.outcomes WHERE subject = {subject:String}`,
+        query_params: { subject: nasty },
+        format: 'JSONEachRow',
+      })
+    ).json()
+    expect(stored).toEqual([
+      { segments: { [nasty]: nasty, region: "north'" }, latency_ms: null, revisit_at: null },
+    ])
+    const places = await outcomePlacements(clickhouse, [nasty])
+    expect(places.get(`fast_quote\u0000${nasty}`)).toEqual([
+      { cohortAt: '2026-12-07T05:00:00.123Z', version: 1, deleted: false },
+    ])
   })
 
   it('maps a bad query to a permanent typed error naming the engine error', async ({ clickhouse }) => {

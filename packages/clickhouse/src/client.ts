@@ -1,7 +1,15 @@
 import { createRequire } from 'node:module'
-import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client'
+import { Readable } from 'node:stream'
+import {
+  type ClickHouseClient,
+  ClickHouseError,
+  ClickHouseLogLevel,
+  createClient,
+  parseError,
+} from '@clickhouse/client'
 import type { createChdbConnection as CreateChdbConnection } from 'chdb/connection'
 import { toClickHouseError } from './errors.ts'
+import { withInlineParameters } from './inline-parameters.ts'
 
 /**
  * The embedded engine (a 500 MB native library) is loaded only when a process uses it: services
@@ -43,6 +51,32 @@ function startEmbeddedEngine(path: string): { close(): void } {
   return new Session(path, { connectionArgs: EMBEDDED_ENGINE_ARGS })
 }
 
+/** What the embedded writer's connection offers beyond the client's contract. */
+interface EmbeddedConnection {
+  chdb: {
+    rawInsert(params: {
+      table: string
+      columns: readonly string[]
+      format: 'TabSeparated'
+      values: Buffer
+      settings: Record<string, string | number>
+    }): Promise<unknown>
+  }
+}
+
+/**
+ * A raw insert's failure as the client's own error, with the engine's code (what the client's
+ * operations throw): callers tell a refused row from an outage by that code.
+ */
+function asEngineError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error
+  const parsed = parseError(error)
+  if (parsed instanceof ClickHouseError) return parsed
+  const code = (error as { clickhouseCode?: unknown }).clickhouseCode
+  if (typeof code !== 'number') return error
+  return new ClickHouseError({ message: error.message, code: String(code), type: 'UNKNOWN' })
+}
+
 // chdb builds against its own copy of @clickhouse/client-common, whose types are structurally
 // the same contract but nominally another package's: one cast at the seam.
 type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection']
@@ -76,6 +110,12 @@ export interface ClickHouse {
    * path nor hold it up (the processor's coarser rollup buckets and watermarks).
    */
   readonly background: ClickHouseClient
+  /**
+   * Inserts TabSeparated text (src/tab-separated.ts) into `table`'s `columns` through the write
+   * path: handed to the embedded engine as bytes, or streamed to a server. Date-times may be
+   * RFC 3339 (parsed best effort).
+   */
+  insertTabSeparated(table: string, columns: readonly string[], text: string): Promise<void>
   /** `version()` of the engine or server. */
   version(): Promise<string>
   /** True when the query path answers `SELECT 1`. */
@@ -96,25 +136,34 @@ const clientOptions = {
 
 /** The one factory: an HTTP client when a URL is configured, the embedded engine otherwise. */
 export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
-  const makeClient = (): ClickHouseClient =>
-    settings.kind === 'http'
-      ? createClient({
-          ...clientOptions,
-          url: settings.url,
-          username: settings.username,
-          password: settings.password,
-          request_timeout: 60_000,
-        })
-      : createClient({
-          ...clientOptions,
-          connection: loadChdbConnection()({ path: settings.path }) as unknown as ClientConnection,
-        })
+  // The embedded writer's connection, for inserts of raw bytes (`chdb.rawInsert`).
+  let embeddedWriter: EmbeddedConnection | undefined
+  const makeClient = (role?: 'writer'): ClickHouseClient => {
+    if (settings.kind === 'http') {
+      return createClient({
+        ...clientOptions,
+        url: settings.url,
+        username: settings.username,
+        password: settings.password,
+        request_timeout: 60_000,
+      })
+    }
+    const connection = loadChdbConnection()({ path: settings.path })
+    if (role === 'writer') embeddedWriter = connection as unknown as EmbeddedConnection
+    return createClient({
+      ...clientOptions,
+      // Parameters are written into the query text (src/inline-parameters.ts): a read of 5,000
+      // subjects is larger than the parser's default limit of 256 KiB.
+      clickhouse_settings: { ...clientOptions.clickhouse_settings, max_query_size: String(64 * 1024 * 1024) },
+      connection: withInlineParameters(connection) as unknown as ClientConnection,
+    })
+  }
 
   const engine = settings.kind === 'embedded' ? startEmbeddedEngine(settings.path) : undefined
   let writer: ClickHouseClient
   let reader: ClickHouseClient
   try {
-    writer = makeClient()
+    writer = makeClient('writer')
     reader = makeClient()
   } catch (error) {
     engine?.close()
@@ -131,6 +180,30 @@ export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
     get background() {
       background ??= makeClient()
       return background
+    },
+    async insertTabSeparated(table, columns, text) {
+      if (text.length === 0) return
+      if (embeddedWriter) {
+        await embeddedWriter.chdb
+          .rawInsert({
+            table,
+            columns,
+            format: 'TabSeparated',
+            values: Buffer.from(text),
+            settings: { date_time_input_format: 'best_effort', async_insert: 0 },
+          })
+          .catch((error: unknown) => {
+            throw asEngineError(error)
+          })
+        return
+      }
+      await writer.insert({
+        table,
+        columns: columns as [string, ...string[]],
+        // The client takes raw formats as a byte stream (not object mode).
+        values: Readable.from([Buffer.from(text)], { objectMode: false }),
+        format: 'TabSeparated',
+      })
     },
     async version() {
       try {

@@ -1,5 +1,6 @@
 import type { ClickHouse } from '../client.ts'
 import { toClickHouseError } from '../errors.ts'
+import { tsvRows, tsvString, tsvValue } from '../tab-separated.ts'
 
 // Table `events`, created by schemas/clickhouse/migrations/0001_create_events.sql.
 
@@ -19,6 +20,21 @@ export interface RawEventRow {
   too_late?: 0 | 1
 }
 
+/** The columns an insert of events writes, each with its field's text. */
+const EVENT_COLUMNS: readonly [string, (row: RawEventRow) => string][] = [
+  ['id', (row) => tsvString(row.id)],
+  ['type', (row) => tsvString(row.type)],
+  ['source', (row) => tsvString(row.source)],
+  ['subject', (row) => tsvString(row.subject)],
+  ['time', (row) => tsvString(row.time)],
+  ['payload', (row) => tsvString(row.payload)],
+  ['kafka_topic', (row) => tsvString(row.kafka_topic)],
+  ['kafka_partition', (row) => tsvValue(row.kafka_partition)],
+  ['kafka_offset', (row) => tsvValue(row.kafka_offset)],
+  ['too_late', (row) => tsvValue(row.too_late ?? 0)],
+  ['source_identity', (row) => tsvString(row.source)],
+]
+
 /**
  * Inserts raw events through the write path. Idempotent: a replayed row merges away. Each row's
  * source goes to the sorting key's `source_identity` too (migration 0006).
@@ -26,11 +42,14 @@ export interface RawEventRow {
 export async function insertEvents(clickhouse: ClickHouse, rows: readonly RawEventRow[]): Promise<void> {
   if (rows.length === 0) return
   try {
-    await clickhouse.writer.insert({
-      table: `${clickhouse.database}.events`,
-      values: rows.map((row) => ({ ...row, source_identity: row.source })),
-      format: 'JSONEachRow',
-    })
+    await clickhouse.insertTabSeparated(
+      `${clickhouse.database}.events`,
+      EVENT_COLUMNS.map(([column]) => column),
+      tsvRows(
+        rows,
+        EVENT_COLUMNS.map(([, field]) => field),
+      ),
+    )
   } catch (error) {
     throw toClickHouseError(error, `inserting ${rows.length} rows into events`)
   }

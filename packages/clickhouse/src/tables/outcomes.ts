@@ -1,5 +1,6 @@
 import type { ClickHouse } from '../client.ts'
 import { toClickHouseError } from '../errors.ts'
+import { tsvRows, tsvString, tsvStringMap, tsvValue } from '../tab-separated.ts'
 import { type CpiPoint, toPoint } from './cpi-series.ts'
 
 // Tables `outcomes` and `watermarks`, views `cpi_values*`: schemas/clickhouse/migrations/0003_create_outcomes.sql.
@@ -23,14 +24,35 @@ export interface OutcomeRow {
   is_deleted?: 0 | 1
 }
 
+/** The columns an insert of outcomes writes, each with its field's text. */
+const OUTCOME_COLUMNS: readonly [string, (row: OutcomeRow) => string][] = [
+  ['cpi', (row) => tsvString(row.cpi)],
+  ['definition_version', (row) => tsvValue(row.definition_version)],
+  ['subject', (row) => tsvString(row.subject)],
+  ['cohort_at', (row) => tsvString(row.cohort_at)],
+  ['state', (row) => tsvString(row.state)],
+  ['status', (row) => tsvString(row.status)],
+  ['latency_ms', (row) => tsvValue(row.latency_ms)],
+  ['open', (row) => tsvValue(row.open)],
+  ['segments', (row) => tsvStringMap(row.segments)],
+  ['revisit_at', (row) => tsvValue(row.revisit_at)],
+  ['watermark', (row) => tsvString(row.watermark)],
+  ['kafka_partition', (row) => tsvValue(row.kafka_partition)],
+  ['version', (row) => tsvValue(row.version)],
+  ['is_deleted', (row) => tsvValue(row.is_deleted ?? 0)],
+]
+
 export async function insertOutcomes(clickhouse: ClickHouse, rows: readonly OutcomeRow[]): Promise<void> {
   if (rows.length === 0) return
   try {
-    await clickhouse.writer.insert({
-      table: `${clickhouse.database}.outcomes`,
-      values: rows as OutcomeRow[],
-      format: 'JSONEachRow',
-    })
+    await clickhouse.insertTabSeparated(
+      `${clickhouse.database}.outcomes`,
+      OUTCOME_COLUMNS.map(([column]) => column),
+      tsvRows(
+        rows,
+        OUTCOME_COLUMNS.map(([, field]) => field),
+      ),
+    )
   } catch (error) {
     throw toClickHouseError(error, `inserting ${rows.length} outcomes`)
   }
