@@ -207,6 +207,13 @@ const committed = async () => {
   const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] })
   return (offsets?.partitions ?? []).reduce((sum, entry) => sum + Math.max(0, Number(entry.offset)), 0)
 }
+// CPU the processor process used (all its threads: Node and the embedded engine), in seconds.
+const cpuSeconds = async () => {
+  const stat = await readFile(`/proc/${child.pid}/stat`, 'utf8').catch(() => '')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100 // utime + stime, clock ticks
+}
+const cpuAtStart = await cpuSeconds()
 const processStarted = performance.now()
 let firstProgress: number | undefined
 let peakRss = 0
@@ -223,6 +230,7 @@ for (;;) {
   await new Promise((resolve) => setTimeout(resolve, 250))
 }
 const finished = performance.now()
+const processorCpuSeconds = (await cpuSeconds()) - cpuAtStart
 peakRss = Math.max(peakRss, await sampleRss())
 await admin.disconnect()
 // The sweep (every CPI_SWEEP_INTERVAL_MS, 1 s) decides interactions whose deadline the final
@@ -332,6 +340,8 @@ const result = {
     meanRssMiB: Math.round(rss.reduce((a, b) => a + b, 0) / Math.max(1, rss.length) / 2 ** 20),
     peakV8HeapMiB: Math.round(peakHeapBytes / 2 ** 20),
     peakExternalMiB: Math.round(peakExternalBytes / 2 ** 20),
+    cpuSeconds: Number(processorCpuSeconds.toFixed(1)),
+    cpuMicrosecondsPerEvent: Math.round((processorCpuSeconds * 1e6) / Math.max(1, total)),
     peakAnonymousMiB: Math.round(peakAnonBytes / 2 ** 20),
     peakFileBackedMiB: Math.round(peakFileBytes / 2 ** 20),
     stageSeconds: stages,
@@ -375,6 +385,7 @@ process.stdout.write(
         ]
       : ['  API queries         not measured (BENCH_QUERY_EVENTS=0)']),
     `  processor RSS       peak ${result.processor.peakRssMiB} MiB, mean ${result.processor.meanRssMiB} MiB (V8 heap peak ${result.processor.peakV8HeapMiB} MiB, off-heap buffers ${result.processor.peakExternalMiB} MiB; the rest is the embedded engine; anonymous peak ${result.processor.peakAnonymousMiB} MiB, file-backed peak ${result.processor.peakFileBackedMiB} MiB)`,
+    `  processor CPU       ${result.processor.cpuSeconds} s over the run (Node and the embedded engine's threads): ${result.processor.cpuMicrosecondsPerEvent} µs per message`,
     `  processor stages    ${Object.entries(stages)
       .sort((a, b) => b[1] - a[1])
       .map(([stage, seconds]) => `${stage} ${seconds} s`)

@@ -1,6 +1,6 @@
 import type { ClickHouse } from '../client.ts'
 import { toClickHouseError } from '../errors.ts'
-import { tsvRows, tsvString, tsvValue } from '../tab-separated.ts'
+import { insertAsTabSeparated, type TsvColumns, tsvString, tsvValue } from '../tab-separated.ts'
 
 // Table `events`, created by schemas/clickhouse/migrations/0001_create_events.sql.
 
@@ -21,7 +21,7 @@ export interface RawEventRow {
 }
 
 /** The columns an insert of events writes, each with its field's text. */
-const EVENT_COLUMNS: readonly [string, (row: RawEventRow) => string][] = [
+const EVENT_COLUMNS: TsvColumns<RawEventRow> = [
   ['id', (row) => tsvString(row.id)],
   ['type', (row) => tsvString(row.type)],
   ['source', (row) => tsvString(row.source)],
@@ -42,14 +42,7 @@ const EVENT_COLUMNS: readonly [string, (row: RawEventRow) => string][] = [
 export async function insertEvents(clickhouse: ClickHouse, rows: readonly RawEventRow[]): Promise<void> {
   if (rows.length === 0) return
   try {
-    await clickhouse.insertTabSeparated(
-      `${clickhouse.database}.events`,
-      EVENT_COLUMNS.map(([column]) => column),
-      tsvRows(
-        rows,
-        EVENT_COLUMNS.map(([, field]) => field),
-      ),
-    )
+    await insertAsTabSeparated(clickhouse, `${clickhouse.database}.events`, EVENT_COLUMNS, rows)
   } catch (error) {
     throw toClickHouseError(error, `inserting ${rows.length} rows into events`)
   }

@@ -1,6 +1,6 @@
 import type { ClickHouse } from '../client.ts'
 import { toClickHouseError } from '../errors.ts'
-import { tsvRows, tsvString, tsvStringMap, tsvValue } from '../tab-separated.ts'
+import { insertAsTabSeparated, type TsvColumns, tsvString, tsvStringMap, tsvValue } from '../tab-separated.ts'
 import { type CpiPoint, toPoint } from './cpi-series.ts'
 
 // Tables `outcomes` and `watermarks`, views `cpi_values*`: schemas/clickhouse/migrations/0003_create_outcomes.sql.
@@ -25,7 +25,7 @@ export interface OutcomeRow {
 }
 
 /** The columns an insert of outcomes writes, each with its field's text. */
-const OUTCOME_COLUMNS: readonly [string, (row: OutcomeRow) => string][] = [
+const OUTCOME_COLUMNS: TsvColumns<OutcomeRow> = [
   ['cpi', (row) => tsvString(row.cpi)],
   ['definition_version', (row) => tsvValue(row.definition_version)],
   ['subject', (row) => tsvString(row.subject)],
@@ -45,14 +45,7 @@ const OUTCOME_COLUMNS: readonly [string, (row: OutcomeRow) => string][] = [
 export async function insertOutcomes(clickhouse: ClickHouse, rows: readonly OutcomeRow[]): Promise<void> {
   if (rows.length === 0) return
   try {
-    await clickhouse.insertTabSeparated(
-      `${clickhouse.database}.outcomes`,
-      OUTCOME_COLUMNS.map(([column]) => column),
-      tsvRows(
-        rows,
-        OUTCOME_COLUMNS.map(([, field]) => field),
-      ),
-    )
+    await insertAsTabSeparated(clickhouse, `${clickhouse.database}.outcomes`, OUTCOME_COLUMNS, rows)
   } catch (error) {
     throw toClickHouseError(error, `inserting ${rows.length} outcomes`)
   }
