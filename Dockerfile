@@ -46,7 +46,7 @@ COPY docs/alerting.md ./docs/alerting.md
 FROM node:24.21.0-bookworm-slim AS runtime
 # HOST: reachable from other containers. CPI_DATA_DIR / CLICKHOUSE_PATH: the only writable
 # place (the all-in-one process's generated key, simulator progress and embedded engine).
-ENV NODE_OPTIONS=--disable-warning=TimeoutNegativeWarning \
+ENV NODE_OPTIONS="--max-semi-space-size=64 --disable-warning=TimeoutNegativeWarning" \
     HOST=0.0.0.0 \
     PORT=8080 \
     CPI_DATA_DIR=/var/lib/cpi \

@@ -81,9 +81,13 @@ ensure_chromium() {
     { bootstrap_say "installing Chromium failed; the browser test will say so"; return 0; }
 }
 
+# A young generation of up to 64 MiB per semi-space: a group of batches makes tens of MiB of
+# short-lived objects, which the default 16 MiB promotes to the old generation (measured on the
+# pipeline benchmark, 200,000 messages: 22,172 and 23,012 against 19,341 events/s, 81 against
+# 92 µs of CPU per message). First, so a NODE_OPTIONS of the caller's own wins.
 # kafkajs 2.2.4 arms timers with negative delays, which Node >= 23 reports on every request
 #; the behaviour is right (Node clamps to 1 ms), the warning is noise.
-export NODE_OPTIONS="${NODE_OPTIONS:-} --disable-warning=TimeoutNegativeWarning"
+export NODE_OPTIONS="--max-semi-space-size=64 ${NODE_OPTIONS:-} --disable-warning=TimeoutNegativeWarning"
 
 bootstrap() {
   ensure_node && ensure_pnpm && ensure_dependencies && ensure_kafka_jars

@@ -171,6 +171,7 @@ export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
   }
 
   let background: ClickHouseClient | undefined
+  let closed = false
   return {
     kind: settings.kind,
     database: settings.database,
@@ -178,6 +179,8 @@ export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
     writer,
     reader,
     get background() {
+      // Opened after close(), it would start the engine again with its default caches.
+      if (closed) throw new Error('the ClickHouse clients are closed')
       background ??= makeClient()
       return background
     },
@@ -223,6 +226,7 @@ export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
       }
     },
     async close() {
+      closed = true
       await Promise.allSettled([writer.close(), reader.close(), background?.close()])
       engine?.close()
     },

@@ -7,6 +7,27 @@ describe('query parameters written into the SQL text', () => {
     expect(sqlString('a\\b')).toBe("'a\\\\b'")
     // The classic break-out: the quote is escaped, the backslash before it too.
     expect(sqlString("x\\' OR 1=1 --")).toBe("'x\\\\\\' OR 1=1 --'")
+    // A value never spans lines of the query text (a line comment ends at a line break).
+    expect(sqlString('a\nb\r\0c')).toBe("'a\\nb\\r\\0c'")
+  })
+
+  it('leaves placeholders inside strings, quoted names and comments as text, as the binder does', () => {
+    const sql = [
+      'SELECT \'label {s:String}\' AS a, "col {s:String}", `x {s:String}`, {s:String} -- rows of {s:String}',
+      '/* {s:String} */ # {s:String}',
+      "WHERE b = 'it''s {s:String}' AND c = 'esc\\' {s:String}'",
+    ].join('\n')
+    expect(inlineParameters(sql, { s: 'v' })).toBe(
+      [
+        "SELECT 'label {s:String}' AS a, \"col {s:String}\", `x {s:String}`, CAST('v', 'String') -- rows of {s:String}",
+        '/* {s:String} */ # {s:String}',
+        "WHERE b = 'it''s {s:String}' AND c = 'esc\\' {s:String}'",
+      ].join('\n'),
+    )
+    // The injection a rewrite inside a comment would have allowed: the value stays in its literal.
+    expect(
+      inlineParameters("SELECT 1 -- by {c:String}\nWHERE {c:String} != ''", { c: 'a\n, version() --' }),
+    ).toBe("SELECT 1 -- by {c:String}\nWHERE CAST('a\\n, version() --', 'String') != ''")
   })
 
   it('types each literal as its placeholder said', () => {
@@ -33,6 +54,15 @@ describe('query parameters written into the SQL text', () => {
       'query parameter n: expected a UInt32, got "1; DROP TABLE events"',
     )
     expect(() => inlineParameters('SELECT {n:Int64}', { n: 1.5 })).toThrow('expected a Int64, got "1.5"')
+    // Out of the type's range, as the engine's binder refuses it (a CAST would wrap around).
+    expect(() => inlineParameters('SELECT {n:UInt32}', { n: -1 })).toThrow('expected a UInt32, got "-1"')
+    expect(() => inlineParameters('SELECT {n:UInt64}', { n: '-5' })).toThrow('expected a UInt64, got "-5"')
+    expect(() => inlineParameters('SELECT {n:Int64}', { n: '9223372036854775808' })).toThrow(
+      'expected a Int64, got "9223372036854775808"',
+    )
+    expect(() => inlineParameters('SELECT {a:Array(UInt32)}', { a: [1, -1] })).toThrow(
+      'expected a UInt32, got "-1"',
+    )
     expect(() => inlineParameters('SELECT {f:Float64}', { f: Number.NaN })).toThrow('expected a Float64')
     expect(() => inlineParameters('SELECT {a:Array(String)}', { a: 'x' })).toThrow(
       'query parameter a: expected an Array(String), got string',

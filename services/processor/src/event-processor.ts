@@ -536,31 +536,60 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     return { written, records }
   }
 
-  // One upkeep at a time (sweeps start on a timer, and an upkeep may outlast the interval); a
-  // sweep whose upkeep finds another running waits for it, then writes its own watermarks.
-  let upkeeping: Promise<unknown> = Promise.resolve()
-  const background = { ...deps.clickhouse, writer: deps.clickhouse.background }
+  // One upkeep at a time (sweeps start on a timer, and an upkeep may outlast the interval). A
+  // sweep that finds one running leaves its records in the one pending slot — a later sweep's
+  // replace them — and waits for the upkeep that writes them: upkeeps never queue up, and
+  // watermarks are never written older than those a later sweep saw.
+  let running: Promise<void> | undefined
+  let pending: { records: readonly WatermarkRecord[]; done: Promise<void> } | undefined
+  let background: ClickHouse | undefined
+
+  function upkeep(records: readonly WatermarkRecord[]): Promise<void> {
+    if (running === undefined) {
+      running = writeUpkeep(records).finally(() => {
+        running = undefined
+      })
+      return running
+    }
+    if (pending) {
+      pending = { records, done: pending.done }
+      return pending.done
+    }
+    const done = running
+      .catch(() => undefined)
+      .then(() => {
+        const next = pending?.records ?? records
+        pending = undefined
+        return upkeep(next)
+      })
+    pending = { records, done }
+    return done
+  }
 
   /**
    * The 5-minute and hour buckets above the minutes written since the last upkeep (decision
    * 0015), then the watermarks: a reader that sees a watermark sees the buckets up to it, as
-   * every minute row up to it was written before the sweep's revisits returned.
+   * every minute row up to it was written before the sweep's revisits returned. On the third
+   * connection, while batches go on; only partitions still owned get their watermark written.
    */
-  function upkeep(records: readonly WatermarkRecord[]): Promise<void> {
-    const run = upkeeping.then(async () => {
-      if (catalog.length > 0) {
-        coarserSince = await timed(timer, 'coarser_rollups', () =>
-          followCoarserGrains(background, coarserSince),
-        )
-      }
-      await timed(timer, 'watermarks', () => recordWatermarks(background, records))
-      for (const progress of consumer.partitionProgress()) {
-        const lag = Number(BigInt(progress.highWatermark) - BigInt(progress.committedOffset))
-        lagGauge.set({ partition: String(progress.partition) }, Math.max(0, lag))
-      }
-    })
-    upkeeping = run.catch(() => undefined)
-    return run
+  async function writeUpkeep(records: readonly WatermarkRecord[]): Promise<void> {
+    background ??= { ...deps.clickhouse, writer: deps.clickhouse.background }
+    const target = background
+    if (catalog.length > 0) {
+      coarserSince = await timed(timer, 'coarser_rollups', () => followCoarserGrains(target, coarserSince))
+    }
+    const owned = records.filter((record) => clock.knows(record.partition))
+    await timed(timer, 'watermarks', () => recordWatermarks(target, owned))
+    for (const progress of consumer.partitionProgress()) {
+      const lag = Number(BigInt(progress.highWatermark) - BigInt(progress.committedOffset))
+      lagGauge.set({ partition: String(progress.partition) }, Math.max(0, lag))
+    }
+  }
+
+  /** Resolves once no sweep, batch group or upkeep is in flight (before the connections close). */
+  async function idle(): Promise<void> {
+    await exclusive
+    while (running || pending) await (pending?.done ?? running)?.catch(() => undefined)
   }
 
   /**
@@ -633,5 +662,13 @@ export function createEventProcessor(deps: EventProcessorDependencies) {
     ...(deps.consumerConfig ? { consumerConfig: deps.consumerConfig } : {}),
     ...(deps.concurrentPartitions ? { concurrentPartitions: deps.concurrentPartitions } : {}),
   })
-  return { consumer, handleBatch, sweep, clock, start: () => consumer.start(), stop: () => consumer.stop() }
+  return {
+    consumer,
+    handleBatch,
+    sweep,
+    idle,
+    clock,
+    start: () => consumer.start(),
+    stop: () => consumer.stop(),
+  }
 }

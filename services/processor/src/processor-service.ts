@@ -125,6 +125,8 @@ export async function startProcessor(deps: {
       clearInterval(sweeper)
       await sweeping
       await Promise.all([processor.stop(), recorder.stop()])
+      // A sweep's upkeep may outlast the sweep that started it (a later sweep failed first).
+      await processor.idle()
       if (producer.isConnected) await producer.disconnect()
     },
   }
