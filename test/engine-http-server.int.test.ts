@@ -2,6 +2,7 @@ import {
   ClickHouseAdapterError,
   createClickHouse,
   insertEvents,
+  loadEventCopies,
   migrateToLatest,
   startEngineHttpServer,
 } from '@cpi/clickhouse'
@@ -51,6 +52,26 @@ describe('the embedded engine behind an HTTP interface (development aid)', () =>
       expect(await result.json()).toEqual([{ id: 'e1', experiment: 'x', variant: 'B', customer_id: 'c-1' }])
       // Strings with quotes, backslashes and tabs, alone and in arrays, arrive as they were sent.
       const awkward = ["it's", 'back\\slash', 'tab\there', 'new\nline', '[a,b]', '']
+      // A set of subjects (one JSON parameter, src/string-set.ts) finds exactly its own.
+      const odd = 'Q "2"\\\n\'s'
+      await insertEvents(clickhouse, [
+        {
+          id: 'e2',
+          type: 'quote.requested',
+          source: '/t',
+          subject: odd,
+          time: '2026-11-01T10:00:01.000Z',
+          payload: '{}',
+          kafka_topic: 't',
+          kafka_partition: 0,
+          kafka_offset: 2,
+        },
+      ])
+      const copies = await loadEventCopies(clickhouse, [...awkward, odd, 'Q-1'])
+      expect(copies.map((copy) => [copy.id, copy.subject]).sort()).toEqual([
+        ['e1', 'Q-1'],
+        ['e2', odd],
+      ])
       const echo = await clickhouse.reader.query({
         query: 'SELECT {one:String} AS one, {many:Array(String)} AS many, {n:Int64} AS n',
         query_params: { one: awkward.join('|'), many: awkward, n: -42 },

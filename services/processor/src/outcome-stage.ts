@@ -117,19 +117,16 @@ export async function recomputeOutcomes(
     .written.length
 }
 
-/** The stored copies of these interactions' events, by subject (5,000 ids per read). */
+/** The stored copies of these interactions' events, by subject. */
 export async function loadCopiesBySubject(
   clickhouse: ClickHouse,
   subjects: readonly string[],
 ): Promise<Map<string, StoredEvent[]>> {
   const bySubject = new Map<string, StoredEvent[]>()
-  // 5,000 ids per read keep the query parameter under a server's HTTP field limit (128 KiB).
-  for (let start = 0; start < subjects.length; start += 5000) {
-    for (const stored of await loadEventCopies(clickhouse, subjects.slice(start, start + 5000))) {
-      const list = bySubject.get(stored.subject) ?? []
-      list.push(stored)
-      bySubject.set(stored.subject, list)
-    }
+  for (const stored of await loadEventCopies(clickhouse, subjects)) {
+    const list = bySubject.get(stored.subject) ?? []
+    list.push(stored)
+    bySubject.set(stored.subject, list)
   }
   return bySubject
 }

@@ -1,5 +1,6 @@
 import type { ClickHouse } from '../client.ts'
 import { toClickHouseError } from '../errors.ts'
+import { setParts, stringSet, stringSetParameter } from '../string-set.ts'
 import { insertAsTabSeparated, type TsvColumns, tsvString, tsvStringMap, tsvValue } from '../tab-separated.ts'
 import { type CpiPoint, toPoint } from './cpi-series.ts'
 
@@ -70,16 +71,15 @@ export async function outcomePlacements(
 ): Promise<Map<string, OutcomePlacement[]>> {
   const places = new Map<string, OutcomePlacement[]>()
   const distinct = [...new Set(subjects)]
-  // 5,000 ids per read keep the query parameter under a server's HTTP field limit (128 KiB).
-  for (let start = 0; start < distinct.length; start += 5000) {
+  for (const part of setParts(clickhouse, distinct)) {
     try {
       const result = await clickhouse.writer.query({
         query: `SELECT cpi, subject, toUnixTimestamp64Milli(argMax(cohort_at, (version, computed_at))) AS at,
                        toString(max(version)) AS placed_version, argMax(is_deleted, (version, computed_at)) AS gone
                 FROM ${clickhouse.database}.outcomes
-                WHERE subject IN {subjects:Array(String)}
+                WHERE subject IN ${stringSet('subjects')}
                 GROUP BY cpi, subject, toStartOfMinute(cohort_at)`,
-        query_params: { subjects: distinct.slice(start, start + 5000) },
+        query_params: { subjects: stringSetParameter(part) },
         format: 'JSONEachRow',
       })
       for (const row of await result.json<{
@@ -131,7 +131,16 @@ export async function loadEventCopies(
   clickhouse: ClickHouse,
   subjects: readonly string[],
 ): Promise<StoredEvent[]> {
-  if (subjects.length === 0) return []
+  const copies: StoredEvent[] = []
+  for (const part of setParts(clickhouse, subjects))
+    copies.push(...(await loadEventCopiesOnce(clickhouse, part)))
+  return copies
+}
+
+async function loadEventCopiesOnce(
+  clickhouse: ClickHouse,
+  subjects: readonly string[],
+): Promise<StoredEvent[]> {
   try {
     const result = await clickhouse.writer.query({
       // Aliases differ from column names: an alias named like a column would replace it in WHERE.
@@ -140,8 +149,8 @@ export async function loadEventCopies(
                      too_late AS late, kafka_partition AS position_partition,
                      toString(kafka_offset) AS position_offset
               FROM ${clickhouse.database}.events
-              WHERE subject IN {subjects:Array(String)}`,
-      query_params: { subjects },
+              WHERE subject IN ${stringSet('subjects')}`,
+      query_params: { subjects: stringSetParameter(subjects) },
       format: 'JSONEachRow',
     })
     const rows = await result.json<{
