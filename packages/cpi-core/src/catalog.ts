@@ -1,5 +1,9 @@
 import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { formatPath } from '@cpi/schemas'
+import { type BusinessCalendar, CalendarError, compileCalendar, parseIcsHolidays } from './calendar.ts'
+import { bindCalendars } from './decide.ts'
 import { type CpiDefinition, cpiDefinitionSchema } from './definition.ts'
 
 /** A catalog that failed validation; the message names each CPI, field and problem. */
@@ -15,12 +19,76 @@ export class CatalogError extends Error {
 
 export const builtinCatalogFile = new URL('../catalog/builtin.json', import.meta.url)
 
-/** Validates definitions (plain data) into a catalog; refuses duplicates and broken references; a higher version replaces a lower one. */
+/** What a catalog file holds: CPI definitions, alone or with the business-hours calendars they name. */
+interface CatalogParts {
+  calendars: unknown[]
+  cpis: unknown[]
+}
+
+/** The parts of a catalog document: a JSON array of CPI definitions, or `{ "calendars": [...], "cpis": [...] }`. */
+function catalogParts(input: unknown, source: string): CatalogParts {
+  if (Array.isArray(input)) return { calendars: [], cpis: input }
+  if (input && typeof input === 'object' && !Array.isArray(input)) {
+    const { calendars = [], cpis = [], ...rest } = input as Record<string, unknown>
+    const problems = Object.keys(rest).map(
+      (key) => `${source}: ${key}: not a catalog field (calendars, cpis)`,
+    )
+    if (!Array.isArray(calendars)) problems.push(`${source}: calendars: expected an array of calendars`)
+    if (!Array.isArray(cpis)) problems.push(`${source}: cpis: expected an array of CPI definitions`)
+    if (problems.length > 0) throw new CatalogError(problems)
+    return { calendars: calendars as unknown[], cpis: cpis as unknown[] }
+  }
+  throw new CatalogError([
+    `${source}: expected a JSON array of CPI definitions, or an object with "calendars" and "cpis"`,
+  ])
+}
+
+/** Compiles the calendars; each problem names the calendar, the field and what is wrong. */
+function compileCalendars(items: readonly unknown[], source: string, problems: string[]) {
+  const calendars = new Map<string, BusinessCalendar>()
+  for (const [index, item] of items.entries()) {
+    const name = typeof item === 'object' && item && 'name' in item ? String(item.name) : `#${index}`
+    if (typeof item === 'object' && item && 'holidaysFromIcs' in item) {
+      problems.push(`${source} calendar ${name}: holidaysFromIcs: read only from catalog files (loadCatalog)`)
+      continue
+    }
+    try {
+      const calendar = compileCalendar(item as never)
+      if (calendars.has(calendar.name)) problems.push(`${source} calendar ${calendar.name}: defined twice`)
+      calendars.set(calendar.name, calendar)
+    } catch (error) {
+      if (!(error instanceof CalendarError)) throw error
+      for (const problem of error.problems) problems.push(`${source} calendar ${name}: ${problem}`)
+    }
+  }
+  return calendars
+}
+
+/** The calendar names a definition's expectation refers to, each with its field path. */
+function calendarReferences(definition: CpiDefinition): [string, string][] {
+  if (definition.shape !== 'latency' || definition.expectation.calendar === undefined) return []
+  const choice = definition.expectation.calendar
+  if (typeof choice === 'string') return [['expectation.calendar', choice]]
+  return [
+    ...Object.entries(choice.calendars).map(([value, name]): [string, string] => [
+      `expectation.calendar.calendars.${value}`,
+      name,
+    ]),
+    ...(choice.otherwise ? [['expectation.calendar.otherwise', choice.otherwise] as [string, string]] : []),
+  ]
+}
+
+/**
+ * Validates definitions (plain data: an array, or `{ calendars, cpis }`) into a catalog; refuses
+ * duplicates and broken references (a CPI naming a calendar the catalog lacks); a higher version
+ * replaces a lower one.
+ */
 export function parseCatalog(input: unknown, source = 'catalog'): CpiDefinition[] {
-  if (!Array.isArray(input)) throw new CatalogError([`${source}: expected a JSON array of CPI definitions`])
+  const parts = catalogParts(input, source)
   const problems: string[] = []
+  const calendars = compileCalendars(parts.calendars, source, problems)
   const definitions: CpiDefinition[] = []
-  for (const [index, item] of input.entries()) {
+  for (const [index, item] of parts.cpis.entries()) {
     const name = typeof item === 'object' && item && 'name' in item ? String(item.name) : `#${index}`
     const result = cpiDefinitionSchema.safeParse(item)
     if (!result.success) {
@@ -40,6 +108,16 @@ export function parseCatalog(input: unknown, source = 'catalog'): CpiDefinition[
     }
     if (!earlier || definition.version > earlier.version) byName.set(definition.name, definition)
   }
+  for (const definition of byName.values()) {
+    const references = calendarReferences(definition)
+    for (const [field, calendar] of references) {
+      if (!calendars.has(calendar))
+        problems.push(
+          `${source} ${definition.name}: ${field}: no calendar named ${calendar} (calendars: ${[...calendars.keys()].join(', ') || 'none'})`,
+        )
+    }
+    if (references.length > 0 && definition.shape === 'latency') bindCalendars(definition, calendars)
+  }
   const names = new Set(byName.keys())
   for (const definition of byName.values()) {
     for (const leading of definition.leadingIndicators) {
@@ -51,11 +129,15 @@ export function parseCatalog(input: unknown, source = 'catalog'): CpiDefinition[
   return [...byName.values()]
 }
 
-/** Reads and validates catalog files; later files add CPIs or replace one with a higher version. */
+/**
+ * Reads and validates catalog files; later files add CPIs or replace one with a higher version,
+ * and add calendars. A calendar's `holidaysFromIcs` names an iCalendar file (relative to its
+ * catalog file) whose all-day events are added to its holidays.
+ */
 export async function loadCatalog(
   files: readonly (string | URL)[] = [builtinCatalogFile],
 ): Promise<CpiDefinition[]> {
-  const all: unknown[] = []
+  const all: CatalogParts = { calendars: [], cpis: [] }
   for (const file of files) {
     const text = await readFile(file, 'utf8')
     let parsed: unknown
@@ -66,9 +148,38 @@ export async function loadCatalog(
         `${String(file)}: expected JSON, got ${error instanceof Error ? error.message : String(error)}`,
       ])
     }
-    if (!Array.isArray(parsed))
-      throw new CatalogError([`${String(file)}: expected a JSON array of CPI definitions`])
-    all.push(...parsed)
+    const parts = catalogParts(parsed, String(file))
+    all.cpis.push(...parts.cpis)
+    for (const calendar of parts.calendars) all.calendars.push(await withIcsHolidays(calendar, file))
   }
   return parseCatalog(all, files.length === 1 ? String(files[0]) : 'catalog')
+}
+
+/** A calendar with the holidays of its `holidaysFromIcs` file added (and that field removed). */
+async function withIcsHolidays(calendar: unknown, catalogFile: string | URL): Promise<unknown> {
+  if (!calendar || typeof calendar !== 'object' || !('holidaysFromIcs' in calendar)) return calendar
+  const { holidaysFromIcs, ...rest } = calendar as Record<string, unknown>
+  const name = 'name' in rest ? String(rest.name) : '(unnamed)'
+  const where = `${String(catalogFile)} calendar ${name}: holidaysFromIcs`
+  if (typeof holidaysFromIcs !== 'string' || holidaysFromIcs === '')
+    throw new CatalogError([
+      `${where}: expected the path of an iCalendar file, got ${JSON.stringify(holidaysFromIcs)}`,
+    ])
+  const base = catalogFile instanceof URL ? fileURLToPath(catalogFile) : catalogFile
+  const icsFile = path.resolve(path.dirname(base), holidaysFromIcs)
+  let text: string
+  try {
+    text = await readFile(icsFile, 'utf8')
+  } catch (error) {
+    throw new CatalogError([
+      `${where}: cannot read ${icsFile}: ${error instanceof Error ? error.message : String(error)}`,
+    ])
+  }
+  const ics = parseIcsHolidays(text)
+  if (ics.errors.length > 0)
+    throw new CatalogError(
+      ics.errors.map((problem) => `${where}: ${icsFile} line ${problem.line}: ${problem.message}`),
+    )
+  const listed = Array.isArray(rest.holidays) ? (rest.holidays as unknown[]) : []
+  return { ...rest, holidays: [...new Set([...listed, ...ics.dates])] }
 }

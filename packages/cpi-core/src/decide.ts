@@ -1,3 +1,4 @@
+import type { BusinessCalendar } from './calendar.ts'
 import type {
   ConditionDefinition,
   CpiDefinition,
@@ -27,14 +28,22 @@ export interface Decision {
   state: OutcomeState
   /** For good and bad: final, or provisional while a follow-up window is open (R4). */
   status?: 'provisional' | 'final'
-  /** Start → completion, or start → watermark for one still open past its deadline (R2). */
+  /**
+   * Start → completion, or start → watermark for one still open past its deadline (R2); working
+   * time when the expectation runs on a business-hours calendar.
+   */
   latencyMs?: number
+  /** With a calendar: the same wait in wall time (`latencyMs` is its working time). */
+  wallLatencyMs?: number
   /** Still open past its deadline: its latency keeps growing with the watermark (R2). */
   open?: true
   /** The time that places the interaction in a window: its first event (R3). */
   cohortAt: number
   segments: Record<string, string>
-  /** When the decision can next change without a new event (a deadline, a follow-up end). */
+  /**
+   * When the decision can next change without a new event (a deadline, a follow-up end, or for
+   * one late on a business-hours calendar, the calendar's next opening or closing).
+   */
   revisitAt?: number
 }
 
@@ -76,14 +85,70 @@ function known(events: readonly InteractionEvent[], watermark: number): Interact
   )
 }
 
-export function deadlineOf(definition: LatencyDefinition, start: InteractionEvent): number | undefined {
-  const rule = definition.expectation.rules.find((candidate) => inSegment(start.data, candidate.when))
-  if (rule) return start.time + rule.within
-  if (definition.expectation.deadlineField) {
-    const deadline = Date.parse(String(start.data[definition.expectation.deadlineField]))
-    return Number.isFinite(deadline) ? deadline : undefined
+/** The compiled calendars each definition's expectation may name, set when its catalog is parsed. */
+const boundCalendars = new WeakMap<LatencyDefinition, ReadonlyMap<string, BusinessCalendar>>()
+
+/** Gives a definition the compiled calendars its expectation names (the catalog does, when parsed). */
+export function bindCalendars(
+  definition: LatencyDefinition,
+  calendars: ReadonlyMap<string, BusinessCalendar>,
+): void {
+  boundCalendars.set(definition, calendars)
+}
+
+/** The calendar an interaction's time allowed runs on, from its start event's data; none: wall time. */
+export function calendarOf(
+  definition: LatencyDefinition,
+  data: Record<string, unknown>,
+): BusinessCalendar | undefined {
+  const choice = definition.expectation.calendar
+  if (choice === undefined) return undefined
+  const calendars = boundCalendars.get(definition)
+  if (!calendars)
+    throw new Error(
+      `CPI ${definition.name}: its calendars are not loaded (parse the catalog with parseCatalog)`,
+    )
+  let name: string | undefined
+  if (typeof choice === 'string') name = choice
+  else {
+    const value = data[choice.field]
+    const key = typeof value === 'string' || typeof value === 'number' ? String(value) : undefined
+    name =
+      key !== undefined && Object.hasOwn(choice.calendars, key) ? choice.calendars[key] : choice.otherwise
   }
-  return definition.expectation.within === undefined ? undefined : start.time + definition.expectation.within
+  if (name === undefined) return undefined
+  const calendar = calendars.get(name)
+  if (!calendar) throw new Error(`CPI ${definition.name}: no calendar named ${name} is loaded`)
+  return calendar
+}
+
+/** The time a rule or `within` allows (ms), or undefined when the deadline is a field of the start event or unset. */
+function allowedOf(definition: LatencyDefinition, start: InteractionEvent): number | undefined {
+  const rule = definition.expectation.rules.find((candidate) => inSegment(start.data, candidate.when))
+  if (rule) return rule.within
+  return definition.expectation.deadlineField ? undefined : definition.expectation.within
+}
+
+export function deadlineOf(definition: LatencyDefinition, start: InteractionEvent): number | undefined {
+  const allowed = allowedOf(definition, start)
+  if (allowed !== undefined) {
+    const calendar = calendarOf(definition, start.data)
+    return calendar ? calendar.addBusinessTime(start.time, allowed) : start.time + allowed
+  }
+  if (!definition.expectation.deadlineField) return undefined
+  const deadline = Date.parse(String(start.data[definition.expectation.deadlineField]))
+  return Number.isFinite(deadline) ? deadline : undefined
+}
+
+/** The wait from the start to `until`: working time on the interaction's calendar, with the wall time beside it. */
+function waited(
+  definition: LatencyDefinition,
+  start: InteractionEvent,
+  until: number,
+): { latencyMs: number; wallLatencyMs?: number } {
+  const calendar = allowedOf(definition, start) === undefined ? undefined : calendarOf(definition, start.data)
+  if (!calendar) return { latencyMs: until - start.time }
+  return { latencyMs: calendar.businessDuration(start.time, until), wallLatencyMs: until - start.time }
 }
 
 function decideLatency(
@@ -97,7 +162,7 @@ function decideLatency(
   if (!inSegment(start.data, definition.population)) return { ...base, state: 'excluded' }
   const deadline = deadlineOf(definition, start)
   if (deadline === undefined) return { ...base, state: 'excluded' }
-  const latency = (until: number) => (definition.percentiles ? { latencyMs: until - start.time } : {})
+  const latency = (until: number) => (definition.percentiles ? waited(definition, start, until) : {})
   const completion = events.find((event) => definition.completion.some((match) => matches(event, match)))
   if (completion && completion.time <= deadline) {
     const full = definition.complete.every(
@@ -111,7 +176,22 @@ function decideLatency(
   if (ended && ended.time <= deadline) return { ...base, state: 'excluded' }
   if (watermark > deadline) {
     const waitedUntil = completion ? completion.time : ended ? ended.time : watermark
-    const open = !completion && !ended && definition.percentiles ? { open: true as const } : {}
+    const stillOpen = !completion && !ended && definition.percentiles
+    const calendar =
+      stillOpen && allowedOf(definition, start) !== undefined ? calendarOf(definition, start.data) : undefined
+    if (calendar) {
+      // Its wait grows in working time only, which a reader cannot compute from the watermark:
+      // measured now, and again when the calendar next opens or closes.
+      const next = calendar.nextChange(watermark)
+      return {
+        ...base,
+        state: 'bad',
+        status: 'final',
+        ...latency(watermark),
+        ...(next === undefined ? {} : { revisitAt: next }),
+      }
+    }
+    const open = stillOpen ? { open: true as const } : {}
     return { ...base, state: 'bad', status: 'final', ...latency(waitedUntil), ...open }
   }
   return { ...base, state: 'pending', revisitAt: deadline + 1 }

@@ -21,9 +21,33 @@ export type EventMatch = z.infer<typeof eventMatch>
 /** A segment condition on the start event's data: each field equals one of the values. */
 const segmentCondition = z.record(z.string(), z.union([z.string(), z.array(z.string())]))
 
+const calendarName = z.string().regex(/^[a-z][a-z0-9_]{1,62}$/, {
+  error: (issue) => `a calendar's snake_case name, e.g. support_berlin, got ${JSON.stringify(issue.input)}`,
+})
+
+/**
+ * The business-hours calendar the time allowed runs on: one for every interaction, or one per
+ * value of a field of the start event's data (region → calendar), `otherwise` for the values not
+ * listed; an interaction with no calendar runs on wall time.
+ */
+const expectationCalendar = z.union([
+  calendarName,
+  z.object({
+    field: z.string().min(1),
+    calendars: z.record(z.string(), calendarName),
+    otherwise: calendarName.optional(),
+  }),
+])
+export type ExpectationCalendar = z.infer<typeof expectationCalendar>
+
 const expectation = z.object({
   /** Time allowed from the start event, unless a rule below or `deadlineField` says otherwise. */
   within: durationSchema.optional(),
+  /**
+   * Business hours for `within` and the rules' times (not for `deadlineField`, a moment): the
+   * deadline is that much working time after the start, and the latency is working time too.
+   */
+  calendar: expectationCalendar.optional(),
   /** A field of the start event's data holding the deadline (RFC 3339), e.g. `promisedBy`. */
   deadlineField: z.string().optional(),
   /** Per-segment expectations: the first rule whose `when` matches applies. */

@@ -10,6 +10,8 @@ export {
 } from './calendar.ts'
 export { builtinCatalogFile, CatalogError, loadCatalog, parseCatalog } from './catalog.ts'
 export {
+  bindCalendars,
+  calendarOf,
   type Decision,
   deadlineOf,
   decideInteraction,
@@ -23,6 +25,7 @@ export {
   type CpiDefinitionInput,
   cpiDefinitionSchema,
   type EventMatch,
+  type ExpectationCalendar,
   type LatencyDefinition,
   type SurveyDefinition,
 } from './definition.ts'

@@ -33,6 +33,7 @@ const rowContent = (row: OutcomeRow) =>
     row.state,
     row.status,
     row.latency_ms,
+    row.wall_latency_ms ?? null,
     row.open,
     row.segments,
     row.revisit_at,

@@ -57,6 +57,7 @@ function row(
     status: decision.status ?? '',
     // An open interaction's wait is measured at query time against the current watermark.
     latency_ms: decision.open ? null : (decision.latencyMs ?? null),
+    wall_latency_ms: decision.wallLatencyMs ?? null,
     open: decision.open ? 1 : 0,
     segments: decision.segments,
     revisit_at: decision.revisitAt === undefined ? null : iso(decision.revisitAt),
@@ -281,6 +282,7 @@ async function placeRows(
         state: 'excluded',
         status: '',
         latency_ms: null,
+        wall_latency_ms: null,
         open: 0,
         segments: {},
         revisit_at: null,

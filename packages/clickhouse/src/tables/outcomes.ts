@@ -14,6 +14,8 @@ export interface OutcomeRow {
   state: 'good' | 'bad' | 'pending' | 'excluded'
   status: '' | 'provisional' | 'final'
   latency_ms: number | null
+  /** On a business-hours calendar: the wait in wall time (`latency_ms` is its working time); null otherwise. */
+  wall_latency_ms?: number | null
   /** 1 for an interaction still open past its deadline: its latency is the current watermark minus its start. */
   open: 0 | 1
   segments: Record<string, string>
@@ -34,6 +36,7 @@ const OUTCOME_COLUMNS: TsvColumns<OutcomeRow> = [
   ['state', (row) => tsvString(row.state)],
   ['status', (row) => tsvString(row.status)],
   ['latency_ms', (row) => tsvValue(row.latency_ms)],
+  ['wall_latency_ms', (row) => tsvValue(row.wall_latency_ms ?? null)],
   ['open', (row) => tsvValue(row.open)],
   ['segments', (row) => tsvStringMap(row.segments)],
   ['revisit_at', (row) => tsvValue(row.revisit_at)],
