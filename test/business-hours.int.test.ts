@@ -1,6 +1,7 @@
-// A CPI whose expectation runs on business hours (issue 15, item 1), through the real broker,
+// CPIs whose clocks are not the wall clock (issue 15, items 1 and 2), through the real broker,
 // processor and engine: a catalog file with a calendar (a holiday from an iCalendar file beside
-// it) and a CPI that names it. Every expected value is computed by hand from the calendar.
+// it), a CPI on it, and a CPI whose clock pauses while a ticket waits on the customer. Every
+// expected value is computed by hand.
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -34,25 +35,29 @@ const opened = (subject: string, time: number) =>
 const answered = (subject: string, time: number) =>
   event('ticket.message', `${subject}-answer`, subject, time, { direction: 'outbound', author: 'agent' })
 
-/** Each ticket's outcome row as the table keeps it. */
+/** Each ticket's outcome rows as the table keeps them: CPI, subject, state, both waits, pauses. */
 async function outcomesOf(clickhouse: ClickHouse) {
   const result = await clickhouse.reader.query({
-    query: `SELECT subject, state, latency_ms, wall_latency_ms FROM ${clickhouse.database}.outcomes FINAL
-            WHERE cpi = 'reply_business_hour' ORDER BY subject`,
+    query: `SELECT cpi, subject, state, latency_ms, wall_latency_ms, pauses, paused_ms
+            FROM ${clickhouse.database}.outcomes FINAL
+            WHERE (cpi = 'reply_business_hour' AND subject IN ('A', 'B', 'C')) OR (cpi = 'resolved_8h' AND subject = 'D')
+            ORDER BY cpi, subject`,
     format: 'JSONEachRow',
   })
-  return (
-    await result.json<{
-      subject: string
-      state: string
-      latency_ms: number | string
-      wall_latency_ms: number | string
-    }>()
-  ).map((row) => [row.subject, row.state, Number(row.latency_ms), Number(row.wall_latency_ms)])
+  const number = (value: unknown) => (value === null ? null : Number(value))
+  return (await result.json<Record<string, unknown>>()).map((row) => [
+    row.cpi,
+    row.subject,
+    row.state,
+    number(row.latency_ms),
+    number(row.wall_latency_ms),
+    number(row.pauses),
+    number(row.paused_ms),
+  ])
 }
 
 describe('an expectation on business hours, end to end', () => {
-  it('decides each ticket against the desk’s working time, holidays included, and keeps both waits', async ({
+  it('decides each ticket against the desk’s working time (holidays included) or its unpaused time, and keeps both waits and the pauses', async ({
     kafka,
     clickhouse,
     logger,
@@ -88,6 +93,26 @@ describe('an expectation on business hours, end to end', () => {
             expectation: { within: '1h', calendar: 'desk_berlin' },
             dimensions: ['region'],
           },
+          {
+            name: 'resolved_8h',
+            displayName: 'Resolved within 8 hours',
+            description: 'Resolved within eight hours; waiting on the customer does not count.',
+            owner: 'support',
+            version: 1,
+            shape: 'latency',
+            start: { type: 'ticket.opened' },
+            completion: [{ type: 'ticket.resolved' }],
+            expectation: { within: '8h' },
+            pauses: [
+              {
+                pause: {
+                  type: 'ticket.message',
+                  where: { direction: 'outbound', status: 'waiting_on_customer' },
+                },
+                resume: { type: 'ticket.message', where: { direction: 'inbound' } },
+              },
+            ],
+          },
         ],
       }),
     )
@@ -114,15 +139,43 @@ describe('an expectation on business hours, end to end', () => {
           // C: Thursday 3 Dec 16:45, answered Friday 09:10: 15 + 10 working minutes.
           { key: 'C', value: answered('C', at('2026-12-04T08:10:00Z')) },
           { key: 'C', value: opened('C', at('2026-12-03T15:45:00Z')) },
+          // D (wall time): opened 10:00, waiting on the customer 11:00–15:00, resolved 19:30:
+          // 9 h 30 less 4 h paused, due at 22:00.
+          { key: 'D', value: opened('D', at('2026-12-02T10:00:00Z')) },
+          {
+            key: 'D',
+            value: event('ticket.message', 'D-ask', 'D', at('2026-12-02T11:00:00Z'), {
+              direction: 'outbound',
+              author: 'agent',
+              status: 'waiting_on_customer',
+            }),
+          },
+          {
+            key: 'D',
+            value: event('ticket.message', 'D-reply', 'D', at('2026-12-02T15:00:00Z'), {
+              direction: 'inbound',
+              author: 'customer',
+            }),
+          },
+          { key: 'D', value: event('ticket.resolved', 'D-resolved', 'D', at('2026-12-02T19:30:00Z'), {}) },
         ],
       })
       await producer.disconnect()
       await expect
         .poll(() => outcomesOf(clickhouse), { timeout: 30_000, interval: 250 })
         .toEqual([
-          ['A', 'good', 50 * M, 2 * 24 * H + 16 * H + 50 * M],
-          ['B', 'bad', 70 * M, at('2026-12-01T08:40:00Z') - at('2026-11-27T15:30:00Z')],
-          ['C', 'good', 25 * M, 16 * H + 25 * M],
+          ['reply_business_hour', 'A', 'good', 50 * M, 2 * 24 * H + 16 * H + 50 * M, 0, null],
+          [
+            'reply_business_hour',
+            'B',
+            'bad',
+            70 * M,
+            at('2026-12-01T08:40:00Z') - at('2026-11-27T15:30:00Z'),
+            0,
+            null,
+          ],
+          ['reply_business_hour', 'C', 'good', 25 * M, 16 * H + 25 * M, 0, null],
+          ['resolved_8h', 'D', 'good', 5 * H + 30 * M, null, 1, 4 * H],
         ])
     } finally {
       await processor.stop()

@@ -35,6 +35,9 @@ export interface Decision {
   latencyMs?: number
   /** With a calendar: the same wait in wall time (`latencyMs` is its working time). */
   wallLatencyMs?: number
+  /** With pauses: how many the wait had, and their length (working time on a calendar), left out of `latencyMs`. */
+  pauses?: number
+  pausedMs?: number
   /** Still open past its deadline: its latency keeps growing with the watermark (R2). */
   open?: true
   /** The time that places the interaction in a window: its first event (R3). */
@@ -129,26 +132,101 @@ function allowedOf(definition: LatencyDefinition, start: InteractionEvent): numb
   return definition.expectation.deadlineField ? undefined : definition.expectation.within
 }
 
-export function deadlineOf(definition: LatencyDefinition, start: InteractionEvent): number | undefined {
-  const allowed = allowedOf(definition, start)
-  if (allowed !== undefined) {
-    const calendar = calendarOf(definition, start.data)
-    return calendar ? calendar.addBusinessTime(start.time, allowed) : start.time + allowed
+/** How often the wait of a late, unanswered interaction with pauses (no calendar) is measured again. */
+const REMEASURE_MS = 3_600_000
+
+/** The clock of one interaction: its calendar (if any) and the intervals its pauses stopped it. */
+interface Clock {
+  calendar: BusinessCalendar | undefined
+  /** Paused intervals [from, to) after the start, in order; `to` is Infinity while still paused. */
+  paused: [number, number][]
+}
+
+/** The intervals the CPI's pause events stopped the clock: from a pause to the next resume of the same pair. */
+function pausedIntervals(
+  definition: LatencyDefinition,
+  events: readonly InteractionEvent[],
+  start: InteractionEvent,
+): [number, number][] {
+  const intervals: [number, number][] = []
+  let since: number | undefined
+  let pair: (typeof definition.pauses)[number] | undefined
+  for (const event of events) {
+    if (event.time < start.time) continue
+    if (since === undefined) {
+      pair = definition.pauses.find((candidate) => matches(event, candidate.pause))
+      if (pair) since = event.time
+    } else if (pair && matches(event, pair.resume)) {
+      if (event.time > since) intervals.push([since, event.time])
+      since = undefined
+    }
   }
+  if (since !== undefined) intervals.push([since, Number.POSITIVE_INFINITY])
+  return intervals
+}
+
+function clockOf(
+  definition: LatencyDefinition,
+  events: readonly InteractionEvent[],
+  start: InteractionEvent,
+): Clock {
+  const runsOnAllowance = allowedOf(definition, start) !== undefined
+  return {
+    calendar: runsOnAllowance ? calendarOf(definition, start.data) : undefined,
+    paused: runsOnAllowance && definition.pauses.length > 0 ? pausedIntervals(definition, events, start) : [],
+  }
+}
+
+/** Working time between two instants: on the calendar if there is one, else wall time. */
+const workBetween = (clock: Clock, from: number, to: number) =>
+  to <= from ? 0 : clock.calendar ? clock.calendar.businessDuration(from, to) : to - from
+
+/** When `allowed` ms of working, unpaused time have passed after `from` (Infinity while paused for good). */
+function dueAfter(clock: Clock, from: number, allowed: number): number {
+  const add = (at: number, ms: number) => (clock.calendar ? clock.calendar.addBusinessTime(at, ms) : at + ms)
+  let at = from
+  let remaining = allowed
+  for (const [pausedFrom, pausedTo] of clock.paused) {
+    if (pausedTo <= at) continue
+    const due = add(at, remaining)
+    if (due <= pausedFrom) return due
+    remaining -= workBetween(clock, at, pausedFrom)
+    if (pausedTo === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY
+    at = Math.max(at, pausedTo)
+  }
+  return add(at, remaining)
+}
+
+export function deadlineOf(
+  definition: LatencyDefinition,
+  start: InteractionEvent,
+  events: readonly InteractionEvent[] = [start],
+): number | undefined {
+  const allowed = allowedOf(definition, start)
+  if (allowed !== undefined) return dueAfter(clockOf(definition, events, start), start.time, allowed)
   if (!definition.expectation.deadlineField) return undefined
   const deadline = Date.parse(String(start.data[definition.expectation.deadlineField]))
   return Number.isFinite(deadline) ? deadline : undefined
 }
 
-/** The wait from the start to `until`: working time on the interaction's calendar, with the wall time beside it. */
+/**
+ * The wait from the start to `until`: working time on the interaction's calendar, without its
+ * paused time, with the wall time beside it (on a calendar) and the pauses (with pauses).
+ */
 function waited(
   definition: LatencyDefinition,
+  events: readonly InteractionEvent[],
   start: InteractionEvent,
   until: number,
-): { latencyMs: number; wallLatencyMs?: number } {
-  const calendar = allowedOf(definition, start) === undefined ? undefined : calendarOf(definition, start.data)
-  if (!calendar) return { latencyMs: until - start.time }
-  return { latencyMs: calendar.businessDuration(start.time, until), wallLatencyMs: until - start.time }
+): Pick<Decision, 'latencyMs' | 'wallLatencyMs' | 'pauses' | 'pausedMs'> {
+  const clock = clockOf(definition, events, start)
+  const within = clock.paused.filter(([from]) => from < until)
+  const pausedMs = within.reduce((sum, [from, to]) => sum + workBetween(clock, from, Math.min(to, until)), 0)
+  return {
+    latencyMs: workBetween(clock, start.time, until) - pausedMs,
+    ...(clock.calendar ? { wallLatencyMs: until - start.time } : {}),
+    ...(within.length > 0 ? { pauses: within.length, pausedMs } : {}),
+  }
 }
 
 function decideLatency(
@@ -160,9 +238,9 @@ function decideLatency(
   if (!start) return undefined
   const base = { cohortAt: start.time, segments: segmentsOf(start.data, definition.dimensions) }
   if (!inSegment(start.data, definition.population)) return { ...base, state: 'excluded' }
-  const deadline = deadlineOf(definition, start)
+  const deadline = deadlineOf(definition, start, events)
   if (deadline === undefined) return { ...base, state: 'excluded' }
-  const latency = (until: number) => (definition.percentiles ? waited(definition, start, until) : {})
+  const latency = (until: number) => (definition.percentiles ? waited(definition, events, start, until) : {})
   const completion = events.find((event) => definition.completion.some((match) => matches(event, match)))
   if (completion && completion.time <= deadline) {
     const full = definition.complete.every(
@@ -177,12 +255,17 @@ function decideLatency(
   if (watermark > deadline) {
     const waitedUntil = completion ? completion.time : ended ? ended.time : watermark
     const stillOpen = !completion && !ended && definition.percentiles
-    const calendar =
-      stillOpen && allowedOf(definition, start) !== undefined ? calendarOf(definition, start.data) : undefined
-    if (calendar) {
-      // Its wait grows in working time only, which a reader cannot compute from the watermark:
-      // measured now, and again when the calendar next opens or closes.
-      const next = calendar.nextChange(watermark)
+    const clock = stillOpen ? clockOf(definition, events, start) : undefined
+    if (clock && (clock.calendar || clock.paused.length > 0)) {
+      // Its wait grows in working, unpaused time only, which a reader cannot compute from the
+      // watermark: measured now, and again when the calendar next opens or closes, or hourly
+      // while it runs (not while it is paused: the resume is an event, decided when it comes).
+      const pausedNow = clock.paused.at(-1)?.[1] === Number.POSITIVE_INFINITY
+      const next = pausedNow
+        ? undefined
+        : clock.calendar
+          ? clock.calendar.nextChange(watermark)
+          : watermark + REMEASURE_MS
       return {
         ...base,
         state: 'bad',
@@ -194,6 +277,8 @@ function decideLatency(
     const open = stillOpen ? { open: true as const } : {}
     return { ...base, state: 'bad', status: 'final', ...latency(waitedUntil), ...open }
   }
+  // Paused for good as of the watermark: nothing changes before the resume event comes.
+  if (deadline === Number.POSITIVE_INFINITY) return { ...base, state: 'pending' }
   return { ...base, state: 'pending', revisitAt: deadline + 1 }
 }
 

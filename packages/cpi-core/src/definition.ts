@@ -97,6 +97,12 @@ export const latencyShape = z.object({
    * they take the interaction out; after it, the wait (the latency) ends there.
    */
   excludeWhen: z.array(eventMatch).default([]),
+  /**
+   * Events that stop the clock and the events that start it again (a ticket waiting on the
+   * customer until the customer replies): paused time counts neither in the latency nor toward
+   * the deadline of the time allowed.
+   */
+  pauses: z.array(z.object({ pause: eventMatch, resume: eventMatch })).default([]),
   percentiles: z.boolean().default(true),
 })
 

@@ -34,6 +34,8 @@ const rowContent = (row: OutcomeRow) =>
     row.status,
     row.latency_ms,
     row.wall_latency_ms ?? null,
+    row.pauses ?? 0,
+    row.paused_ms ?? null,
     row.open,
     row.segments,
     row.revisit_at,

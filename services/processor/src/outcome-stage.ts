@@ -58,6 +58,8 @@ function row(
     // An open interaction's wait is measured at query time against the current watermark.
     latency_ms: decision.open ? null : (decision.latencyMs ?? null),
     wall_latency_ms: decision.wallLatencyMs ?? null,
+    pauses: decision.pauses ?? 0,
+    paused_ms: decision.pausedMs ?? null,
     open: decision.open ? 1 : 0,
     segments: decision.segments,
     revisit_at: decision.revisitAt === undefined ? null : iso(decision.revisitAt),
@@ -283,6 +285,8 @@ async function placeRows(
         status: '',
         latency_ms: null,
         wall_latency_ms: null,
+        pauses: 0,
+        paused_ms: null,
         open: 0,
         segments: {},
         revisit_at: null,

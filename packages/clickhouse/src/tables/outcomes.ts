@@ -16,6 +16,9 @@ export interface OutcomeRow {
   latency_ms: number | null
   /** On a business-hours calendar: the wait in wall time (`latency_ms` is its working time); null otherwise. */
   wall_latency_ms?: number | null
+  /** With pauses (`pauses` of the CPI): how many the wait had and their length, left out of `latency_ms`. */
+  pauses?: number
+  paused_ms?: number | null
   /** 1 for an interaction still open past its deadline: its latency is the current watermark minus its start. */
   open: 0 | 1
   segments: Record<string, string>
@@ -37,6 +40,8 @@ const OUTCOME_COLUMNS: TsvColumns<OutcomeRow> = [
   ['status', (row) => tsvString(row.status)],
   ['latency_ms', (row) => tsvValue(row.latency_ms)],
   ['wall_latency_ms', (row) => tsvValue(row.wall_latency_ms ?? null)],
+  ['pauses', (row) => tsvValue(row.pauses ?? 0)],
+  ['paused_ms', (row) => tsvValue(row.paused_ms ?? null)],
   ['open', (row) => tsvValue(row.open)],
   ['segments', (row) => tsvStringMap(row.segments)],
   ['revisit_at', (row) => tsvValue(row.revisit_at)],
