@@ -46,6 +46,12 @@ export {
   type Range as AnalyticsRange,
 } from './tables/analytics.ts'
 export {
+  type BreachingCount,
+  type BreachingInteraction,
+  type BreachingQuery,
+  queryBreaching,
+} from './tables/breaching.ts'
+export {
   type CpiPoint,
   type MinuteCountRow,
   type PartitionFreshness,

@@ -16,6 +16,7 @@ vi.mock('@cpi/clickhouse', () => {
   }
   return {
     listSilences: unreachable('listSilences'),
+    queryBreaching: unreachable('queryBreaching'),
     queryCpiSeries: unreachable('queryCpiSeries'),
     upsertSilence: unreachable('upsertSilence'),
     queryPerception: unreachable('queryPerception'),

@@ -3,6 +3,7 @@ import { type AlertPolicy, burnTiers, parseSilence } from '@cpi/alerting'
 import {
   type ClickHouse,
   listSilences,
+  queryBreaching,
   queryCpiSeries,
   type RollupCache,
   type SeriesQuery,
@@ -10,7 +11,7 @@ import {
   upsertSilence,
   wholeMinutes,
 } from '@cpi/clickhouse'
-import type { CpiDefinition } from '@cpi/cpi-core'
+import { type CpiDefinition, revisionHorizonMs } from '@cpi/cpi-core'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { LiveState } from './live.ts'
 import { openApiDocument } from './openapi.ts'
@@ -18,6 +19,7 @@ import {
   formatDuration,
   type ParameterProblem,
   parseAlertState,
+  parseBreachingParameters,
   parseSeriesParameters,
   parseWindow,
 } from './params.ts'
@@ -111,6 +113,41 @@ export function registerApiRoutes(
         where,
       }),
     }))
+  })
+
+  // The breach queue: interactions not decided yet whose deadline is near (latency CPIs only:
+  // theirs is the deadline a customer waits against). Interactions started longer ago than the
+  // catalog's revision horizon (at least two weeks) are not looked at.
+  const withDeadlines = options.catalog
+    .filter((definition) => definition.shape === 'latency' && definition.lifecycle !== 'draft')
+    .map((definition) => definition.name)
+  const lookBackMs = Math.max(revisionHorizonMs(options.catalog), 14 * 86_400_000)
+  http.get('/v1/breaching', async (request, reply) => {
+    const parsed = parseBreachingParameters(request.query as Record<string, unknown>, withDeadlines)
+    if (!parsed.ok) return badRequest(reply, parsed.problems)
+    const { withinMs, cpi, limit } = parsed.value
+    const key = JSON.stringify([withinMs, cpi ?? null, limit])
+    return shared.get(`breaching ${key}`, async () => {
+      const found = await queryBreaching(clickhouse, {
+        cpis: cpi ? [cpi] : withDeadlines,
+        withinMs,
+        lookBackMs,
+        limit,
+      })
+      return {
+        within: formatDuration(withinMs),
+        total: found.total,
+        interactions: found.interactions.map((interaction) => ({
+          cpi: interaction.cpi,
+          subject: interaction.subject,
+          startedAt: new Date(interaction.startedAt).toISOString(),
+          deadline: new Date(interaction.deadline).toISOString(),
+          dueInMs: interaction.deadline - interaction.now,
+          segments: interaction.segments,
+        })),
+        counts: found.counts,
+      }
+    })
   })
 
   http.get('/v1/alerts', async (request, reply) => {

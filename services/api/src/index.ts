@@ -1,2 +1,3 @@
+export { registerApiRoutes } from './api.routes.ts'
 export { type Api, startApi } from './api-service.ts'
 export { openApiDocument } from './openapi.ts'

@@ -218,6 +218,66 @@ export const openApiDocument = {
         responses: { '200': json(ref('Freshness'), 'Freshness.'), '401': common['401'] },
       },
     },
+    '/v1/breaching': {
+      get: {
+        operationId: 'breaching',
+        summary:
+          'The breach queue: interactions not decided yet whose deadline comes within `within` of their partition’s watermark, soonest first, and how many per CPI and segment.',
+        description:
+          'Latency CPIs only; deadlines are in working time on a business-hours calendar and moved by paused time. An interaction whose clock is paused is not listed until it resumes. `dueInMs` is negative for one past its deadline that the processor has not decided yet.',
+        parameters: [
+          query('within', 'How far ahead a deadline may be: a duration from 1m to 7d (default 15m).'),
+          query('cpi', 'One latency CPI of the catalog (default: all of them).'),
+          query('limit', 'Interactions listed, 1–1000 (default 100); `total` and `counts` count them all.', {
+            type: 'integer',
+            minimum: 1,
+            maximum: 1000,
+          }),
+        ],
+        responses: {
+          '200': json(
+            {
+              type: 'object',
+              required: ['within', 'total', 'interactions', 'counts'],
+              properties: {
+                within: { type: 'string' },
+                total: { type: 'integer', description: 'Interactions about to breach, over all pages.' },
+                interactions: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['cpi', 'subject', 'startedAt', 'deadline', 'dueInMs', 'segments'],
+                    properties: {
+                      cpi: { type: 'string' },
+                      subject: { type: 'string' },
+                      startedAt: time,
+                      deadline: time,
+                      dueInMs: { type: 'integer', description: 'Deadline minus the partition watermark.' },
+                      segments: { type: 'object', additionalProperties: { type: 'string' } },
+                    },
+                  },
+                },
+                counts: {
+                  type: 'array',
+                  description: 'Per CPI: the whole CPI (dimension `all`) and each segment value.',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      cpi: { type: 'string' },
+                      dimension: { type: 'string' },
+                      value: { type: 'string' },
+                      count: { type: 'integer' },
+                    },
+                  },
+                },
+              },
+            },
+            'The interactions about to breach.',
+          ),
+          ...common,
+        },
+      },
+    },
     '/v1/alert-rules': {
       get: {
         operationId: 'alertRules',

@@ -5,6 +5,7 @@ import {
   parseAlertState,
   parseAnalyticsParameters,
   parseAnalyticsWindow,
+  parseBreachingParameters,
   parseDuration,
   parseSeriesParameters,
   parseTime,
@@ -373,5 +374,37 @@ describe('parseAnalyticsWindow', () => {
       'window',
       'step',
     ])
+  })
+})
+
+describe('breach queue parameters', () => {
+  const cpis = ['fast_quote', 'first_reply_2h']
+
+  it('default to 15 minutes ahead, every CPI with a deadline, 100 listed', () => {
+    expect(parseBreachingParameters({}, cpis)).toEqual({
+      ok: true,
+      value: { withinMs: 15 * 60_000, cpi: undefined, limit: 100 },
+    })
+    expect(parseBreachingParameters({ within: '2h', cpi: 'fast_quote', limit: '1000' }, cpis)).toEqual({
+      ok: true,
+      value: { withinMs: 7_200_000, cpi: 'fast_quote', limit: 1000 },
+    })
+  })
+
+  it('name each bad parameter with what was expected and what came', () => {
+    const parsed = parseBreachingParameters({ within: '8d', cpi: 'csat', limit: '1.5', soon: 'yes' }, cpis)
+    expect(parsed).toEqual({
+      ok: false,
+      problems: [
+        { parameter: 'within', message: 'expected a duration from 1m to 7d such as 15m or 2h, got "8d"' },
+        {
+          parameter: 'cpi',
+          message: 'expected a CPI with a deadline (fast_quote, first_reply_2h), got "csat"',
+        },
+        { parameter: 'limit', message: 'expected an integer from 1 to 1000, got "1.5"' },
+        { parameter: 'soon', message: 'expected within, cpi or limit, got "soon"' },
+      ],
+    })
+    expect(parseBreachingParameters({ within: '30s' }, cpis).ok).toBe(false)
   })
 })

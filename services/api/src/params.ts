@@ -306,3 +306,50 @@ export function parseAnalyticsWindow(query: Record<string, unknown>): Parsed<num
       problems.push({ parameter: name, message: `expected window, got ${quote(name)}` })
   return window.ok && problems.length === 0 ? window : { ok: false, problems }
 }
+
+export interface BreachingParameters {
+  withinMs: number
+  /** One CPI, or all the latency CPIs. */
+  cpi: string | undefined
+  limit: number
+}
+
+/**
+ * `GET /v1/breaching`: `within` (how far ahead a deadline may be, 1m–7d, default 15m), `cpi` (one
+ * of `cpis`, the CPIs with deadlines) and `limit` (1–1,000 interactions listed, default 100).
+ */
+export function parseBreachingParameters(
+  query: Record<string, unknown>,
+  cpis: readonly string[],
+): Parsed<BreachingParameters> {
+  const problems: ParameterProblem[] = []
+  const withinText = single(query.within)
+  let withinMs = 15 * 60_000
+  if (withinText !== undefined && withinText !== '') {
+    const parsed = parseDuration(withinText)
+    if (parsed === undefined || parsed < 60_000 || parsed > 7 * 86_400_000)
+      problems.push({
+        parameter: 'within',
+        message: `expected a duration from 1m to 7d such as 15m or 2h, got ${quote(withinText)}`,
+      })
+    else withinMs = parsed
+  }
+  const cpi = single(query.cpi) || undefined
+  if (cpi !== undefined && !cpis.includes(cpi))
+    problems.push({
+      parameter: 'cpi',
+      message: `expected a CPI with a deadline (${cpis.join(', ') || 'none in the catalog'}), got ${quote(cpi)}`,
+    })
+  const limit = numberParameter(
+    query,
+    'limit',
+    100,
+    (value) => Number.isInteger(value) && value >= 1 && value <= 1000,
+    'an integer from 1 to 1000',
+    problems,
+  )
+  for (const name of Object.keys(query))
+    if (!['within', 'cpi', 'limit', 'access_token'].includes(name))
+      problems.push({ parameter: name, message: `expected within, cpi or limit, got ${quote(name)}` })
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, value: { withinMs, cpi, limit } }
+}
