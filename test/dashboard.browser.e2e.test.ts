@@ -227,6 +227,32 @@ describe('the live dashboard in a real browser', () => {
     await screenshot(page, 'dashboard-beyond-horizon')
   })
 
+  it('lists the interactions about to breach, soonest first, with the counts the API reports', async () => {
+    await page.goto(`${app.url}/`)
+    const rows = page.locator('#breaching li[data-subject]')
+    // The simulator's quotes wait at most 30 s for an answer: some are always due within 15 min.
+    await expect.poll(() => rows.count(), { timeout: 60_000 }).toBeGreaterThan(0)
+    const shown = await inPage<{ cpi: string; subject: string; due: string }[]>(
+      `[...document.querySelectorAll('#breaching li[data-subject]')].map((li) => ({ cpi: li.dataset.cpi,
+        subject: li.dataset.subject, due: li.querySelector('.breach-due').textContent }))`,
+    )
+    expect(shown.length).toBeLessThanOrEqual(10)
+    for (const row of shown) {
+      // Only CPIs with a deadline (latency shape), each row due in (or overdue by) a short time.
+      expect(catalog.find((definition) => definition.name === row.cpi)?.shape).toBe('latency')
+      expect(row.due).toMatch(/^due (in )?\d+(\.\d)? (ms|s|min)( ago)?$/)
+    }
+    type Breaching = { total: number; counts: { cpi: string; dimension: string; count: number }[] }
+    const api = (await (await fetch(`${app.url}/v1/breaching?within=15m`)).json()) as Breaching
+    expect(api.total).toBeGreaterThan(0)
+    expect(
+      api.counts.filter((count) => count.dimension === 'all').reduce((sum, count) => sum + count.count, 0),
+    ).toBe(api.total)
+    expect(await page.locator('#breaching-count').textContent()).toMatch(/^\d[\d,]*$/)
+    expect(await page.locator('#breaching-by-cpi').textContent()).toMatch(/: \d/)
+    await screenshot(page, 'dashboard-breaching', { fullPage: true })
+  })
+
   it('fits a 375 px phone screen without horizontal scrolling, tiles stacked', async () => {
     await page.setViewportSize({ width: 375, height: 800 })
     await page.goto(`${app.url}/`)

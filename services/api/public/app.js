@@ -839,5 +839,61 @@ setInterval(() => {
 }, 1000)
 setInterval(renderAlerts, 30_000)
 
+// ---------- breach queue ----------
+
+const BREACHING_SHOWN = 10
+
+/** Interactions whose deadline comes within 15 minutes of their partition's watermark (`GET /v1/breaching`). */
+async function loadBreaching() {
+  try {
+    renderBreaching(await getJson(`/v1/breaching?within=15m&limit=${BREACHING_SHOWN}`))
+  } catch (error) {
+    $('#breaching').replaceChildren(
+      h('li', { class: 'muted placeholder', text: `Breach queue unavailable: ${error.message}` }),
+    )
+  }
+}
+
+function renderBreaching(body) {
+  const name = (cpi) => state.cpis.get(cpi)?.displayName || cpi
+  $('#breaching-count').textContent = body.total ? integer.format(body.total) : ''
+  $('#breaching-by-cpi').textContent = body.counts
+    .filter((count) => count.dimension === 'all')
+    .map((count) => `${name(count.cpi)}: ${integer.format(count.count)}`)
+    .join(' · ')
+  if (!body.interactions.length) {
+    $('#breaching').replaceChildren(
+      h('li', { class: 'muted placeholder', text: 'Nothing is due within 15 minutes.' }),
+    )
+    return
+  }
+  $('#breaching').replaceChildren(
+    ...body.interactions.map((interaction) => {
+      const due =
+        interaction.dueInMs >= 0
+          ? `due in ${duration(interaction.dueInMs)}`
+          : `due ${duration(-interaction.dueInMs)} ago`
+      const segments = Object.entries(interaction.segments)
+        .map(([dimension, value]) => `${dimension}=${value}`)
+        .join(' · ')
+      return h(
+        'li',
+        { class: 'breach', 'data-cpi': interaction.cpi, 'data-subject': interaction.subject },
+        h('span', { class: 'breach-due', text: due }),
+        h('span', { class: 'breach-cpi', text: name(interaction.cpi) }),
+        h('span', {
+          class: 'breach-subject',
+          text: interaction.subject,
+          title: `deadline ${clock(interaction.deadline)}`,
+        }),
+        h('span', { class: 'breach-segments muted small', text: segments }),
+      )
+    }),
+  )
+}
+
+setInterval(() => void loadBreaching(), 15_000)
+void loadBreaching()
+
 route()
 connect()
