@@ -218,6 +218,66 @@ describe('an expectation on business hours', () => {
   })
 })
 
+describe('a calendar edited while interactions are open', () => {
+  // From Monday 7 December 13:00 in Berlin (12:00 UTC) the desk closes at 14:00 instead of 17:00.
+  const shortened = {
+    ...berlin,
+    since: '2026-12-07T12:00:00Z',
+    week: Object.fromEntries(
+      ['mon', 'tue', 'wed', 'thu', 'fri'].map((day) => [day, [{ from: '09:00', to: '14:00' }]]),
+    ),
+  }
+  const cpi = parseCatalog({
+    calendars: [berlin, shortened],
+    cpis: [reply({ expectation: { within: '5h', calendar: 'support_berlin' } })],
+  })[0] as LatencyDefinition
+
+  it('counts the time before the edit on the old hours and after it on the new ones', () => {
+    // Opened Monday 10:00: 3 h to 13:00 on the old hours, 1 h to 14:00 on the new, the last hour
+    // on Tuesday 09:00–10:00 — where the old hours alone would have said Monday 15:00.
+    const start = at('2026-12-07T09:00:00Z')
+    expect(decideInteraction(cpi, [opened(start)], start)?.revisitAt).toBe(at('2026-12-08T09:00:00Z') + 1)
+    // Answered Tuesday 09:30: 3 h + 1 h + 30 min of working time.
+    expect(
+      decideInteraction(
+        cpi,
+        [opened(start), answered(at('2026-12-08T08:30:00Z'))],
+        at('2026-12-09T00:00:00Z'),
+      ),
+    ).toMatchObject({ state: 'good', latencyMs: 4 * H + 30 * M })
+    const calendar = calendarOf(cpi, {}) as NonNullable<ReturnType<typeof calendarOf>>
+    expect(calendar.isWorking(at('2026-12-07T14:30:00Z'))).toBe(false) // Monday 15:30, new hours
+    expect(calendar.isWorking(at('2026-12-04T14:30:00Z'))).toBe(true) // Friday before, old hours
+    // Opened Monday 09:00: 4 h to 13:00 on the old hours and the fifth to 14:00 on the new ones.
+    const early = at('2026-12-07T08:00:00Z')
+    expect(decideInteraction(cpi, [opened(early)], early)?.revisitAt).toBe(at('2026-12-07T13:00:00Z') + 1)
+    // Still unanswered at Monday 14:10: late by 5 h of working time (the desk closed at 14:00
+    // under the new hours, not 17:00), measured again when it opens on Tuesday.
+    expect(decideInteraction(cpi, [opened(early)], at('2026-12-07T13:10:00Z'))).toMatchObject({
+      state: 'bad',
+      latencyMs: 5 * H,
+      revisitAt: at('2026-12-08T08:00:00Z'),
+    })
+  })
+
+  it('refuses an edit without a valid instant, or two versions from the same one', () => {
+    const problems = (calendars: unknown[]) => {
+      try {
+        parseCatalog({ calendars, cpis: [] }, 'test')
+        return []
+      } catch (error) {
+        return (error as CatalogError).problems
+      }
+    }
+    expect(problems([berlin, { ...shortened, since: '2026-12-07 12:00' }])).toEqual([
+      'test calendar support_berlin: since: expected an RFC 3339 instant such as 2026-12-01T00:00:00Z, got "2026-12-07 12:00"',
+    ])
+    expect(problems([berlin, shortened, shortened])).toEqual([
+      'test calendar support_berlin: defined twice since 2026-12-07T12:00:00Z',
+    ])
+  })
+})
+
 describe('calendars in the catalog', () => {
   it('names the CPI, the field and the calendar it lacks', () => {
     const refuse = (input: unknown) => {

@@ -672,3 +672,68 @@ export function parseIcsHolidays(text: string, options: IcsOptions = {}): IcsHol
   errors.sort((a, b) => a.line - b.line)
   return { dates: [...days].sort((a, b) => a - b).map(dateText), errors }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Edited calendars
+
+/** One version of a calendar and the instant from which it applies (ms; -Infinity: always before the next). */
+export interface CalendarVersion {
+  since: number
+  calendar: BusinessCalendar
+}
+
+/**
+ * A calendar edited over time as one: at each instant the version whose `since` is the latest
+ * not after it applies, so an interaction open across an edit counts its working time before the
+ * edit on the old hours and after it on the new ones. Versions must share a name; they are taken
+ * in `since` order.
+ */
+export function composeCalendarVersions(versions: readonly CalendarVersion[]): BusinessCalendar {
+  const sorted = [...versions].sort((a, b) => a.since - b.since)
+  const first = sorted[0]
+  if (!first) throw new Error('a calendar needs at least one version')
+  if (sorted.length === 1) return first.calendar
+  /** The versions' segments: [from, to) with the calendar that applies there. */
+  const segments = sorted.map((version, index) => ({
+    from: index === 0 ? Number.NEGATIVE_INFINITY : version.since,
+    to: sorted[index + 1]?.since ?? Number.POSITIVE_INFINITY,
+    calendar: version.calendar,
+  }))
+  const at = (t: number) =>
+    segments.find((segment) => t >= segment.from && t < segment.to) ??
+    (segments.at(-1) as (typeof segments)[number])
+  return {
+    name: first.calendar.name,
+    timeZone: (sorted.at(-1) as CalendarVersion).calendar.timeZone,
+    isWorking: (t) => at(t).calendar.isWorking(t),
+    businessDuration: (from, to) => {
+      let total = 0
+      for (const segment of segments) {
+        const start = Math.max(from, segment.from)
+        const end = Math.min(to, segment.to)
+        if (end > start) total += segment.calendar.businessDuration(start, end)
+      }
+      return total
+    },
+    addBusinessTime: (start, durationMs) => {
+      let remaining = durationMs
+      for (const segment of segments) {
+        if (segment.to <= start) continue
+        const from = Math.max(start, segment.from)
+        if (segment.to === Number.POSITIVE_INFINITY) return segment.calendar.addBusinessTime(from, remaining)
+        const available = segment.calendar.businessDuration(from, segment.to)
+        if (available > 0 && remaining <= available) return segment.calendar.addBusinessTime(from, remaining)
+        remaining -= available
+      }
+      // Unreachable: the last segment is unbounded.
+      return Number.POSITIVE_INFINITY
+    },
+    nextChange: (t) => {
+      const segment = at(t)
+      const inside = segment.calendar.nextChange(t)
+      // The hours may change at the edit itself: look again there (a change, or a no-op revisit).
+      if (inside !== undefined && inside < segment.to) return inside
+      return segment.to === Number.POSITIVE_INFINITY ? inside : segment.to
+    },
+  }
+}

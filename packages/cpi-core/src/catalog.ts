@@ -2,7 +2,13 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { formatPath } from '@cpi/schemas'
-import { type BusinessCalendar, CalendarError, compileCalendar, parseIcsHolidays } from './calendar.ts'
+import {
+  CalendarError,
+  type CalendarVersion,
+  compileCalendar,
+  composeCalendarVersions,
+  parseIcsHolidays,
+} from './calendar.ts'
 import { bindCalendars } from './decide.ts'
 import { type CpiDefinition, cpiDefinitionSchema } from './definition.ts'
 
@@ -43,25 +49,52 @@ function catalogParts(input: unknown, source: string): CatalogParts {
   ])
 }
 
-/** Compiles the calendars; each problem names the calendar, the field and what is wrong. */
+/** An RFC 3339 instant with its zone (`2026-12-01T00:00:00Z`, `…+01:00`), as ms; undefined otherwise. */
+const instant = (value: unknown): number | undefined => {
+  if (
+    typeof value !== 'string' ||
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)
+  )
+    return undefined
+  const ms = Date.parse(value)
+  return Number.isFinite(ms) ? ms : undefined
+}
+
+/**
+ * Compiles the calendars; each problem names the calendar, the field and what is wrong. A name
+ * given several times with different `since` instants is one calendar edited over time: each
+ * version applies from its `since` (the first, without one, before them all).
+ */
 function compileCalendars(items: readonly unknown[], source: string, problems: string[]) {
-  const calendars = new Map<string, BusinessCalendar>()
+  const versions = new Map<string, CalendarVersion[]>()
   for (const [index, item] of items.entries()) {
     const name = typeof item === 'object' && item && 'name' in item ? String(item.name) : `#${index}`
     if (typeof item === 'object' && item && 'holidaysFromIcs' in item) {
       problems.push(`${source} calendar ${name}: holidaysFromIcs: read only from catalog files (loadCatalog)`)
       continue
     }
+    const { since: sinceText, ...definition } = (item ?? {}) as Record<string, unknown>
+    const since = sinceText === undefined ? Number.NEGATIVE_INFINITY : instant(sinceText)
+    if (since === undefined) {
+      problems.push(
+        `${source} calendar ${name}: since: expected an RFC 3339 instant such as 2026-12-01T00:00:00Z, got ${JSON.stringify(sinceText)}`,
+      )
+      continue
+    }
     try {
-      const calendar = compileCalendar(item as never)
-      if (calendars.has(calendar.name)) problems.push(`${source} calendar ${calendar.name}: defined twice`)
-      calendars.set(calendar.name, calendar)
+      const calendar = compileCalendar(definition as never)
+      const known = versions.get(calendar.name) ?? []
+      if (known.some((version) => version.since === since))
+        problems.push(
+          `${source} calendar ${calendar.name}: defined twice${sinceText === undefined ? '' : ` since ${String(sinceText)}`}`,
+        )
+      versions.set(calendar.name, [...known, { since, calendar }])
     } catch (error) {
       if (!(error instanceof CalendarError)) throw error
       for (const problem of error.problems) problems.push(`${source} calendar ${name}: ${problem}`)
     }
   }
-  return calendars
+  return new Map([...versions].map(([name, list]) => [name, composeCalendarVersions(list)]))
 }
 
 /** The calendar names a definition's expectation refers to, each with its field path. */
