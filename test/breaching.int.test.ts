@@ -14,7 +14,7 @@ import { startTestProcessor } from './support/processor.ts'
 
 const MINUTE = 60_000
 
-describe('the breach queue', () => {
+describe('the breach queue and the Prometheus exposition', () => {
   it('lists the interactions whose deadline comes within the asked time, soonest first, with counts per segment', async ({
     kafka,
     clickhouse,
@@ -102,6 +102,22 @@ describe('the breach queue', () => {
           { cpi: 'first_reply_2h', dimension: 'channel', value: 'email', count: 1 },
         ]),
       )
+      // The same outcomes as Prometheus counters: one known (the late one, bad), three pending.
+      const exposition = async () => (await http.inject({ method: 'GET', url: '/v1/prometheus' })).body
+      await expect
+        .poll(
+          async () =>
+            (await exposition())
+              .split('\n')
+              .filter((line) => line.includes('cpi="first_reply_2h",dimension="all"')),
+          { timeout: 30_000, interval: 250 },
+        )
+        .toEqual([
+          'cpi_outcomes_good_total{cpi="first_reply_2h",dimension="all",value="all"} 0',
+          'cpi_outcomes_total{cpi="first_reply_2h",dimension="all",value="all"} 1',
+          'cpi_outcomes_pending{cpi="first_reply_2h",dimension="all",value="all"} 3',
+        ])
+      expect(await exposition()).toContain('cpi_objective_target{cpi="first_reply_2h"} 0.85')
       // Within three hours the newest too; one limited to the first; bad parameters named.
       expect(await listed('3h')).toEqual([`${run}-soon`, `${run}-later`, `${run}-newest`])
       expect((await get('/v1/breaching?within=45m&limit=1')).body.interactions).toHaveLength(1)

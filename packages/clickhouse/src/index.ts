@@ -63,6 +63,7 @@ export {
   type SeriesQuery,
   wholeMinutes,
 } from './tables/cpi-series.ts'
+export { type CpiTotals, queryCpiTotals } from './tables/cpi-totals.ts'
 export {
   type BeyondHorizon,
   countEvents,

@@ -17,6 +17,7 @@ vi.mock('@cpi/clickhouse', () => {
   return {
     listSilences: unreachable('listSilences'),
     queryBreaching: unreachable('queryBreaching'),
+    queryCpiTotals: unreachable('queryCpiTotals'),
     queryCpiSeries: unreachable('queryCpiSeries'),
     upsertSilence: unreachable('upsertSilence'),
     queryPerception: unreachable('queryPerception'),

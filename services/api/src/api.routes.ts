@@ -5,6 +5,7 @@ import {
   listSilences,
   queryBreaching,
   queryCpiSeries,
+  queryCpiTotals,
   type RollupCache,
   type SeriesQuery,
   type StoredSilence,
@@ -23,6 +24,7 @@ import {
   parseSeriesParameters,
   parseWindow,
 } from './params.ts'
+import { prometheusExposition } from './prometheus.ts'
 import { createReadCache } from './read-cache.ts'
 
 const badRequest = (reply: FastifyReply, problems: ParameterProblem[]) =>
@@ -148,6 +150,15 @@ export function registerApiRoutes(
         counts: found.counts,
       }
     })
+  })
+
+  // Every CPI's counters for Prometheus (Sloth, Pyrra, Grafana SLO, Alertmanager); one read of
+  // the rollup's hour rows shared by the scrapes of a second.
+  http.get('/v1/prometheus', async (_request, reply) => {
+    const text = await shared.get('prometheus', async () =>
+      prometheusExposition(options.catalog, await queryCpiTotals(clickhouse)),
+    )
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text)
   })
 
   http.get('/v1/alerts', async (request, reply) => {
