@@ -115,6 +115,7 @@ describe('the breach queue and the Prometheus exposition', () => {
         .toEqual([
           'cpi_outcomes_good_total{cpi="first_reply_2h",dimension="all",value="all"} 0',
           'cpi_outcomes_total{cpi="first_reply_2h",dimension="all",value="all"} 1',
+          'cpi_outcomes_provisional{cpi="first_reply_2h",dimension="all",value="all"} 0',
           'cpi_outcomes_pending{cpi="first_reply_2h",dimension="all",value="all"} 3',
         ])
       expect(await exposition()).toContain('cpi_objective_target{cpi="first_reply_2h"} 0.85')

@@ -124,8 +124,8 @@ describe('an expectation on business hours', () => {
     const pending = decideInteraction(cpi, [opened(start)], at('2026-12-27T00:00:00Z'))
     expect(pending?.revisitAt).toBe(at('2026-12-28T08:30:00Z') + 1)
     // Still unanswered on Tuesday 10:00: late, its wait measured in working time up to the watermark
-    // (30 min on Thursday, 8 h on Monday, 1 h on Tuesday), and measured again when the desk
-    // closes at 17:00 (7 more hours), then when it opens on Wednesday.
+    // (30 min on Thursday, 8 h on Monday, 1 h on Tuesday), and measured again hourly while the
+    // desk is open; at the 17:00 closing (7 more hours), again only when it opens on Wednesday.
     const late = decideInteraction(cpi, [opened(start)], at('2026-12-29T09:00:00Z'))
     expect(late).toEqual({
       state: 'bad',
@@ -134,7 +134,7 @@ describe('an expectation on business hours', () => {
       segments: { region: 'eu' },
       latencyMs: 9 * H + 30 * M,
       wallLatencyMs: at('2026-12-29T09:00:00Z') - start,
-      revisitAt: at('2026-12-29T16:00:00Z'),
+      revisitAt: at('2026-12-29T10:00:00Z'),
     })
     expect(decideInteraction(cpi, [opened(start)], at('2026-12-29T16:00:00Z'))).toMatchObject({
       latencyMs: 16 * H + 30 * M,
@@ -204,6 +204,36 @@ describe('an expectation on business hours', () => {
     )
     expect(calendarOf(withDefault, { region: 'constructor' })?.name).toBe('support_berlin')
     expect(calendarOf(withDefault, {})?.name).toBe('support_berlin')
+  })
+
+  it('measures a late wait on a round-the-clock calendar hourly, and one without calendar or pauses as before', () => {
+    const always = {
+      name: 'always_open',
+      timeZone: 'UTC',
+      week: Object.fromEntries(
+        ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((day) => [
+          day,
+          [{ from: '00:00', to: '24:00' }],
+        ]),
+      ),
+      holidays: ['2027-12-25'],
+    }
+    const roundCatalog = parseCatalog({
+      calendars: [always],
+      cpis: [reply({ expectation: { within: '1h', calendar: 'always_open' } })],
+    })[0] as LatencyDefinition
+    const start = at('2026-02-02T08:00:00Z')
+    expect(decideInteraction(roundCatalog, [opened(start)], start + 5 * H)).toMatchObject({
+      state: 'bad',
+      latencyMs: 5 * H,
+      revisitAt: start + 6 * H,
+    })
+    // Wall time: a reply stamped before its request (a skewed clock) keeps its negative wait.
+    const plain = catalogOf(reply({ expectation: { within: '1h' } }))
+    expect(decideInteraction(plain, [opened(start), answered(start - 500)], start + H)).toMatchObject({
+      state: 'good',
+      latencyMs: -500,
+    })
   })
 
   it('leaves a deadline given by a field of the start event as the moment it names', () => {
@@ -331,6 +361,25 @@ describe('calendars in the catalog', () => {
     expect(calendarProblems[0]).toMatch(/^test calendar overlap: week\.mon/)
     expect(calendarProblems[0]).toMatch(/overlap/)
     expect(calendarProblems[1]).toBe('test calendar support_berlin: defined twice')
+    // A calendar that cannot give a CPI its time (a minute a week, 10,000 hours asked) is refused;
+    // a malformed calendar choice is named.
+    const sparse = { name: 'sparse_desk', timeZone: 'UTC', week: { mon: [{ from: '09:00', to: '09:01' }] } }
+    expect(
+      refuse({
+        calendars: [sparse],
+        cpis: [reply({ expectation: { within: '10000h', calendar: 'sparse_desk' } })],
+      }),
+    ).toEqual([
+      'test reply_1h: expectation.calendar: calendar sparse_desk does not give 36000000000 ms of working time within ten years',
+    ])
+    expect(
+      refuse({
+        calendars: [berlin],
+        cpis: [reply({ expectation: { within: '1h', calendar: { calendars: {} } } })],
+      }),
+    ).toEqual([
+      'test reply_1h: expectation.calendar: a calendar\'s name, or {"field": …, "calendars": {value: name}, "otherwise": name}, got {"calendars":{}}',
+    ])
   })
 
   it('loads a catalog file with calendars whose holidays come from an iCalendar file beside it', async () => {

@@ -149,7 +149,30 @@ export function parseCatalog(input: unknown, source = 'catalog'): CpiDefinition[
           `${source} ${definition.name}: ${field}: no calendar named ${calendar} (calendars: ${[...calendars.keys()].join(', ') || 'none'})`,
         )
     }
-    if (references.length > 0 && definition.shape === 'latency') bindCalendars(definition, calendars)
+    if (references.length > 0 && definition.shape === 'latency') {
+      bindCalendars(definition, calendars)
+      // A calendar that cannot give the time allowed (closed for good, or nearly) is refused here
+      // rather than found out deciding interactions.
+      const allowed = [
+        definition.expectation.within,
+        ...definition.expectation.rules.map((rule) => rule.within),
+      ]
+      for (const [field, name] of references) {
+        const calendar = calendars.get(name)
+        if (!calendar) continue
+        for (const ms of allowed) {
+          if (ms === undefined) continue
+          try {
+            calendar.addBusinessTime(Date.UTC(2026, 0, 5), ms)
+          } catch {
+            problems.push(
+              `${source} ${definition.name}: ${field}: calendar ${name} does not give ${ms} ms of working time within ten years`,
+            )
+            break
+          }
+        }
+      }
+    }
   }
   const names = new Set(byName.keys())
   for (const definition of byName.values()) {

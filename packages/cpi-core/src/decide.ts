@@ -132,8 +132,19 @@ function allowedOf(definition: LatencyDefinition, start: InteractionEvent): numb
   return definition.expectation.deadlineField ? undefined : definition.expectation.within
 }
 
-/** How often the wait of a late, unanswered interaction with pauses (no calendar) is measured again. */
+/** How often the wait of a late, unanswered interaction is measured again while its clock runs. */
 const REMEASURE_MS = 3_600_000
+/** After this long from its start, a late, unanswered interaction's wait is no longer measured again (it keeps the last). */
+const REMEASURE_FOR_MS = 30 * 86_400_000
+
+/**
+ * When a late wait on a calendar or with pauses is measured next: hourly while the clock runs,
+ * and at the calendar's next opening when it is closed (its wait does not grow meanwhile).
+ */
+function remeasureAt(clock: Clock, watermark: number): number | undefined {
+  if (!clock.calendar || clock.calendar.isWorking(watermark)) return watermark + REMEASURE_MS
+  return clock.calendar.nextChange(watermark)
+}
 
 /** The clock of one interaction: its calendar (if any) and the intervals its pauses stopped it. */
 interface Clock {
@@ -151,7 +162,12 @@ function pausedIntervals(
   const intervals: [number, number][] = []
   let since: number | undefined
   let pair: (typeof definition.pauses)[number] | undefined
-  for (const event of events) {
+  // At one instant a pause comes before a resume, whatever their ids: the two cancel out
+  // instead of leaving the clock paused for good.
+  const pauseFirst = (event: InteractionEvent) =>
+    definition.pauses.some((candidate) => matches(event, candidate.pause)) ? 0 : 1
+  const ordered = [...events].sort((a, b) => a.time - b.time || pauseFirst(a) - pauseFirst(b))
+  for (const event of ordered) {
     if (event.time < start.time) continue
     if (since === undefined) {
       pair = definition.pauses.find((candidate) => matches(event, candidate.pause))
@@ -183,7 +199,17 @@ const workBetween = (clock: Clock, from: number, to: number) =>
 
 /** When `allowed` ms of working, unpaused time have passed after `from` (Infinity while paused for good). */
 function dueAfter(clock: Clock, from: number, allowed: number): number {
-  const add = (at: number, ms: number) => (clock.calendar ? clock.calendar.addBusinessTime(at, ms) : at + ms)
+  const add = (at: number, ms: number) => {
+    if (!clock.calendar) return at + ms
+    try {
+      return clock.calendar.addBusinessTime(at, ms)
+    } catch {
+      // No such working time within ten years (a calendar closed for good): never due. The
+      // catalog refuses calendars that cannot give a CPI's time at all; this keeps a far-off
+      // case from failing its partition.
+      return Number.POSITIVE_INFINITY
+    }
+  }
   let at = from
   let remaining = allowed
   for (const [pausedFrom, pausedTo] of clock.paused) {
@@ -195,6 +221,17 @@ function dueAfter(clock: Clock, from: number, allowed: number): number {
     at = Math.max(at, pausedTo)
   }
   return add(at, remaining)
+}
+
+/** Every calendar a definition's expectation may run on (bound by its catalog). */
+export function calendarsOf(definition: LatencyDefinition): BusinessCalendar[] {
+  const choice = definition.expectation.calendar
+  const calendars = boundCalendars.get(definition)
+  if (choice === undefined || !calendars) return []
+  const names = typeof choice === 'string' ? [choice] : [...Object.values(choice.calendars), choice.otherwise]
+  return [...new Set(names)]
+    .map((name) => (name === undefined ? undefined : calendars.get(name)))
+    .filter((calendar): calendar is BusinessCalendar => calendar !== undefined)
 }
 
 export function deadlineOf(
@@ -220,6 +257,8 @@ function waited(
   until: number,
 ): Pick<Decision, 'latencyMs' | 'wallLatencyMs' | 'pauses' | 'pausedMs'> {
   const clock = clockOf(definition, events, start)
+  // Wall time, as ever, for a CPI with neither (a completion stamped before its start included).
+  if (!clock.calendar && clock.paused.length === 0) return { latencyMs: until - start.time }
   const within = clock.paused.filter(([from]) => from < until)
   const pausedMs = within.reduce((sum, [from, to]) => sum + workBetween(clock, from, Math.min(to, until)), 0)
   return {
@@ -258,14 +297,12 @@ function decideLatency(
     const clock = stillOpen ? clockOf(definition, events, start) : undefined
     if (clock && (clock.calendar || clock.paused.length > 0)) {
       // Its wait grows in working, unpaused time only, which a reader cannot compute from the
-      // watermark: measured now, and again when the calendar next opens or closes, or hourly
-      // while it runs (not while it is paused: the resume is an event, decided when it comes).
+      // watermark: measured now, and again hourly while its clock runs or at the next opening
+      // while the calendar is closed (not while it is paused: the resume is an event), for at
+      // most 30 days from its start.
       const pausedNow = clock.paused.at(-1)?.[1] === Number.POSITIVE_INFINITY
-      const next = pausedNow
-        ? undefined
-        : clock.calendar
-          ? clock.calendar.nextChange(watermark)
-          : watermark + REMEASURE_MS
+      const next =
+        pausedNow || watermark - start.time > REMEASURE_FOR_MS ? undefined : remeasureAt(clock, watermark)
       return {
         ...base,
         state: 'bad',

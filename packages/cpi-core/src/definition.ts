@@ -30,14 +30,20 @@ const calendarName = z.string().regex(/^[a-z][a-z0-9_]{1,62}$/, {
  * value of a field of the start event's data (region → calendar), `otherwise` for the values not
  * listed; an interaction with no calendar runs on wall time.
  */
-const expectationCalendar = z.union([
-  calendarName,
-  z.object({
-    field: z.string().min(1),
-    calendars: z.record(z.string(), calendarName),
-    otherwise: calendarName.optional(),
-  }),
-])
+const expectationCalendar = z.union(
+  [
+    calendarName,
+    z.object({
+      field: z.string().min(1),
+      calendars: z.record(z.string(), calendarName),
+      otherwise: calendarName.optional(),
+    }),
+  ],
+  {
+    error: (issue) =>
+      `a calendar's name, or {"field": …, "calendars": {value: name}, "otherwise": name}, got ${JSON.stringify(issue.input)}`,
+  },
+)
 export type ExpectationCalendar = z.infer<typeof expectationCalendar>
 
 const expectation = z.object({

@@ -145,6 +145,27 @@ describe('a clock that pauses', () => {
     })
   })
 
+  it('takes a pause and a resume at the same instant as no pause, whatever their ids', () => {
+    const base = [opened(day1('10:00')), resolved(day1('17:00'))]
+    const ask = { ...waitingOnCustomer(day1('11:00')), id: 'b' }
+    const reply = { ...customerReplied(day1('11:00')), id: 'a' }
+    const expected = { state: 'good', latencyMs: 7 * H }
+    expect(decideInteraction(cpi, [...base, ask, reply], day2('00:00'))).toMatchObject(expected)
+    expect(
+      decideInteraction(cpi, [...base, { ...ask, id: 'a' }, { ...reply, id: 'b' }], day2('00:00')),
+    ).toMatchObject(expected)
+  })
+
+  it('stops measuring a late wait again 30 days after its start', () => {
+    const events = [opened(day1('10:00')), waitingOnCustomer(day1('11:00')), customerReplied(day1('12:00'))]
+    expect(decideInteraction(cpi, events, day1('10:00') + 29 * 24 * H)?.revisitAt).toBe(
+      day1('10:00') + 29 * 24 * H + H,
+    )
+    const month = decideInteraction(cpi, events, day1('10:00') + 31 * 24 * H)
+    expect(month).toMatchObject({ state: 'bad', latencyMs: 31 * 24 * H - H })
+    expect(month?.revisitAt).toBeUndefined()
+  })
+
   it('is refused without its resume, naming the field', () => {
     try {
       parseCatalog([resolution({ pauses: [{ pause: { type: 'ticket.message' } }] })], 'test')

@@ -1,3 +1,4 @@
+import { calendarsOf } from './decide.ts'
 import type { CpiDefinition } from './definition.ts'
 
 const DAY = 86_400_000
@@ -7,7 +8,8 @@ const DAY = 86_400_000
  * of the catalog waits on an interaction — an expectation, an anchor's deadline, a follow-up
  * window — plus a day's margin. The built-in catalog's 7-day follow-ups give 8 days, so a day of
  * backlog, a nightly batch source or a producer catching up revises its windows instead of
- * being left out. Pure.
+ * being left out. A time allowed on a business-hours calendar counts as the longest wall time
+ * it takes from any hour of a week, plus two weeks for holidays. Pure.
  */
 export function revisionHorizonMs(catalog: readonly CpiDefinition[], marginMs = DAY): number {
   let longest = 0
@@ -19,8 +21,16 @@ export function revisionHorizonMs(catalog: readonly CpiDefinition[], marginMs = 
 
 function durationsOf(definition: CpiDefinition): number[] {
   switch (definition.shape) {
-    case 'latency':
-      return [definition.expectation.within ?? 0, ...definition.expectation.rules.map((rule) => rule.within)]
+    case 'latency': {
+      const allowed = [
+        definition.expectation.within ?? 0,
+        ...definition.expectation.rules.map((rule) => rule.within),
+      ]
+      const calendars = calendarsOf(definition)
+      return calendars.length === 0
+        ? allowed
+        : allowed.map((ms) => Math.max(ms, ...calendars.map((calendar) => wallLength(calendar, ms))))
+    }
     case 'condition':
       return [
         definition.followUp,
@@ -30,4 +40,19 @@ function durationsOf(definition: CpiDefinition): number[] {
     case 'survey':
       return []
   }
+}
+
+/** The longest wall time `allowedMs` of working time takes on a calendar, from each hour of a week, plus two weeks. */
+function wallLength(calendar: ReturnType<typeof calendarsOf>[number], allowedMs: number): number {
+  const monday = Date.UTC(2026, 0, 5)
+  let longest = 0
+  for (let hour = 0; hour < 168; hour++) {
+    const start = monday + hour * 3_600_000
+    try {
+      longest = Math.max(longest, calendar.addBusinessTime(start, allowedMs) - start)
+    } catch {
+      // Refused at catalog load; nothing to add here.
+    }
+  }
+  return longest + 14 * DAY
 }

@@ -284,7 +284,7 @@ export const openApiDocument = {
         summary:
           "Every CPI's counts in the Prometheus text format, for SLO tools that compute ratios from counters (Sloth, Pyrra, Grafana SLO) and Alertmanager rules.",
         description:
-          'cpi_outcomes_good_total and cpi_outcomes_total (good + bad) as counters and cpi_outcomes_pending as a gauge, labelled cpi, dimension (`all` for the whole CPI) and value — per dimension the 20 values with the most outcomes, the rest summed under value="other" — and cpi_objective_target per CPI. Counts are over all history by cohort; a revision (late data, a recompute) can lower them, which Prometheus reads as a counter reset.',
+          'cpi_outcomes_good_total and cpi_outcomes_total (good + bad) as counters of final outcomes, cpi_outcomes_provisional (goods whose follow-up window is open) and cpi_outcomes_pending as gauges, labelled cpi, dimension (`all` for the whole CPI) and value — per dimension the 20 values with the most outcomes, the rest summed under value="(other)" — and cpi_objective_target per CPI (draft CPIs left out). Counts are over all history by cohort; a revision (late data, a recompute) can lower them, which Prometheus reads as a counter reset.',
         responses: {
           '200': {
             description: 'The exposition (text/plain; version=0.0.4).',

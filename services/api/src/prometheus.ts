@@ -2,10 +2,12 @@ import type { CpiTotals } from '@cpi/clickhouse'
 import type { CpiDefinition } from '@cpi/cpi-core'
 
 // Every CPI's counts in the Prometheus text format (`GET /v1/prometheus`), for SLO tools that
-// compute ratios from counters (Sloth, Pyrra, Grafana SLO) and for Alertmanager rules: good and
-// known outcomes as counters, pending as a gauge, per CPI and segment value, and each CPI's
-// objective target. Label values per dimension are bounded: the `maxValues` with the most
-// outcomes keep their own series, the rest are summed under `value="other"`.
+// compute ratios from counters (Sloth, Pyrra, Grafana SLO) and for Alertmanager rules: final good
+// and final known outcomes as counters (a provisional good can still turn bad: counted once
+// final, so the counters do not fall back in normal operation), provisional and pending as
+// gauges, per CPI and segment value, and each CPI's objective target. Label values per dimension
+// are bounded: the `maxValues` with the most outcomes keep their own series, the rest are summed
+// under `value="(other)"` (a name no segment value is given by the simulator or the examples).
 
 /** A label value as the text format wants it: backslash, double quote and line feed escaped. */
 export const labelValue = (text: string): string =>
@@ -15,6 +17,9 @@ const labels = (pairs: Record<string, string>) =>
   `{${Object.entries(pairs)
     .map(([name, value]) => `${name}="${labelValue(value)}"`)
     .join(',')}}`
+
+/** The label value the segment values past the first `maxValues` of a dimension are summed under. */
+export const OTHER = '(other)'
 
 /** Rows of one CPI and dimension past the first `maxValues` (by known outcomes) summed into `other`. */
 function bounded(rows: readonly CpiTotals[], maxValues: number): CpiTotals[] {
@@ -33,11 +38,19 @@ function bounded(rows: readonly CpiTotals[], maxValues: number): CpiTotals[] {
     kept.push(...sorted.slice(0, maxValues))
     const rest = sorted.slice(maxValues)
     if (rest.length === 0) continue
-    const other: CpiTotals = { ...(rest[0] as CpiTotals), value: 'other', good: 0, total: 0, pending: 0 }
+    const other: CpiTotals = {
+      ...(rest[0] as CpiTotals),
+      value: OTHER,
+      good: 0,
+      total: 0,
+      pending: 0,
+      provisional: 0,
+    }
     for (const row of rest) {
       other.good += row.good
       other.total += row.total
       other.pending += row.pending
+      other.provisional += row.provisional
     }
     kept.push(other)
   }
@@ -50,7 +63,8 @@ export function prometheusExposition(
   totals: readonly CpiTotals[],
   maxValues = 20,
 ): string {
-  const names = new Set(catalog.map((definition) => definition.name))
+  const active = catalog.filter((definition) => definition.lifecycle !== 'draft')
+  const names = new Set(active.map((definition) => definition.name))
   const rows = bounded(
     totals.filter((row) => names.has(row.cpi)),
     maxValues,
@@ -71,14 +85,20 @@ export function prometheusExposition(
     ...family(
       'cpi_outcomes_good_total',
       'counter',
-      'Interactions that met the CPI expectation, over all history (a revision can lower it: late data, a recompute)',
-      (row) => row.good,
+      'Interactions that met the CPI expectation, final outcomes over all history (late data or a recompute can still revise one)',
+      (row) => row.good - row.provisional,
     ),
     ...family(
       'cpi_outcomes_total',
       'counter',
-      'Interactions whose outcome is known (good + bad), over all history (a revision can lower it)',
-      (row) => row.total,
+      'Interactions whose outcome is known and final (good + bad), over all history',
+      (row) => row.total - row.provisional,
+    ),
+    ...family(
+      'cpi_outcomes_provisional',
+      'gauge',
+      'Good outcomes whose follow-up window is still open (not in the counters yet)',
+      (row) => row.provisional,
     ),
     ...family(
       'cpi_outcomes_pending',

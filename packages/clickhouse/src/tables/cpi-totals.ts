@@ -11,6 +11,8 @@ export interface CpiTotals {
   /** Known outcomes: good + bad. */
   total: number
   pending: number
+  /** Outcomes counted in good and total that may still change (a follow-up window is open). */
+  provisional: number
 }
 
 /**
@@ -20,7 +22,7 @@ export interface CpiTotals {
 export async function queryCpiTotals(clickhouse: ClickHouse): Promise<CpiTotals[]> {
   try {
     const result = await clickhouse.reader.query({
-      query: `SELECT cpi, dimension, value, sum(good) AS good, sum(total) AS total, sum(pending) AS pending
+      query: `SELECT cpi, dimension, value, sum(good) AS good, sum(total) AS total, sum(pending) AS pending, sum(provisional) AS provisional
               FROM ${clickhouse.database}.cpi_rollup FINAL
               WHERE grain = 3600
               GROUP BY cpi, dimension, value
@@ -34,6 +36,7 @@ export async function queryCpiTotals(clickhouse: ClickHouse): Promise<CpiTotals[
       good: Number(row.good),
       total: Number(row.total),
       pending: Number(row.pending),
+      provisional: Number(row.provisional),
     }))
   } catch (error) {
     throw toClickHouseError(error, 'reading the CPI totals')
