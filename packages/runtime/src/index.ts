@@ -25,3 +25,4 @@ export {
 } from './metrics.ts'
 export { serveProcess } from './serve.ts'
 export { createShutdown, type ShutdownStep } from './shutdown.ts'
+export { runStartSteps, startBackoffMs } from './start-steps.ts'

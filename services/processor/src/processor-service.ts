@@ -1,20 +1,16 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { ClickHouse } from '@cpi/clickhouse'
 import type { Config } from '@cpi/config'
-import { builtinCatalogFile, loadCatalog, revisionHorizonMs } from '@cpi/cpi-core'
+import { builtinCatalogFile, type CpiDefinition, loadCatalog, revisionHorizonMs } from '@cpi/cpi-core'
 import { BatchingProducer, ensureTopics } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
+import { runStartSteps } from '@cpi/runtime'
 import type { Kafka } from 'kafkajs'
 import type { Registry } from 'prom-client'
 import { createDeadLetterRecorder } from './dead-letter-recorder.ts'
 import { createEventProcessor } from './event-processor.ts'
 import { createPseudonymizer } from './pseudonymize.ts'
 
-/**
- * Wires the processor's consumers: the events topic → `events` (or the dead-letter topic),
- * and the dead-letter topic → `rejected_events`. Used by main.ts and the all-in-one process.
- */
-export async function startProcessor(deps: {
+interface ProcessorDependencies {
   config: Config
   kafka: Kafka
   clickhouse: ClickHouse
@@ -22,19 +18,97 @@ export async function startProcessor(deps: {
   logger: Logger
   /** The wall clock (tests pass their own). */
   now?: () => number
-}) {
+}
+
+/**
+ * Wires the processor's consumers: the events topic → `events` (or the dead-letter topic),
+ * and the dead-letter topic → `rejected_events`. Used by main.ts and the all-in-one process.
+ */
+export async function startProcessor(deps: ProcessorDependencies) {
   const { config, kafka, clickhouse, registry, logger } = deps
   // The catalog is validated at start: a broken definition stops the process with its reason.
   const catalog = await loadCatalog([builtinCatalogFile, ...config.processor.catalogFiles])
   const producer = new BatchingProducer(kafka, { logger })
-  const processor = createEventProcessor({
+  const processor = eventProcessorOf(deps, catalog, producer)
+  const recorder = createDeadLetterRecorder({
     kafka,
     clickhouse,
+    topic: config.topics.deadLetter,
+    groupId: `${config.processor.groupId}-dead-letters`,
+    logger,
+    registry,
+  })
+
+  // Kafka may not be there yet (or be restarting): keep trying in the background, with
+  // backoff, instead of failing the process; readiness reports "consumers" down meanwhile.
+  let stopping = false
+  const steps = [
+    () =>
+      ensureTopics(kafka, [
+        { topic: config.topics.events, numPartitions: config.topics.eventsPartitions },
+        { topic: config.topics.deadLetter, numPartitions: 1 },
+      ]),
+    () => producer.connect(),
+    () => processor.start(),
+    () => recorder.start(),
+  ]
+  const started = runStartSteps(steps, { logger, what: 'processor', stopping: () => stopping }).then(
+    (done) => {
+      if (done)
+        logger.info(
+          {
+            groupId: config.processor.groupId,
+            cpis: catalog.length,
+            revisionHorizonMs: config.processor.allowedLatenessMs ?? revisionHorizonMs(catalog),
+            pseudonymized: config.processor.pseudonymizeKey !== undefined,
+          },
+          'processor consuming',
+        )
+    },
+  )
+
+  let sweeping: Promise<unknown> = Promise.resolve()
+  const sweeper = setInterval(() => {
+    sweeping = processor
+      .sweep()
+      .catch((error: unknown) => logger.warn({ err: error }, 'sweep failed; next one retries'))
+  }, config.processor.sweepIntervalMs)
+
+  return {
+    processor,
+    recorder,
+    /** Resolves once both consumers run (for tests and tools that need it). */
+    started,
+    isHealthy: () => processor.consumer.isHealthy() && recorder.consumer.isHealthy(),
+    catalog,
+    /** Consumers first (each finishes its batch), then the producer flushes what they sent. */
+    async stop() {
+      stopping = true
+      clearInterval(sweeper)
+      await sweeping
+      await Promise.all([processor.stop(), recorder.stop()])
+      // A sweep's upkeep may outlast the sweep that started it (a later sweep failed first).
+      await processor.idle()
+      if (producer.isConnected) await producer.disconnect()
+    },
+  }
+}
+
+/** The event processor as the configuration sets it up. */
+function eventProcessorOf(
+  deps: ProcessorDependencies,
+  catalog: readonly CpiDefinition[],
+  producer: BatchingProducer,
+) {
+  const { config } = deps
+  return createEventProcessor({
+    kafka: deps.kafka,
+    clickhouse: deps.clickhouse,
     producer,
     topics: config.topics,
     groupId: config.processor.groupId,
-    registry,
-    logger,
+    registry: deps.registry,
+    logger: deps.logger,
     limits: config.ingest.limits,
     deadLetterMaxRawBytes: config.ingest.deadLetterMaxRawBytes,
     catalog,
@@ -58,78 +132,6 @@ export async function startProcessor(deps: {
     },
     ...(deps.now ? { now: deps.now } : {}),
   })
-  const recorder = createDeadLetterRecorder({
-    kafka,
-    clickhouse,
-    topic: config.topics.deadLetter,
-    groupId: `${config.processor.groupId}-dead-letters`,
-    logger,
-    registry,
-  })
-
-  // Kafka may not be there yet (or be restarting): keep trying in the background, with
-  // backoff, instead of failing the process; readiness reports "consumers" down meanwhile.
-  let stopping = false
-  const steps = [
-    () =>
-      ensureTopics(kafka, [
-        { topic: config.topics.events, numPartitions: config.topics.eventsPartitions },
-        { topic: config.topics.deadLetter, numPartitions: 1 },
-      ]),
-    () => producer.connect(),
-    () => processor.start(),
-    () => recorder.start(),
-  ]
-  const started = (async () => {
-    let step = 0
-    for (let attempt = 1; step < steps.length && !stopping; attempt++) {
-      try {
-        await (steps[step] as () => Promise<void>)()
-        step++
-        attempt = 0
-      } catch (error) {
-        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6))
-        logger.warn({ err: error, retryInMs: delay }, 'processor could not start yet; retrying')
-        await sleep(delay)
-      }
-    }
-    if (!stopping)
-      logger.info(
-        {
-          groupId: config.processor.groupId,
-          cpis: catalog.length,
-          revisionHorizonMs: config.processor.allowedLatenessMs ?? revisionHorizonMs(catalog),
-          pseudonymized: config.processor.pseudonymizeKey !== undefined,
-        },
-        'processor consuming',
-      )
-  })()
-
-  let sweeping: Promise<unknown> = Promise.resolve()
-  const sweeper = setInterval(() => {
-    sweeping = processor
-      .sweep()
-      .catch((error: unknown) => logger.warn({ err: error }, 'sweep failed; next one retries'))
-  }, config.processor.sweepIntervalMs)
-
-  return {
-    processor,
-    recorder,
-    /** Resolves once both consumers run (for tests and tools that need it). */
-    started,
-    isHealthy: () => processor.consumer.isHealthy() && recorder.consumer.isHealthy(),
-    /** Consumers first (each finishes its batch), then the producer flushes what they sent. */
-    catalog,
-    async stop() {
-      stopping = true
-      clearInterval(sweeper)
-      await sweeping
-      await Promise.all([processor.stop(), recorder.stop()])
-      // A sweep's upkeep may outlast the sweep that started it (a later sweep failed first).
-      await processor.idle()
-      if (producer.isConnected) await producer.disconnect()
-    },
-  }
 }
 
 export type Processor = Awaited<ReturnType<typeof startProcessor>>

@@ -1,0 +1,166 @@
+import { insertEvents, type StoredEvent } from '@cpi/clickhouse'
+import type { Batch, BatchingProducer } from '@cpi/kafka'
+import type { Message } from 'kafkajs'
+import { asStoredCopy, type Candidate, type SortedArrivals, sortArrivals } from './arrival-stage.ts'
+import {
+  advanceClockPositions,
+  type ClockPositions,
+  type Observed,
+  observeClocks,
+  startClocks,
+} from './clock-stage.ts'
+import { type DecideState, decideAndWrite, outcomeGroups } from './decide-stage.ts'
+import { type EventsWritten, writeEvents } from './events-stage.ts'
+import { type CopiesLoader, readInteractions, subjectsByPartition } from './keyed-state-stage.ts'
+import { timed } from './outcome-stage.ts'
+import type { PartitionClock } from './partition-clock.ts'
+import type { ProcessorMetrics } from './processor-metrics.ts'
+import { type Validated, type ValidateOptions, validateBatches } from './validate-stage.ts'
+
+/** Everything the group cycle works with: the stores, the per-partition state, the metrics. */
+export interface GroupState extends DecideState {
+  clock: PartitionClock
+  positions: ClockPositions
+  producer: BatchingProducer
+  deadLetterTopic: string
+  validate: ValidateOptions
+  load: CopiesLoader
+  now: () => number
+  metrics: ProcessorMetrics
+}
+
+/**
+ * One group of batches (several partitions' batches taken together), stage by stage: clocks,
+ * validate, keyed state, arrivals, event time, events (with the dead letters), decide. Resolves
+ * once everything derived from the batches is durable; only then do they commit. On failure
+ * the clocks and the keyed state of the batches' partitions are dropped: the retry starts them
+ * again from what is stored, as what the failed attempt wrote is unknown.
+ */
+export async function processGroup(batches: readonly Batch[], state: GroupState): Promise<void> {
+  const arrivedAt = state.now()
+  const { timer } = state.metrics
+  try {
+    await timed(timer, 'clocks', () => startClocks(batches, arrivedAt, state))
+    const validated = await timed(timer, 'validate', async () =>
+      validateBatches(batches, arrivedAt, state.validate),
+    )
+    for (const subject of validated.unkeyed) state.cache.markUnkeyed(subject)
+    const stored = await timed(timer, 'state_read', () => readState(validated.candidates, state))
+    const arrivals = sortArrivals(validated.candidates, stored)
+    const deadLetters = [
+      ...validated.deadLetters,
+      ...arrivals.conflicts.map(({ candidate, letter }) =>
+        state.validate.letter(candidate.key, candidate.raw, letter),
+      ),
+    ]
+    const observed = observeClocks(state.clock, arrivals.accepted, arrivedAt)
+    const started = performance.now()
+    const events = await timed(timer, 'events_write', () =>
+      writeEventsAndLetters(arrivals, deadLetters, state),
+    )
+    await state.producer.send(state.deadLetterTopic, events.letters)
+    // Outcomes are decided from what the store took, and written once it took it: an event
+    // it refused never counts, even after a crash between the two inserts.
+    const written = arrivals.accepted.filter((candidate) => !events.refused.has(candidate))
+    const fresh = keepWritten(written, stored, state)
+    const groups = outcomeGroups(observed.touched, state.clock, state.catalog, arrivedAt)
+    if (groups.length > 0) await decideAndWrite(groups, stored, state, { trigger: 'event', fresh, timer })
+    state.metrics.writeSeconds.observe((performance.now() - started) / 1000)
+    countGroup(batches, { validated, arrivals, observed, events, written, deadLetters }, state)
+    advanceClockPositions(batches, state.positions)
+  } catch (error) {
+    for (const batch of batches) {
+      state.positions.delete(batch.partition)
+      state.cache.forget(batch.partition)
+    }
+    throw error
+  }
+}
+
+/** The keyed-state stage for a group: the stored copies of every interaction its candidates touch. */
+function readState(candidates: readonly Candidate[], state: GroupState): Promise<Map<string, StoredEvent[]>> {
+  const { metrics } = state
+  return readInteractions(subjectsByPartition(candidates, state.cache), {
+    cache: state.cache,
+    load: state.load,
+    now: state.now,
+    count: (hits, misses) => {
+      metrics.stateLookups.inc({ result: 'hit' }, hits)
+      metrics.stateLookups.inc({ result: 'miss' }, misses)
+    },
+  })
+}
+
+/** The accepted events to `events` and the group's dead letters to their topic, side by side. */
+async function writeEventsAndLetters(
+  arrivals: SortedArrivals,
+  deadLetters: readonly Message[],
+  state: GroupState,
+): Promise<EventsWritten> {
+  const insert = (rows: Parameters<typeof insertEvents>[1]) => insertEvents(state.clickhouse, rows)
+  const [events] = await Promise.all([
+    writeEvents(arrivals.accepted, { insert, letter: state.validate.letter, logger: state.logger }),
+    state.producer.send(state.deadLetterTopic, [...deadLetters]),
+  ])
+  return events
+}
+
+/**
+ * Adds the written events to the copies in hand and to the keyed state. Returns the
+ * interactions with no copy stored before this group: no outcome row exists for them anywhere.
+ */
+function keepWritten(
+  written: readonly Candidate[],
+  stored: Map<string, StoredEvent[]>,
+  state: GroupState,
+): Set<string> {
+  const fresh = new Set(
+    written.map(({ row }) => row.subject).filter((subject) => !stored.get(subject)?.length),
+  )
+  for (const { row } of written) {
+    const copy = asStoredCopy(row)
+    stored.get(row.subject)?.push(copy)
+    state.cache.append(copy)
+  }
+  return fresh
+}
+
+/**
+ * Counts a durable group: a group retried after a failure is not counted twice. Each message
+ * counts under one outcome: ok, duplicate, conflict, or dead_letter (invalid or refused).
+ */
+function countGroup(
+  batches: readonly Batch[],
+  group: {
+    validated: Validated
+    arrivals: SortedArrivals
+    observed: Observed
+    events: EventsWritten
+    written: readonly Candidate[]
+    deadLetters: readonly Message[]
+  },
+  state: GroupState,
+): void {
+  const { metrics, clock, cache } = state
+  for (const batch of batches) metrics.batchSizes.observe(batch.messages.length)
+  metrics.messages.inc({ outcome: 'ok' }, group.written.length)
+  metrics.messages.inc({ outcome: 'duplicate' }, group.arrivals.duplicates)
+  metrics.messages.inc({ outcome: 'conflict' }, group.arrivals.conflicts.length)
+  metrics.messages.inc(
+    { outcome: 'dead_letter' },
+    group.validated.deadLetters.length + group.events.letters.length,
+  )
+  metrics.clamped.inc({ what: 'record_timestamp' }, group.validated.clampedRecords)
+  metrics.clamped.inc({ what: 'event_time' }, group.observed.clampedTimes)
+  metrics.tooLate.inc(group.observed.late)
+  for (const letter of [...group.deadLetters, ...group.events.letters]) {
+    const reason = letter.headers?.['cpi-reject-reason']
+    metrics.rejections.inc({ origin: 'processor', reason: typeof reason === 'string' ? reason : 'unknown' })
+  }
+  for (const batch of batches) {
+    const latest = clock.maxEventTime(batch.partition)
+    if (latest !== undefined) metrics.freshness.set({ partition: String(batch.partition) }, latest / 1000)
+  }
+  metrics.stateBytes.set(cache.bytes)
+  metrics.stateSize.set(cache.size)
+}
