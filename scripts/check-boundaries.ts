@@ -1,6 +1,8 @@
 // Dependencies point inward: services → packages → schemas, never back, never sideways
 // between services. The all-in-one process is the one composition root allowed to wire
-// other services together. Run by `npm test`; exits 1 naming every import that breaks it.
+// other services together. And the code cites nothing outside the repository: principles and
+// rules are defined in docs/architecture.md and docs/cpi-catalog.md. Run by `npm test`; exits 1
+// naming every import and citation that breaks either.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 
@@ -32,7 +34,7 @@ function* sourceFiles(directory: string): Generator<string> {
     if (entry === 'node_modules') continue
     const full = path.join(directory, entry)
     if (statSync(full).isDirectory()) yield* sourceFiles(full)
-    else if (/\.(ts|mts|js|mjs)$/.test(entry)) yield full
+    else if (/\.(ts|mts|js|mjs|sql|sh)$/.test(entry)) yield full
   }
 }
 
@@ -43,14 +45,23 @@ const allowed = (from: { layer: Layer; name: string }, to: { layer: Layer; name:
   return to.layer !== 'services' || from.name === 'all-in-one'
 }
 
+/** Documents that live beside the repository, not in it: code must not send a reader there. */
+const OUTSIDE_CITATION = /\.\.\/shared\b|CPI-CATALOG(?:\.md)?|ARCHITECTURE(?:\.md)?\b|STYLE\.md/g
+
 const violations: string[] = []
 const importPattern = /(?:from\s+|import\s*\(\s*)['"]([^'"]+)['"]/g
-for (const top of ['schemas', 'packages', 'services']) {
+for (const top of ['schemas', 'packages', 'services', 'test', 'bench', 'scripts', 'infra']) {
   for (const file of sourceFiles(path.join(root, top))) {
     const relative = path.relative(root, file)
+    if (relative === path.join('scripts', 'check-boundaries.ts')) continue
+    // An applied migration is never edited (its checksum is checked): its comments stay as written.
+    if (relative.startsWith(path.join('schemas', 'clickhouse', 'migrations'))) continue
+    const text = readFileSync(file, 'utf8')
+    for (const cited of text.matchAll(OUTSIDE_CITATION))
+      violations.push(`${relative}: cites ${cited[0]}, outside the repository (say it, or cite docs/)`)
+    if (!/\.(ts|mts|js|mjs)$/.test(file)) continue
     const from = layerOf(relative)
     if (!from) continue
-    const text = readFileSync(file, 'utf8')
     for (const match of text.matchAll(importPattern)) {
       const specifier = match[1] ?? ''
       let target: string | undefined
@@ -66,7 +77,7 @@ for (const top of ['schemas', 'packages', 'services']) {
 }
 
 if (violations.length > 0) {
-  console.error(`dependency boundaries broken:\n  ${violations.join('\n  ')}`)
+  console.error(`dependency boundaries or citations broken:\n  ${violations.join('\n  ')}`)
   process.exit(1)
 }
 process.stdout.write(`dependency boundaries hold (${packageDirs.size} workspace packages)\n`)

@@ -1,4 +1,4 @@
-// Late data revises, it is not dropped (principle 3): a day and more of history sent at once, in
+// Late data revises, it is not dropped (docs/architecture.md, principle 3): a day and more of history sent at once, in
 // any order and with duplicates, then live events, gives exactly the CPIs the events say — each
 // interaction's expected outcome is written down as it is made, not computed by the product's
 // rules — and one source's backlog never pushes another's events out. Real broker and engine.

@@ -17,7 +17,7 @@ import {
   wilsonInterval,
 } from './stats.ts'
 
-// The analyses the product reports beyond the CPI values (CPI-CATALOG.md §5), from counts that
+// The analyses the product reports beyond the CPI values (docs/analytics.md), from counts that
 // ClickHouse aggregates: pure, so every figure is checked without the engine.
 
 /** A difference between two groups with its interval and two-sided p-value. */

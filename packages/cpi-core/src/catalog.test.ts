@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { CatalogError, loadCatalog, parseCatalog } from './catalog.ts'
 
 describe('the built-in catalog', () => {
-  it('loads the seven CPIs of CPI-CATALOG §4 with durations in milliseconds', async () => {
+  it('loads the seven built-in CPIs of docs/cpi-catalog.md with durations in milliseconds', async () => {
     const catalog = await loadCatalog()
     expect(catalog.map((definition) => definition.name)).toEqual([
       'fast_quote',

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { durationSchema } from './duration.ts'
 
 // A CPI definition is data. Three shapes cover the catalog; a new CPI of an existing shape is a
-// new definition, not new code (ARCHITECTURE.md, principle 5).
+// new definition, not new code (docs/architecture.md, principle 5).
 
 const eventType = z.enum(eventTypes as [string, ...string[]], {
   error: `one of the v1 event types (${eventTypes.join(', ')})`,

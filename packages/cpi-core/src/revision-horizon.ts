@@ -4,7 +4,7 @@ import type { CpiDefinition } from './definition.ts'
 const DAY = 86_400_000
 
 /**
- * How late an event may come and still revise the CPIs (principle 3): the longest time any CPI
+ * How late an event may come and still revise the CPIs (docs/architecture.md, principle 3): the longest time any CPI
  * of the catalog waits on an interaction — an expectation, an anchor's deadline, a follow-up
  * window — plus a day's margin. The built-in catalog's 7-day follow-ups give 8 days, so a day of
  * backlog, a nightly batch source or a producer catching up revises its windows instead of

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { amount, currency, integerAtLeast, integerBetween, oneOf, rfc3339, text } from './fields.ts'
 
-// The `data` of each v1 event type (CPI-CATALOG.md §2). Objects are loose: fields we do not
+// The `data` of each v1 event type. Objects are loose: fields we do not
 // know are kept, never rejected (forward compatibility).
 
 /** Segment fields any first event of an interaction may carry. */

@@ -2,7 +2,7 @@ import type { OutcomeRow, StoredEvent } from '@cpi/clickhouse'
 
 // The processor's keyed state: every stored copy of the events of the interactions it works on,
 // per owned partition, so that a batch reads from ClickHouse only the interactions it does not
-// hold (decision 0014). ClickHouse stays the truth (ARCHITECTURE: "at most a cache in memory"):
+// hold (decision 0014). ClickHouse stays the truth (docs/architecture.md, principle 1: memory holds at most a cache):
 // an entry is either complete — every copy stored for that subject, read once and then kept
 // current with every copy this process writes — or absent. A restart, a takeover or a failed
 // batch empties it, and the next batch reads again. Pure.

@@ -5,7 +5,7 @@
  * last month, which is never quiet, is judged on last month's clock. A watermark never moves
  * back. An event older than the latest seen *from its own source* by more than
  * `allowedLatenessMs` (the revision horizon) is too late: kept, counted, left out of the CPIs
- * (principle 3). Lateness is per source so that one source's backlog or pause never pushes
+ * (docs/architecture.md, principle 3). Lateness is per source so that one source's backlog or pause never pushes
  * another's events out. Pure: the caller passes the wall clock.
  *
  * No event time moves a clock further than `maxSkewMs` ahead of the wall clock: one producer's

@@ -2,7 +2,7 @@ import type { CallFact, DeliveryFact, Fact, QuoteFact, SurveyFact, TicketFact } 
 import type { CpiName } from './scenario.ts'
 
 // The ground truth: what every built-in CPI must be, computed from the simulator's own facts
-// by a deliberately plain, separate reading of CPI-CATALOG.md §3–4. It shares no code with the
+// by a deliberately plain, separate reading of the rules and definitions in docs/cpi-catalog.md. It shares no code with the
 // engine, so the engine's tests compare two independent implementations.
 //
 // Conventions, decided here and documented in docs/simulator.md:

@@ -20,7 +20,7 @@ const cpiName = z.enum([
 
 /**
  * Everything a simulated run depends on. The same scenario and seed give the same events and
- * the same ground truth. Durations per segment follow CPI-CATALOG's expectations closely enough
+ * the same ground truth. Durations per segment follow the built-in catalog's expectations closely enough
  * that every CPI has both hits and misses.
  */
 export const scenarioSchema = z.object({
