@@ -29,14 +29,68 @@ export interface FreshnessResult {
   stages: Record<string, { seconds: number; count: number }>
 }
 
+/** The markers sent: when each was produced, and when each became visible in the rollup. */
+interface Markers {
+  produced: Map<string, number>
+  seen: Map<string, number>
+}
+
+/** What the sender tells the poller: whether load is still being sent, and when it last sent. */
+interface SendState {
+  polling: boolean
+  lastSend: number
+}
+
 export async function measureFreshness(options: {
   brokers: string
   ratePerSecond: number
   seconds: number
   dataDir: string
 }): Promise<FreshnessResult> {
-  const logger = createLogger({ service: 'bench', level: 'warn' })
   const stamp = Date.now()
+  const pipeline = await startPipeline(options, stamp)
+
+  // The load: valid simulated events whose time is "now" when they are sent. Follow-ups beyond
+  // the window (deliveries, surveys) fall outside it, so the interaction rate is calibrated on a
+  // first pass to give the target event rate inside the window.
+  const start = Date.now() + 5000
+  const end = start + options.seconds * 1000
+  const load = calibratedLoad(options.ratePerSecond, options.seconds, start, end)
+  const state: SendState = { polling: true, lastSend: Date.now() }
+  const markers: Markers = { produced: new Map(), seen: new Map() }
+  const poller = pollMarkers(pipeline.clickhouse, markers, state)
+
+  const sentAt = Date.now()
+  await sendLoad(pipeline, load, { stamp, start, markers, state })
+  const sendSeconds = (Date.now() - sentAt) / 1000
+  state.polling = false
+  await poller
+  await pipeline.producer.disconnect()
+  await pipeline.processor.stop()
+  await pipeline.clickhouse.close()
+  const stages = await stageSeconds(pipeline.registry)
+
+  const delays = [...markers.produced].flatMap(([subject, at]) => {
+    const visible = markers.seen.get(subject)
+    return visible === undefined ? [] : [visible - at]
+  })
+  delays.sort((a, b) => a - b)
+  return {
+    targetEventsPerSecond: options.ratePerSecond,
+    achievedEventsPerSecond: Math.round((load.length + markers.produced.size) / sendSeconds),
+    seconds: options.seconds,
+    markers: markers.produced.size,
+    visible: delays.length,
+    p50Ms: Math.round(percentile(delays, 50)),
+    p99Ms: Math.round(percentile(delays, 99)),
+    maxMs: Math.round(delays.at(-1) ?? 0),
+    stages,
+  }
+}
+
+/** Creates the run's topics and database, and starts the processor and a producer on them. */
+async function startPipeline(options: { brokers: string; dataDir: string }, stamp: number) {
+  const logger = createLogger({ service: 'bench', level: 'warn' })
   const topic = `bench.freshness.${stamp}`
   const kafka = createKafka({ brokers: options.brokers.split(','), clientId: 'bench', logger })
   await ensureTopics(kafka, [
@@ -58,12 +112,13 @@ export async function measureFreshness(options: {
   await processor.started
   const producer = new BatchingProducer(kafka, { logger })
   await producer.connect()
+  return { topic, clickhouse, registry, processor, producer }
+}
 
-  // The load: valid simulated events whose time is "now" when they are sent. Follow-ups beyond
-  // the window (deliveries, surveys) fall outside it, so the interaction rate is calibrated on a
-  // first pass to give the target event rate inside the window.
-  const start = Date.now() + 5000
-  const end = start + options.seconds * 1000
+type Pipeline = Awaited<ReturnType<typeof startPipeline>>
+
+/** Simulated events in [start, end), ordered by time, at about `ratePerSecond` events inside the window. */
+function calibratedLoad(ratePerSecond: number, seconds: number, start: number, end: number) {
   const generate = (interactionsPerSecond: number) =>
     simulate(
       parseScenario({
@@ -76,38 +131,46 @@ export async function measureFreshness(options: {
       }),
       { from: start, to: end },
     ).events.filter((event) => event.time < end)
-  const probe = generate(options.ratePerSecond / 2.3).length / options.seconds
-  const load = generate((options.ratePerSecond / 2.3) * (options.ratePerSecond / probe))
+  const probe = generate(ratePerSecond / 2.3).length / seconds
+  const load = generate((ratePerSecond / 2.3) * (ratePerSecond / probe))
   load.sort((a, b) => a.time - b.time)
-  let lastSend = Date.now()
+  return load
+}
 
-  const produced = new Map<string, number>()
-  const seen = new Map<string, number>()
-  let polling = true
-  const poller = (async () => {
-    while (polling || seen.size < produced.size) {
-      const waiting = [...produced.keys()].filter((subject) => !seen.has(subject))
-      if (waiting.length > 0) {
-        const result = await clickhouse.reader.query({
-          query: `SELECT DISTINCT value FROM ${clickhouse.database}.cpi_rollup
-                  WHERE cpi = 'fast_quote' AND grain = 60 AND dimension = 'product'
-                    AND value IN {subjects:Array(String)}`,
-          query_params: { subjects: waiting },
-          format: 'JSONEachRow',
-        })
-        const at = Date.now()
-        for (const row of await result.json<{ value: string }>())
-          if (!seen.has(row.value)) seen.set(row.value, at)
-      }
-      if (!polling && Date.now() - lastSend > 30_000) break
-      await new Promise((resolve) => setTimeout(resolve, 20))
+/**
+ * Looks the markers not yet seen up in the minute rows every 20 ms, noting when each appears;
+ * after the load, until every marker is seen or 30 s passed since the last send.
+ */
+async function pollMarkers(clickhouse: Pipeline['clickhouse'], markers: Markers, state: SendState) {
+  const { produced, seen } = markers
+  while (state.polling || seen.size < produced.size) {
+    const waiting = [...produced.keys()].filter((subject) => !seen.has(subject))
+    if (waiting.length > 0) {
+      const result = await clickhouse.reader.query({
+        query: `SELECT DISTINCT value FROM ${clickhouse.database}.cpi_rollup
+                WHERE cpi = 'fast_quote' AND grain = 60 AND dimension = 'product'
+                  AND value IN {subjects:Array(String)}`,
+        query_params: { subjects: waiting },
+        format: 'JSONEachRow',
+      })
+      const at = Date.now()
+      for (const row of await result.json<{ value: string }>())
+        if (!seen.has(row.value)) seen.set(row.value, at)
     }
-  })()
+    if (!state.polling && Date.now() - state.lastSend > 30_000) break
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
 
+/** Sends each event of the load when its time comes, with a marker every 100 ms from `start`. */
+async function sendLoad(
+  pipeline: Pipeline,
+  load: readonly { time: number; key: string; text: string }[],
+  run: { stamp: number; start: number; markers: Markers; state: SendState },
+) {
   let next = 0
   let marker = 0
-  let nextMarkerAt = start
-  const sentAt = Date.now()
+  let nextMarkerAt = run.start
   while (next < load.length) {
     const now = Date.now()
     const due: { key: string; value: string }[] = []
@@ -117,37 +180,37 @@ export async function measureFreshness(options: {
     }
     if (now >= nextMarkerAt) {
       nextMarkerAt += 100
-      const subject = `fresh-${stamp}-${marker++}`
-      due.push({
-        key: subject,
-        value: JSON.stringify({
-          specversion: '1.0',
-          id: `${subject}-requested`,
-          source: '/bench/freshness',
-          type: 'quote.requested',
-          time: new Date(now).toISOString(),
-          subject,
-          data: {
-            customerId: 'bench',
-            customerType: 'consumer',
-            channel: 'web',
-            product: subject,
-            region: 'bench',
-          },
-        }),
-      })
-      produced.set(subject, now)
+      const subject = `fresh-${run.stamp}-${marker++}`
+      due.push({ key: subject, value: markerEvent(subject, now) })
+      run.markers.produced.set(subject, now)
     }
-    if (due.length > 0) void producer.send(topic, due)
-    lastSend = Date.now()
+    if (due.length > 0) void pipeline.producer.send(pipeline.topic, due)
+    run.state.lastSend = Date.now()
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
-  const sendSeconds = (Date.now() - sentAt) / 1000
-  polling = false
-  await poller
-  await producer.disconnect()
-  await processor.stop()
-  await clickhouse.close()
+}
+
+/** A marker: a quote request whose subject is also its `product`, the segment value the poller looks up. */
+function markerEvent(subject: string, now: number): string {
+  return JSON.stringify({
+    specversion: '1.0',
+    id: `${subject}-requested`,
+    source: '/bench/freshness',
+    type: 'quote.requested',
+    time: new Date(now).toISOString(),
+    subject,
+    data: {
+      customerId: 'bench',
+      customerType: 'consumer',
+      channel: 'web',
+      product: subject,
+      region: 'bench',
+    },
+  })
+}
+
+/** The processor's seconds per stage over the run, and how many times each ran. */
+async function stageSeconds(registry: Pipeline['registry']): Promise<FreshnessResult['stages']> {
   const stages: FreshnessResult['stages'] = {}
   const metric = await registry.getSingleMetric('cpi_processor_stage_seconds')?.get()
   for (const value of metric?.values ?? []) {
@@ -158,23 +221,7 @@ export async function measureFreshness(options: {
     if (name.endsWith('_sum')) entry.seconds = Number(value.value.toFixed(2))
     if (name.endsWith('_count')) entry.count = value.value
   }
-
-  const delays = [...produced].flatMap(([subject, at]) => {
-    const visible = seen.get(subject)
-    return visible === undefined ? [] : [visible - at]
-  })
-  delays.sort((a, b) => a - b)
-  return {
-    targetEventsPerSecond: options.ratePerSecond,
-    achievedEventsPerSecond: Math.round((load.length + produced.size) / sendSeconds),
-    seconds: options.seconds,
-    markers: produced.size,
-    visible: delays.length,
-    p50Ms: Math.round(percentile(delays, 50)),
-    p99Ms: Math.round(percentile(delays, 99)),
-    maxMs: Math.round(delays.at(-1) ?? 0),
-    stages,
-  }
+  return stages
 }
 
 if (import.meta.main) {

@@ -58,6 +58,9 @@ function compileMatcher(value: string): RegExp | Error {
   }
 }
 
+/** Records a problem at `path`: what was expected, and what came. */
+type Fail = (path: string, expected: string, got: unknown) => void
+
 /**
  * Validates a request to create a silence. `endsAt` (RFC 3339) or `duration` (`30m`, `2h`, `7d`),
  * not both; `startsAt` defaults to `now`. Every problem is reported, each with its field path.
@@ -66,69 +69,98 @@ export function parseSilence(input: unknown, now: number): ParsedSilence {
   if (!isRecord(input))
     return { ok: false, errors: [{ path: '', message: `expected an object, got ${describe(input)}` }] }
   const errors: SilenceError[] = []
-  const fail = (path: string, expected: string, got: unknown) =>
+  const fail: Fail = (path, expected, got) =>
     errors.push({ path, message: `expected ${expected}, got ${describe(got)}` })
 
   for (const field of Object.keys(input))
     if (!KNOWN_FIELDS.includes(field))
       fail(field, `one of the fields ${KNOWN_FIELDS.join(', ')}`, input[field])
+  const matchers = parseMatchers(input.matchers, errors, fail)
+  const { startsAt, endsAt } = parseWindow(input, now, errors, fail)
+  const createdBy = parseText(input, 'createdBy', 'the name of who creates the silence', fail)
+  const comment = parseText(input, 'comment', 'a comment saying why', fail)
 
+  if (
+    errors.length > 0 ||
+    startsAt === undefined ||
+    endsAt === undefined ||
+    createdBy === undefined ||
+    comment === undefined
+  )
+    return { ok: false, errors }
+  return { ok: true, silence: { matchers, startsAt, endsAt, createdBy, comment } }
+}
+
+/** The request's matchers, each checked (fields, label name, value, regular expression). */
+function parseMatchers(input: unknown, errors: SilenceError[], fail: Fail): Matcher[] {
   const matchers: Matcher[] = []
-  if (!Array.isArray(input.matchers) || input.matchers.length === 0) {
-    fail('matchers', 'a non-empty array of matchers', input.matchers)
-  } else {
-    for (const [index, item] of input.matchers.entries()) {
-      const path = `matchers[${index}]`
-      if (!isRecord(item)) {
-        fail(path, 'a matcher { name, value, isRegex? }', item)
-        continue
-      }
-      for (const field of Object.keys(item))
-        if (!MATCHER_FIELDS.includes(field)) fail(`${path}.${field}`, 'name, value or isRegex', item[field])
-      const { name, value, isRegex } = item
-      if (typeof name !== 'string' || !LABEL_NAME.test(name))
-        fail(`${path}.name`, 'a label name such as cpi', name)
-      if (typeof value !== 'string') fail(`${path}.value`, 'a string', value)
-      if (isRegex !== undefined && typeof isRegex !== 'boolean')
-        fail(`${path}.isRegex`, 'true or false', isRegex)
-      if (typeof name !== 'string' || typeof value !== 'string') continue
-      if (isRegex === true) {
-        const compiled = compileMatcher(value)
-        if (compiled instanceof Error) {
-          fail(`${path}.value`, `a valid regular expression (${compiled.message})`, value)
-          continue
-        }
-        matchers.push({ name, value, isRegex: true })
-      } else {
-        matchers.push({ name, value })
-      }
-    }
-    // Alertmanager's guard: a silence whose every matcher also matches an empty value would
-    // silence far more than anyone meant (`cpi=~".*"`).
-    if (matchers.length > 0 && matchers.length === input.matchers.length && matchers.every(matchesEmpty))
-      errors.push({
-        path: 'matchers',
-        message:
-          'expected at least one matcher that does not match an empty value, got only catch-all matchers',
-      })
+  if (!Array.isArray(input) || input.length === 0) {
+    fail('matchers', 'a non-empty array of matchers', input)
+    return matchers
   }
+  for (const [index, item] of input.entries()) {
+    const matcher = parseMatcher(item, `matchers[${index}]`, fail)
+    if (matcher) matchers.push(matcher)
+  }
+  // Alertmanager's guard: a silence whose every matcher also matches an empty value would
+  // silence far more than anyone meant (`cpi=~".*"`).
+  if (matchers.length > 0 && matchers.length === input.length && matchers.every(matchesEmpty))
+    errors.push({
+      path: 'matchers',
+      message:
+        'expected at least one matcher that does not match an empty value, got only catch-all matchers',
+    })
+  return matchers
+}
 
-  const time = (field: string): number | undefined => {
-    const value = input[field]
-    if (value === undefined) return undefined
-    const parsed = typeof value === 'string' && RFC_3339.test(value) ? Date.parse(value) : Number.NaN
-    if (Number.isNaN(parsed)) {
-      fail(field, 'an RFC 3339 time such as 2026-11-22T10:00:00Z', value)
-      return undefined
-    }
-    return parsed
+/** One matcher `{ name, value, isRegex? }` at `path`, or undefined when it has a problem that stops it. */
+function parseMatcher(item: unknown, path: string, fail: Fail): Matcher | undefined {
+  if (!isRecord(item)) {
+    fail(path, 'a matcher { name, value, isRegex? }', item)
+    return undefined
   }
-  const startsAt = input.startsAt === undefined ? now : time('startsAt')
+  for (const field of Object.keys(item))
+    if (!MATCHER_FIELDS.includes(field)) fail(`${path}.${field}`, 'name, value or isRegex', item[field])
+  const { name, value, isRegex } = item
+  if (typeof name !== 'string' || !LABEL_NAME.test(name))
+    fail(`${path}.name`, 'a label name such as cpi', name)
+  if (typeof value !== 'string') fail(`${path}.value`, 'a string', value)
+  if (isRegex !== undefined && typeof isRegex !== 'boolean') fail(`${path}.isRegex`, 'true or false', isRegex)
+  if (typeof name !== 'string' || typeof value !== 'string') return undefined
+  if (isRegex !== true) return { name, value }
+  const compiled = compileMatcher(value)
+  if (compiled instanceof Error) {
+    fail(`${path}.value`, `a valid regular expression (${compiled.message})`, value)
+    return undefined
+  }
+  return { name, value, isRegex: true }
+}
+
+/** An RFC 3339 time field of the request: undefined when absent or invalid (reported). */
+function parseTime(input: Record<string, unknown>, field: string, fail: Fail): number | undefined {
+  const value = input[field]
+  if (value === undefined) return undefined
+  const parsed = typeof value === 'string' && RFC_3339.test(value) ? Date.parse(value) : Number.NaN
+  if (Number.isNaN(parsed)) {
+    fail(field, 'an RFC 3339 time such as 2026-11-22T10:00:00Z', value)
+    return undefined
+  }
+  return parsed
+}
+
+/** When the silence starts and ends: `startsAt` (or now), and `endsAt` or `duration`, ending in the future. */
+function parseWindow(
+  input: Record<string, unknown>,
+  now: number,
+  errors: SilenceError[],
+  fail: Fail,
+): { startsAt: number | undefined; endsAt: number | undefined } {
+  const startsAt = input.startsAt === undefined ? now : parseTime(input, 'startsAt', fail)
   let endsAt: number | undefined
   if (input.endsAt !== undefined && input.duration !== undefined) {
     fail('duration', 'endsAt or duration, not both', input.duration)
   } else if (input.endsAt !== undefined) {
-    endsAt = time('endsAt')
+    endsAt = parseTime(input, 'endsAt', fail)
   } else if (input.duration !== undefined) {
     const duration = durationSchema.safeParse(input.duration)
     if (!duration.success || duration.data <= 0)
@@ -150,25 +182,20 @@ export function parseSilence(input: unknown, now: number): ParsedSilence {
         message: `expected an end in the future (after ${new Date(now).toISOString()}), got ${new Date(endsAt).toISOString()}`,
       })
   }
+  return { startsAt, endsAt }
+}
 
-  const text = (field: string, expected: string): string | undefined => {
-    const value = input[field]
-    if (typeof value === 'string' && value.trim() !== '') return value.trim()
-    fail(field, expected, value)
-    return undefined
-  }
-  const createdBy = text('createdBy', 'the name of who creates the silence')
-  const comment = text('comment', 'a comment saying why')
-
-  if (
-    errors.length > 0 ||
-    startsAt === undefined ||
-    endsAt === undefined ||
-    createdBy === undefined ||
-    comment === undefined
-  )
-    return { ok: false, errors }
-  return { ok: true, silence: { matchers, startsAt, endsAt, createdBy, comment } }
+/** A required non-blank text field of the request, trimmed; undefined (reported) otherwise. */
+function parseText(
+  input: Record<string, unknown>,
+  field: string,
+  expected: string,
+  fail: Fail,
+): string | undefined {
+  const value = input[field]
+  if (typeof value === 'string' && value.trim() !== '') return value.trim()
+  fail(field, expected, value)
+  return undefined
 }
 
 function matchesEmpty(matcher: Matcher): boolean {

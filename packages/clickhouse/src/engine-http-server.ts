@@ -101,6 +101,147 @@ export function parseArrayLiteral(text: string): (string | number)[] | undefined
 
 const isInsert = (sql: string) => /^\s*INSERT\s/i.test(sql)
 
+/** What one query request asks of the engine, read from its URL and body. */
+export interface EngineRequest {
+  /** The SQL of the URL's `query`, or null when the body holds the SQL. */
+  fromUrl: string | null
+  /** The request body: the SQL, or the values of the URL's query. */
+  text: string
+  queryId: string
+  /** The arguments every engine call takes: the query id, and the parameters and settings given. */
+  common: {
+    query_id: string
+    query_params?: Record<string, unknown>
+    clickhouse_settings?: Record<string, string>
+  }
+}
+
+/**
+ * Reads a query request the way ClickHouse's HTTP interface takes it: `param_*` are query
+ * parameters, the other URL parameters settings (those of the HTTP layer left out).
+ */
+export function engineRequest(url: URL, text: string): EngineRequest {
+  const fromUrl = url.searchParams.get('query')
+  const queryParams: Record<string, string> = {}
+  const settings: Record<string, string> = {}
+  for (const [name, value] of url.searchParams) {
+    if (name.startsWith('param_')) queryParams[name.slice('param_'.length)] = value
+    else if (!HTTP_ONLY.has(name)) settings[name] = value
+  }
+  // Array parameters become JS arrays (see parseArrayLiteral); the rest is unescaped text.
+  const sqlText = fromUrl ?? text
+  const arrays = new Set([...sqlText.matchAll(/\{(\w+):\s*Array\(/g)].map((match) => match[1]))
+  const bound: Record<string, unknown> = {}
+  for (const [name, raw] of Object.entries(queryParams))
+    bound[name] = arrays.has(name) ? (parseArrayLiteral(raw) ?? raw) : unescapeText(raw)
+  const queryId = url.searchParams.get('query_id') ?? crypto.randomUUID()
+  const common = {
+    query_id: queryId,
+    ...(Object.keys(bound).length > 0 ? { query_params: bound } : {}),
+    ...(Object.keys(settings).length > 0 ? { clickhouse_settings: settings } : {}),
+  }
+  return { fromUrl, text, queryId, common }
+}
+
+/** Which connection runs a request, with which of its methods and arguments. */
+export interface EngineCall {
+  on: 'writer' | 'reader'
+  method: 'insert' | 'exec' | 'query'
+  args: Record<string, unknown>
+}
+
+/**
+ * The engine call of a request: an INSERT of the URL with the body as its values, other SQL of
+ * the URL with the body as input, or the body's SQL alone. Inserts go to the writer, the rest to
+ * a reader.
+ */
+export function engineCall({ fromUrl, text, common }: EngineRequest): EngineCall {
+  // Parameters arrive as text, the way ClickHouse's HTTP interface takes them; the engine's
+  // binder parses them by the placeholder's declared type.
+  const sql = fromUrl ?? text
+  if (fromUrl !== null && isInsert(fromUrl))
+    return { on: 'writer', method: 'insert', args: { query: fromUrl, values: text, ...common } }
+  if (fromUrl !== null && text.length > 0)
+    return {
+      on: isInsert(sql) ? 'writer' : 'reader',
+      method: 'exec',
+      args: { query: fromUrl, values: text, ...common },
+    }
+  if (isInsert(sql)) return { on: 'writer', method: 'exec', args: { query: sql, ...common } }
+  return { on: 'reader', method: 'query', args: { query: sql, ...common } }
+}
+
+/** The engine's connections on one data directory: one for inserts, readers taken in turn for the rest. */
+class EngineConnections {
+  readonly writer: Connection
+  readonly readers: Connection[]
+  private next = 0
+
+  constructor(path: string, readers: number) {
+    const connect = loadChdbConnection()
+    this.writer = connect({ path })
+    this.readers = Array.from({ length: readers }, () => connect({ path }))
+  }
+
+  /** Runs a call on its connection (the next reader in turn for a reader's call). */
+  run(call: EngineCall): Promise<{ stream?: NodeJS.ReadableStream; summary?: unknown }> {
+    // biome-ignore lint/suspicious/noExplicitAny: chdb's Connection is typed by its own copy of client-common
+    const connection: any =
+      call.on === 'writer' ? this.writer : this.readers[this.next++ % this.readers.length]
+    return connection[call.method](call.args)
+  }
+
+  async close(): Promise<void> {
+    await this.writer.close()
+    for (const reader of this.readers) await reader.close()
+  }
+}
+
+/** Answers what needs no engine: `/ping` (and a bare GET of `/`) and unknown paths. False for a query. */
+function answeredWithoutEngine(url: URL, request: IncomingMessage, response: ServerResponse): boolean {
+  if (
+    url.pathname === '/ping' ||
+    (url.pathname === '/' && request.method === 'GET' && !url.searchParams.has('query'))
+  ) {
+    response.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8' }).end('Ok.\n')
+    return true
+  }
+  if (url.pathname !== '/') {
+    response
+      .writeHead(404, { 'content-type': 'text/plain' })
+      .end(`Code: 0. DB::Exception: no handler for ${url.pathname}`)
+    return true
+  }
+  return false
+}
+
+/** Answers 200 with the engine's result, its query id and summary in ClickHouse's headers. */
+async function writeResult(
+  response: ServerResponse,
+  queryId: string,
+  result: { stream?: NodeJS.ReadableStream; summary?: unknown },
+): Promise<void> {
+  response.writeHead(200, {
+    'content-type': 'text/plain; charset=UTF-8',
+    'x-clickhouse-query-id': queryId,
+    'x-clickhouse-summary': JSON.stringify(result.summary ?? {}),
+  })
+  if (result.stream) {
+    for await (const chunk of result.stream) response.write(chunk)
+  }
+  response.end()
+}
+
+/** The engine's error as the server writes it, so the client parses the same code and type. */
+export function engineErrorText(error: unknown): { code: string; text: string } {
+  const { message, code, type } = error as { message?: string; code?: string; type?: string }
+  const number = code && /^\d+$/.test(code) ? code : '1001'
+  return {
+    code: number,
+    text: `Code: ${number}. DB::Exception: ${message ?? String(error)} (${type ?? 'STD_EXCEPTION'})`,
+  }
+}
+
 /**
  * Starts the server. Connections: one for inserts, `readers` for everything else (each runs
  * one operation at a time, as in the product's own adapter), all on the same data directory.
@@ -111,91 +252,22 @@ export async function startEngineHttpServer(options: {
   host?: string
   readers?: number
 }): Promise<EngineHttpServer> {
-  const connect = loadChdbConnection()
-  const writer: Connection = connect({ path: options.path })
-  const readers: Connection[] = Array.from({ length: options.readers ?? 2 }, () =>
-    connect({ path: options.path }),
-  )
-  let next = 0
+  const engine = new EngineConnections(options.path, options.readers ?? 2)
   let answered = 0
 
   async function handle(request: IncomingMessage, response: ServerResponse) {
     const url = new URL(request.url ?? '/', 'http://engine')
-    if (
-      url.pathname === '/ping' ||
-      (url.pathname === '/' && request.method === 'GET' && !url.searchParams.has('query'))
-    ) {
-      response.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8' }).end('Ok.\n')
-      return
-    }
-    if (url.pathname !== '/') {
-      response
-        .writeHead(404, { 'content-type': 'text/plain' })
-        .end(`Code: 0. DB::Exception: no handler for ${url.pathname}`)
-      return
-    }
-    const text = await body(request)
-    const fromUrl = url.searchParams.get('query')
-    const queryParams: Record<string, string> = {}
-    const settings: Record<string, string> = {}
-    for (const [name, value] of url.searchParams) {
-      if (name.startsWith('param_')) queryParams[name.slice('param_'.length)] = value
-      else if (!HTTP_ONLY.has(name)) settings[name] = value
-    }
-    // Array parameters become JS arrays (see parseArrayLiteral); the rest is unescaped text.
-    const sqlText = fromUrl ?? text
-    const arrays = new Set([...sqlText.matchAll(/\{(\w+):\s*Array\(/g)].map((match) => match[1]))
-    const bound: Record<string, unknown> = {}
-    for (const [name, raw] of Object.entries(queryParams))
-      bound[name] = arrays.has(name) ? (parseArrayLiteral(raw) ?? raw) : unescapeText(raw)
-    const queryId = url.searchParams.get('query_id') ?? crypto.randomUUID()
-    const common = {
-      query_id: queryId,
-      ...(Object.keys(bound).length > 0 ? { query_params: bound } : {}),
-      ...(Object.keys(settings).length > 0 ? { clickhouse_settings: settings } : {}),
-    }
-    // Parameters arrive as text, the way ClickHouse's HTTP interface takes them; the engine's
-    // binder parses them by the placeholder's declared type.
-    const sql = fromUrl ?? text
-    // biome-ignore lint/suspicious/noExplicitAny: chdb's Connection is typed by its own copy of client-common
-    const call = (connection: any, method: string, args: Record<string, unknown>) => connection[method](args)
+    if (answeredWithoutEngine(url, request, response)) return
+    const query = engineRequest(url, await body(request))
     try {
-      let result: { stream?: NodeJS.ReadableStream; summary?: unknown }
-      if (fromUrl !== null && isInsert(fromUrl)) {
-        result = await call(writer, 'insert', { query: fromUrl, values: text, ...common })
-      } else if (fromUrl !== null && text.length > 0) {
-        result = await call(isInsert(sql) ? writer : readers[next++ % readers.length], 'exec', {
-          query: fromUrl,
-          values: text,
-          ...common,
-        })
-      } else if (isInsert(sql)) {
-        result = await call(writer, 'exec', { query: sql, ...common })
-      } else {
-        result = await call(readers[next++ % readers.length], 'query', { query: sql, ...common })
-      }
+      const result = await engine.run(engineCall(query))
       answered++
-      response.writeHead(200, {
-        'content-type': 'text/plain; charset=UTF-8',
-        'x-clickhouse-query-id': queryId,
-        'x-clickhouse-summary': JSON.stringify(result.summary ?? {}),
-      })
-      if (result.stream) {
-        for await (const chunk of result.stream) response.write(chunk)
-      }
-      response.end()
+      await writeResult(response, query.queryId, result)
     } catch (error) {
       answered++
-      // The engine's error as the server writes it, so the client parses the same code and type.
-      const { message, code, type } = error as { message?: string; code?: string; type?: string }
-      const number = code && /^\d+$/.test(code) ? code : '1001'
-      const text = `Code: ${number}. DB::Exception: ${message ?? String(error)} (${type ?? 'STD_EXCEPTION'})`
-      const codeHeader = number
+      const { code, text } = engineErrorText(error)
       response
-        .writeHead(500, {
-          'content-type': 'text/plain; charset=UTF-8',
-          'x-clickhouse-exception-code': codeHeader,
-        })
+        .writeHead(500, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-exception-code': code })
         .end(text)
     }
   }
@@ -216,8 +288,7 @@ export async function startEngineHttpServer(options: {
     requests: () => answered,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()))
-      await writer.close()
-      for (const reader of readers) await reader.close()
+      await engine.close()
     },
   }
 }

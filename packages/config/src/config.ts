@@ -176,6 +176,184 @@ export const secretVariableNames: ReadonlySet<string> = new Set([
   'CPI_ALERT_SLACK_WEBHOOK_URLS',
 ])
 
+/** The environment as the schema reads it, before it becomes the configuration object. */
+type Environment = z.infer<typeof environmentShape>
+
+/** The whole configuration, one section per service or concern. */
+function toConfig(env: Environment) {
+  return {
+    http: { port: env.PORT, host: env.HOST },
+    /** Every HTTP server's timeouts and connection cap (packages/runtime/src/http-server.ts). */
+    httpLimits: httpLimitsConfig(env),
+    log: { level: env.LOG_LEVEL },
+    kafka: kafkaConfig(env),
+    clickhouse: clickhouseConfig(env),
+    readyCheckTimeoutMs: env.CPI_READY_CHECK_TIMEOUT_MS,
+    mode: env.CPI_MODE,
+    dataDir: path.resolve(env.CPI_DATA_DIR),
+    topics: {
+      events: env.CPI_EVENTS_TOPIC,
+      eventsPartitions: env.CPI_EVENTS_PARTITIONS,
+      deadLetter: env.CPI_DEAD_LETTER_TOPIC,
+    },
+    ingest: ingestConfig(env),
+    processor: processorConfig(env),
+    access: {
+      keysFile: env.CPI_KEYS_FILE ? path.resolve(env.CPI_KEYS_FILE) : undefined,
+      reloadMs: env.CPI_KEYS_RELOAD_MS,
+    },
+    /** Days per table group (undefined: leave the table as it is; 0: remove the TTL). */
+    retention: {
+      eventsDays: env.CPI_RETENTION_EVENTS_DAYS,
+      rejectedDays: env.CPI_RETENTION_REJECTED_DAYS,
+      alertsDays: env.CPI_RETENTION_ALERTS_DAYS,
+    },
+    simulator: simulatorConfig(env),
+    api: apiConfig(env),
+    alerter: alerterConfig(env),
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+  }
+}
+
+/** Every HTTP server's timeouts and connection cap. */
+function httpLimitsConfig(env: Environment) {
+  return {
+    requestTimeoutMs: env.CPI_HTTP_REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: env.CPI_HTTP_HEADERS_TIMEOUT_MS,
+    keepAliveTimeoutMs: env.CPI_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    maxConnections: env.CPI_HTTP_MAX_CONNECTIONS,
+  }
+}
+
+/** The Kafka clients' brokers, timeouts, TLS and SASL. */
+function kafkaConfig(env: Environment) {
+  return {
+    brokers: env.KAFKA_BROKERS,
+    clientId: env.KAFKA_CLIENT_ID,
+    connectionTimeoutMs: env.KAFKA_CONNECTION_TIMEOUT_MS,
+    sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
+    // TLS when asked for, or when a CA file is given; SASL when a mechanism is named.
+    ssl:
+      (env.KAFKA_SSL ?? (env.KAFKA_SSL_CA_FILE ? 'on' : 'off')) === 'on'
+        ? { ...(env.KAFKA_SSL_CA_FILE ? { caFile: path.resolve(env.KAFKA_SSL_CA_FILE) } : {}) }
+        : undefined,
+    sasl:
+      env.KAFKA_SASL_MECHANISM && env.KAFKA_SASL_USERNAME && env.KAFKA_SASL_PASSWORD
+        ? {
+            mechanism: env.KAFKA_SASL_MECHANISM,
+            username: env.KAFKA_SASL_USERNAME,
+            password: env.KAFKA_SASL_PASSWORD,
+          }
+        : undefined,
+  }
+}
+
+/** A ClickHouse server when a URL is given, the embedded engine's data directory otherwise. */
+function clickhouseConfig(env: Environment) {
+  return env.CLICKHOUSE_URL
+    ? {
+        kind: 'http' as const,
+        url: env.CLICKHOUSE_URL,
+        username: env.CLICKHOUSE_USER,
+        password: env.CLICKHOUSE_PASSWORD,
+        database: env.CLICKHOUSE_DATABASE,
+        ...(env.CLICKHOUSE_CLUSTER ? { cluster: env.CLICKHOUSE_CLUSTER } : {}),
+      }
+    : {
+        kind: 'embedded' as const,
+        path: path.resolve(env.CLICKHOUSE_PATH),
+        database: env.CLICKHOUSE_DATABASE,
+      }
+}
+
+/** The ingest gateway's keys, body and event limits, rate limit and producer bounds. */
+function ingestConfig(env: Environment) {
+  return {
+    keys: env.CPI_INGEST_KEYS,
+    maxBodyBytes: env.CPI_INGEST_MAX_BODY_BYTES,
+    limits: {
+      maxEventBytes: env.CPI_INGEST_MAX_EVENT_BYTES,
+      maxDepth: env.CPI_INGEST_MAX_DEPTH,
+      maxStringLength: env.CPI_INGEST_MAX_STRING_LENGTH,
+    },
+    rateLimitPerSecond: env.CPI_INGEST_RATE_LIMIT,
+    rateBurst: env.CPI_INGEST_RATE_BURST ?? env.CPI_INGEST_RATE_LIMIT * 2,
+    produceTimeoutMs: env.CPI_INGEST_PRODUCE_TIMEOUT_MS,
+    maxQueuedBytes: env.CPI_INGEST_MAX_QUEUED_BYTES,
+    maxQueuedMessages: env.CPI_INGEST_MAX_QUEUED_MESSAGES,
+    deadLetterMaxRawBytes: env.CPI_DEAD_LETTER_MAX_RAW_BYTES,
+  }
+}
+
+/** The processor's consumer group, catalog, lateness and clock bounds, fetch and state sizes. */
+function processorConfig(env: Environment) {
+  return {
+    groupId: env.CPI_PROCESSOR_GROUP,
+    catalogFiles: env.CPI_CATALOG_FILES ?? [],
+    allowedLatenessMs: env.CPI_ALLOWED_LATENESS_MS,
+    idleAfterMs: env.CPI_IDLE_AFTER_MS,
+    maxClockSkewMs: env.CPI_MAX_CLOCK_SKEW_MS,
+    sweepIntervalMs: env.CPI_SWEEP_INTERVAL_MS,
+    fetchBytesPerPartition: env.CPI_PROCESSOR_FETCH_BYTES,
+    concurrentPartitions: env.CPI_PROCESSOR_CONCURRENT_PARTITIONS,
+    stateMaxBytes: env.CPI_PROCESSOR_STATE_MAX_BYTES,
+    pseudonymizeKey: env.CPI_PSEUDONYMIZE_KEY,
+  }
+}
+
+/** The built-in simulator: whether it runs, its rate, seed, target and backfill. */
+function simulatorConfig(env: Environment) {
+  return {
+    // On by default where the product runs alone (local mode), so it is alive on first start.
+    enabled: (env.CPI_SIMULATOR ?? (env.CPI_MODE === 'local' ? 'on' : 'off')) === 'on',
+    ratePerSecond: env.CPI_SIMULATOR_RATE,
+    seed: env.CPI_SIMULATOR_SEED,
+    target: env.CPI_SIMULATOR_TARGET,
+    backfillHours: env.CPI_SIMULATOR_BACKFILL_HOURS,
+    experiment: env.CPI_SIMULATOR_EXPERIMENT === 'on',
+  }
+}
+
+/** The read API's tokens, public URL, live stream bounds and rollup cache. */
+function apiConfig(env: Environment) {
+  return {
+    readTokens: env.CPI_READ_TOKENS,
+    publicUrl: (
+      env.CPI_PUBLIC_URL ?? `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`
+    ).replace(/\/$/, ''),
+    streamIntervalMs: env.CPI_STREAM_INTERVAL_MS,
+    streamMaxClients: env.CPI_STREAM_MAX_CLIENTS,
+    streamMaxBufferBytes: env.CPI_STREAM_MAX_BUFFER_BYTES,
+    /** Bytes of rollup blocks the API holds for series reads (0: every read queries the engine). */
+    rollupCacheBytes: env.CPI_API_ROLLUP_CACHE_BYTES,
+    experimentsFile: env.CPI_EXPERIMENTS_FILE,
+  }
+}
+
+/** The alerter's schedule, alert policy and receivers. */
+function alerterConfig(env: Environment) {
+  return {
+    enabled: env.CPI_ALERTER === 'on',
+    topic: env.CPI_ALERTS_TOPIC,
+    intervalMs: env.CPI_ALERT_INTERVAL_MS,
+    lookbackMs: env.CPI_ALERT_LOOKBACK_MS,
+    runbookUrl: env.CPI_RUNBOOK_URL,
+    policy: {
+      minEvents: env.CPI_ALERT_MIN_EVENTS,
+      pendingForMs: env.CPI_ALERT_PENDING_MS,
+      noDataAfterMs: env.CPI_ALERT_NO_DATA_MS,
+      baselineWeeks: env.CPI_ALERT_BASELINE_WEEKS,
+      baselineDrop: env.CPI_ALERT_BASELINE_DROP,
+      baselineWindowMs: 3_600_000,
+    },
+    webhooks: env.CPI_ALERT_WEBHOOK_URLS ?? [],
+    slackWebhooks: env.CPI_ALERT_SLACK_WEBHOOK_URLS ?? [],
+    stallAfterMs: env.CPI_ALERT_STALL_MS,
+    webhookTimeoutMs: env.CPI_ALERT_WEBHOOK_TIMEOUT_MS,
+    deliveryAttempts: env.CPI_ALERT_DELIVERY_ATTEMPTS,
+  }
+}
+
 export const configSchema = environmentShape
   .superRefine((env, context) => {
     if (
@@ -231,137 +409,7 @@ export const configSchema = environmentShape
         seen.add(name)
       }
   })
-  .transform((env) => ({
-    http: { port: env.PORT, host: env.HOST },
-    /** Every HTTP server's timeouts and connection cap (packages/runtime/src/http-server.ts). */
-    httpLimits: {
-      requestTimeoutMs: env.CPI_HTTP_REQUEST_TIMEOUT_MS,
-      headersTimeoutMs: env.CPI_HTTP_HEADERS_TIMEOUT_MS,
-      keepAliveTimeoutMs: env.CPI_HTTP_KEEP_ALIVE_TIMEOUT_MS,
-      maxConnections: env.CPI_HTTP_MAX_CONNECTIONS,
-    },
-    log: { level: env.LOG_LEVEL },
-    kafka: {
-      brokers: env.KAFKA_BROKERS,
-      clientId: env.KAFKA_CLIENT_ID,
-      connectionTimeoutMs: env.KAFKA_CONNECTION_TIMEOUT_MS,
-      sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
-      // TLS when asked for, or when a CA file is given; SASL when a mechanism is named.
-      ssl:
-        (env.KAFKA_SSL ?? (env.KAFKA_SSL_CA_FILE ? 'on' : 'off')) === 'on'
-          ? { ...(env.KAFKA_SSL_CA_FILE ? { caFile: path.resolve(env.KAFKA_SSL_CA_FILE) } : {}) }
-          : undefined,
-      sasl:
-        env.KAFKA_SASL_MECHANISM && env.KAFKA_SASL_USERNAME && env.KAFKA_SASL_PASSWORD
-          ? {
-              mechanism: env.KAFKA_SASL_MECHANISM,
-              username: env.KAFKA_SASL_USERNAME,
-              password: env.KAFKA_SASL_PASSWORD,
-            }
-          : undefined,
-    },
-    clickhouse: env.CLICKHOUSE_URL
-      ? {
-          kind: 'http' as const,
-          url: env.CLICKHOUSE_URL,
-          username: env.CLICKHOUSE_USER,
-          password: env.CLICKHOUSE_PASSWORD,
-          database: env.CLICKHOUSE_DATABASE,
-          ...(env.CLICKHOUSE_CLUSTER ? { cluster: env.CLICKHOUSE_CLUSTER } : {}),
-        }
-      : {
-          kind: 'embedded' as const,
-          path: path.resolve(env.CLICKHOUSE_PATH),
-          database: env.CLICKHOUSE_DATABASE,
-        },
-    readyCheckTimeoutMs: env.CPI_READY_CHECK_TIMEOUT_MS,
-    mode: env.CPI_MODE,
-    dataDir: path.resolve(env.CPI_DATA_DIR),
-    topics: {
-      events: env.CPI_EVENTS_TOPIC,
-      eventsPartitions: env.CPI_EVENTS_PARTITIONS,
-      deadLetter: env.CPI_DEAD_LETTER_TOPIC,
-    },
-    ingest: {
-      keys: env.CPI_INGEST_KEYS,
-      maxBodyBytes: env.CPI_INGEST_MAX_BODY_BYTES,
-      limits: {
-        maxEventBytes: env.CPI_INGEST_MAX_EVENT_BYTES,
-        maxDepth: env.CPI_INGEST_MAX_DEPTH,
-        maxStringLength: env.CPI_INGEST_MAX_STRING_LENGTH,
-      },
-      rateLimitPerSecond: env.CPI_INGEST_RATE_LIMIT,
-      rateBurst: env.CPI_INGEST_RATE_BURST ?? env.CPI_INGEST_RATE_LIMIT * 2,
-      produceTimeoutMs: env.CPI_INGEST_PRODUCE_TIMEOUT_MS,
-      maxQueuedBytes: env.CPI_INGEST_MAX_QUEUED_BYTES,
-      maxQueuedMessages: env.CPI_INGEST_MAX_QUEUED_MESSAGES,
-      deadLetterMaxRawBytes: env.CPI_DEAD_LETTER_MAX_RAW_BYTES,
-    },
-    processor: {
-      groupId: env.CPI_PROCESSOR_GROUP,
-      catalogFiles: env.CPI_CATALOG_FILES ?? [],
-      allowedLatenessMs: env.CPI_ALLOWED_LATENESS_MS,
-      idleAfterMs: env.CPI_IDLE_AFTER_MS,
-      maxClockSkewMs: env.CPI_MAX_CLOCK_SKEW_MS,
-      sweepIntervalMs: env.CPI_SWEEP_INTERVAL_MS,
-      fetchBytesPerPartition: env.CPI_PROCESSOR_FETCH_BYTES,
-      concurrentPartitions: env.CPI_PROCESSOR_CONCURRENT_PARTITIONS,
-      stateMaxBytes: env.CPI_PROCESSOR_STATE_MAX_BYTES,
-      pseudonymizeKey: env.CPI_PSEUDONYMIZE_KEY,
-    },
-    access: {
-      keysFile: env.CPI_KEYS_FILE ? path.resolve(env.CPI_KEYS_FILE) : undefined,
-      reloadMs: env.CPI_KEYS_RELOAD_MS,
-    },
-    /** Days per table group (undefined: leave the table as it is; 0: remove the TTL). */
-    retention: {
-      eventsDays: env.CPI_RETENTION_EVENTS_DAYS,
-      rejectedDays: env.CPI_RETENTION_REJECTED_DAYS,
-      alertsDays: env.CPI_RETENTION_ALERTS_DAYS,
-    },
-    simulator: {
-      // On by default where the product runs alone (local mode), so it is alive on first start.
-      enabled: (env.CPI_SIMULATOR ?? (env.CPI_MODE === 'local' ? 'on' : 'off')) === 'on',
-      ratePerSecond: env.CPI_SIMULATOR_RATE,
-      seed: env.CPI_SIMULATOR_SEED,
-      target: env.CPI_SIMULATOR_TARGET,
-      backfillHours: env.CPI_SIMULATOR_BACKFILL_HOURS,
-      experiment: env.CPI_SIMULATOR_EXPERIMENT === 'on',
-    },
-    api: {
-      readTokens: env.CPI_READ_TOKENS,
-      publicUrl: (
-        env.CPI_PUBLIC_URL ?? `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`
-      ).replace(/\/$/, ''),
-      streamIntervalMs: env.CPI_STREAM_INTERVAL_MS,
-      streamMaxClients: env.CPI_STREAM_MAX_CLIENTS,
-      streamMaxBufferBytes: env.CPI_STREAM_MAX_BUFFER_BYTES,
-      /** Bytes of rollup blocks the API holds for series reads (0: every read queries the engine). */
-      rollupCacheBytes: env.CPI_API_ROLLUP_CACHE_BYTES,
-      experimentsFile: env.CPI_EXPERIMENTS_FILE,
-    },
-    alerter: {
-      enabled: env.CPI_ALERTER === 'on',
-      topic: env.CPI_ALERTS_TOPIC,
-      intervalMs: env.CPI_ALERT_INTERVAL_MS,
-      lookbackMs: env.CPI_ALERT_LOOKBACK_MS,
-      runbookUrl: env.CPI_RUNBOOK_URL,
-      policy: {
-        minEvents: env.CPI_ALERT_MIN_EVENTS,
-        pendingForMs: env.CPI_ALERT_PENDING_MS,
-        noDataAfterMs: env.CPI_ALERT_NO_DATA_MS,
-        baselineWeeks: env.CPI_ALERT_BASELINE_WEEKS,
-        baselineDrop: env.CPI_ALERT_BASELINE_DROP,
-        baselineWindowMs: 3_600_000,
-      },
-      webhooks: env.CPI_ALERT_WEBHOOK_URLS ?? [],
-      slackWebhooks: env.CPI_ALERT_SLACK_WEBHOOK_URLS ?? [],
-      stallAfterMs: env.CPI_ALERT_STALL_MS,
-      webhookTimeoutMs: env.CPI_ALERT_WEBHOOK_TIMEOUT_MS,
-      deliveryAttempts: env.CPI_ALERT_DELIVERY_ATTEMPTS,
-    },
-    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
-  }))
+  .transform(toConfig)
 
 export type Config = z.infer<typeof configSchema>
 

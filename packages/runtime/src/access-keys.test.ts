@@ -11,6 +11,7 @@ import {
   type KeySource,
   KeysFileError,
   keyEntry,
+  oneAtATime,
   parseKeysFile,
   startKeySource,
 } from './access-keys.ts'
@@ -234,5 +235,48 @@ describe('startKeySource', () => {
     await writeFile(file, JSON.stringify([{ id: 'ci', key: CI, scopes: ['ingest'] }]))
     await waitFor(() => source?.current().check(CI).ok === true)
     expect(source.current().check(OPS).ok).toBe(false)
+  })
+})
+
+describe('oneAtATime', () => {
+  it('answers a call during a run with that run, which then runs once more', async () => {
+    const results = [false, true, false]
+    const started: (() => void)[] = []
+    let runs = 0
+    const run = oneAtATime(async () => {
+      runs++
+      await new Promise<void>((resolve) => started.push(resolve))
+      return results.shift() ?? false
+    })
+    const first = run()
+    const second = run()
+    const third = run()
+    expect(second).toBe(first)
+    expect(third).toBe(first)
+    expect(runs).toBe(1)
+    started.shift()?.()
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    // A call during the run asked for one more run: only one, however many calls came.
+    expect(runs).toBe(2)
+    started.shift()?.()
+    expect(await first).toBe(true)
+    expect(runs).toBe(2)
+    // Idle again: the next call starts a run of its own.
+    const fourth = run()
+    expect(fourth).not.toBe(first)
+    started.shift()?.()
+    expect(await fourth).toBe(false)
+    expect(runs).toBe(3)
+  })
+
+  it('lets the next call run after a run that failed', async () => {
+    let fail = true
+    const run = oneAtATime(async () => {
+      if (fail) throw new Error('boom')
+      return true
+    })
+    await expect(run()).rejects.toThrow('boom')
+    fail = false
+    expect(await run()).toBe(true)
   })
 })

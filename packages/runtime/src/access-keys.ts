@@ -203,24 +203,15 @@ export async function startKeySource(options: {
     return { current: () => keys, reload: async () => false, stop: () => undefined }
   }
 
-  const read = async (): Promise<string> => {
-    try {
-      return await readFile(file, 'utf8')
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : 'error')
-      throw new KeysFileError(`keys file ${file}: cannot read it (${code})`)
-    }
-  }
-  const initial = await read()
+  const initial = await readKeysFile(file)
   let keys = createAccessKeys([...base, ...parseKeysFile(initial, file)])
   let lastSeen: string | undefined = initial
   let lastProblem: string | undefined
   logger.info({ file, count: keys.size, ids: keys.ids }, 'keys loaded')
 
-  let reloading: Promise<boolean> | undefined
   const reloadOnce = async (): Promise<boolean> => {
     try {
-      const text = await read()
+      const text = await readKeysFile(file)
       // Unchanged, or the same broken version (logged once already).
       if (text === lastSeen) return false
       lastSeen = text
@@ -249,43 +240,8 @@ export async function startKeySource(options: {
       return false
     }
   }
-  // One reload at a time; a change noticed during one gets a reload of its own right after.
-  let again = false
-  const reload = (): Promise<boolean> => {
-    if (reloading) {
-      again = true
-      return reloading
-    }
-    reloading = (async () => {
-      let changed = false
-      do {
-        again = false
-        changed = (await reloadOnce()) || changed
-      } while (again)
-      return changed
-    })().finally(() => {
-      reloading = undefined
-    })
-    return reloading
-  }
-
-  let debounce: NodeJS.Timeout | undefined
-  let watcher: FSWatcher | undefined
-  try {
-    if (options.watchFile !== false)
-      watcher = watch(path.dirname(file), { persistent: false }, () => {
-        clearTimeout(debounce)
-        debounce = setTimeout(() => void reload(), 50)
-        debounce.unref()
-      })
-    watcher?.on('error', (error) => {
-      logger.warn({ file, err: error }, 'cannot watch the keys file; polling it only')
-      watcher?.close()
-      watcher = undefined
-    })
-  } catch (error) {
-    logger.warn({ file, err: error }, 'cannot watch the keys file; polling it only')
-  }
+  const reload = oneAtATime(reloadOnce)
+  const stopWatching = options.watchFile !== false ? watchKeysFile(file, reload, logger) : () => undefined
   const poll = setInterval(() => void reload(), options.reloadMs ?? 5000)
   poll.unref()
 
@@ -294,8 +250,72 @@ export async function startKeySource(options: {
     reload,
     stop() {
       clearInterval(poll)
-      clearTimeout(debounce)
-      watcher?.close()
+      stopWatching()
     },
+  }
+}
+
+/** The keys file's text; a KeysFileError naming the file and the system's code when it cannot be read. */
+async function readKeysFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : 'error')
+    throw new KeysFileError(`keys file ${file}: cannot read it (${code})`)
+  }
+}
+
+/**
+ * `task` run one at a time: a call while it runs is answered by the run in progress, which then
+ * runs once more (a change noticed during one gets a run of its own right after); true when any run
+ * of it said true.
+ */
+export function oneAtATime(task: () => Promise<boolean>): () => Promise<boolean> {
+  let running: Promise<boolean> | undefined
+  let again = false
+  return () => {
+    if (running) {
+      again = true
+      return running
+    }
+    running = (async () => {
+      let changed = false
+      do {
+        again = false
+        changed = (await task()) || changed
+      } while (again)
+      return changed
+    })().finally(() => {
+      running = undefined
+    })
+    return running
+  }
+}
+
+/**
+ * Watches the keys file's folder (which also sees Kubernetes' symlink swaps) and calls `changed`
+ * 50 ms after the last event; where watching fails, logs it once and leaves the poll alone.
+ * Returns the function that stops watching.
+ */
+function watchKeysFile(file: string, changed: () => Promise<boolean>, logger: Logger): () => void {
+  let debounce: NodeJS.Timeout | undefined
+  let watcher: FSWatcher | undefined
+  try {
+    watcher = watch(path.dirname(file), { persistent: false }, () => {
+      clearTimeout(debounce)
+      debounce = setTimeout(() => void changed(), 50)
+      debounce.unref()
+    })
+    watcher.on('error', (error) => {
+      logger.warn({ file, err: error }, 'cannot watch the keys file; polling it only')
+      watcher?.close()
+      watcher = undefined
+    })
+  } catch (error) {
+    logger.warn({ file, err: error }, 'cannot watch the keys file; polling it only')
+  }
+  return () => {
+    clearTimeout(debounce)
+    watcher?.close()
   }
 }

@@ -7,6 +7,7 @@ import {
   type FieldError,
   parseAndValidate,
   type RejectReason,
+  type Validation,
   type ValidationLimits,
   validateEvent,
 } from '@cpi/schemas'
@@ -54,61 +55,11 @@ export interface IngestAnswer {
 export function createIngestService(deps: IngestDependencies) {
   const now = deps.now ?? Date.now
   const maxRawBytes = deps.deadLetterMaxRawBytes ?? 256 * 1024
-  const requests = counter(deps.registry, {
-    name: 'cpi_ingest_requests_total',
-    help: 'Ingest HTTP requests by status code',
-    labelNames: ['status'] as const,
-  })
-  const events = counter(deps.registry, {
-    name: 'cpi_ingest_events_total',
-    help: 'Events received by the gateway, by outcome',
-    labelNames: ['outcome'] as const,
-  })
-  const rejections = rejectedEventsCounter(deps.registry)
-  const produceSeconds = histogram(deps.registry, {
-    name: 'cpi_ingest_produce_seconds',
-    help: 'Time from a request being validated to Kafka acknowledging its events',
-    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-  })
+  const metrics = createIngestMetrics(deps.registry)
 
   const answer = (result: IngestAnswer): IngestAnswer => {
-    requests.inc({ status: String(result.status) })
+    metrics.requests.inc({ status: String(result.status) })
     return result
-  }
-
-  const deadLetter = (raw: string, letter: DeadLetter) => deadLetterMessage(raw, letter, maxRawBytes)
-
-  async function produce(valid: Message[], dead: Message[]): Promise<IngestAnswer | undefined> {
-    const started = performance.now()
-    let timer: NodeJS.Timeout | undefined
-    try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`Kafka did not acknowledge within ${deps.produceTimeoutMs} ms`)),
-          deps.produceTimeoutMs,
-        )
-      })
-      // Both topics queued together or not at all: a refused request leaves nothing behind.
-      const sent = deps.producer.sendAll([
-        { topic: deps.topics.events, messages: valid },
-        { topic: deps.topics.deadLetter, messages: dead },
-      ])
-      await Promise.race([sent, timeout])
-      produceSeconds.observe((performance.now() - started) / 1000)
-      return undefined
-    } catch (error) {
-      if (error instanceof ProducerQueueFullError) {
-        deps.logger.debug({ err: error }, 'producer queue full; answered 503')
-        return answer(overloaded(error))
-      }
-      deps.logger.warn(
-        { err: error, events: valid.length, deadLetters: dead.length },
-        'Kafka unavailable; answered 503',
-      )
-      return answer(kafkaUnavailable(error))
-    } finally {
-      clearTimeout(timer)
-    }
   }
 
   async function malformed(raw: string, message: string, sender: string, receivedAt: number) {
@@ -119,64 +70,24 @@ export function createIngestService(deps: IngestDependencies) {
       rejectedAt: new Date(receivedAt).toISOString(),
       sender,
     }
-    const failed = await produce([], [deadLetter(raw, letter)])
-    if (failed) return failed
-    rejections.inc({ origin: 'ingest', reason: 'malformed_json' })
+    const failed = await produce(deps, metrics, [], [deadLetterMessage(raw, letter, maxRawBytes)])
+    if (failed) return answer(failed)
+    metrics.rejections.inc({ origin: 'ingest', reason: 'malformed_json' })
     return answer({ status: 400, body: { error: 'malformed_json', message, accepted: 0 } })
   }
 
-  /** One item's verdict: the validated event, or why not (a too-deep one is not walked again). */
-  function validateItem(item: RequestItem, receivedAt: number) {
-    if (item.tooDeep) {
-      return {
-        ok: false as const,
-        reason: 'too_deep' as const,
-        errors: [item.tooDeep],
-        ...identityOf(item.value),
-      }
-    }
-    const result =
-      item.parseError !== undefined
-        ? parseAndValidate(item.raw, { now: receivedAt, limits: deps.limits })
-        : validateEvent(item.value, { now: receivedAt, limits: deps.limits })
-    if (result.ok || item.parseError === undefined || result.reason !== 'malformed_json') return result
-    return { ...result, errors: [{ path: '', message: item.parseError }] }
-  }
-
   async function accept(items: RequestItem[], sender: string, receivedAt: number): Promise<IngestAnswer> {
-    const valid: Message[] = []
-    const dead: Message[] = []
-    const rejected: RejectedItem[] = []
-    for (const item of items) {
-      const result = validateItem(item, receivedAt)
-      if (result.ok) {
-        valid.push({
-          key: result.event.subject,
-          value: JSON.stringify(result.event),
-          headers: { 'content-type': 'application/cloudevents+json', ce_type: result.event.type },
-        })
-        continue
-      }
-      const { reason, errors, id, type, subject } = result
-      rejected.push({ index: item.index, ...(id === undefined ? {} : { id }), reason, errors })
-      dead.push(
-        deadLetter(item.raw, {
-          reason,
-          errors,
-          origin: 'ingest',
-          rejectedAt: new Date(receivedAt).toISOString(),
-          sender,
-          ...(id === undefined ? {} : { eventId: id }),
-          ...(type === undefined ? {} : { eventType: type }),
-          ...(subject === undefined ? {} : { subject }),
-        }),
-      )
-    }
-    const failed = await produce(valid, dead)
-    if (failed) return failed
-    events.inc({ outcome: 'accepted' }, valid.length)
-    events.inc({ outcome: 'rejected' }, rejected.length)
-    for (const item of rejected) rejections.inc({ origin: 'ingest', reason: item.reason })
+    const { valid, dead, rejected } = sortItems(items, {
+      sender,
+      receivedAt,
+      limits: deps.limits,
+      maxRawBytes,
+    })
+    const failed = await produce(deps, metrics, valid, dead)
+    if (failed) return answer(failed)
+    metrics.events.inc({ outcome: 'accepted' }, valid.length)
+    metrics.events.inc({ outcome: 'rejected' }, rejected.length)
+    for (const item of rejected) metrics.rejections.inc({ origin: 'ingest', reason: item.reason })
     const status = rejected.length === 0 ? 200 : valid.length === 0 ? 422 : 207
     return answer({ status, body: { accepted: valid.length, rejected } })
   }
@@ -197,9 +108,132 @@ export function createIngestService(deps: IngestDependencies) {
     },
     /** Counts a request refused before its body was read (auth, size). */
     countRefused(status: number): void {
-      requests.inc({ status: String(status) })
+      metrics.requests.inc({ status: String(status) })
     },
   }
+}
+
+/** The gateway's metrics: requests by status, events by outcome, rejections by reason, produce time. */
+function createIngestMetrics(registry: Registry) {
+  return {
+    requests: counter(registry, {
+      name: 'cpi_ingest_requests_total',
+      help: 'Ingest HTTP requests by status code',
+      labelNames: ['status'] as const,
+    }),
+    events: counter(registry, {
+      name: 'cpi_ingest_events_total',
+      help: 'Events received by the gateway, by outcome',
+      labelNames: ['outcome'] as const,
+    }),
+    rejections: rejectedEventsCounter(registry),
+    produceSeconds: histogram(registry, {
+      name: 'cpi_ingest_produce_seconds',
+      help: 'Time from a request being validated to Kafka acknowledging its events',
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    }),
+  }
+}
+
+type IngestMetrics = ReturnType<typeof createIngestMetrics>
+
+/**
+ * Queues a request's events and dead letters together and waits for Kafka to acknowledge them,
+ * at most `produceTimeoutMs`: undefined once acknowledged, else the 503 to answer.
+ */
+async function produce(
+  deps: IngestDependencies,
+  metrics: IngestMetrics,
+  valid: Message[],
+  dead: Message[],
+): Promise<IngestAnswer | undefined> {
+  const started = performance.now()
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Kafka did not acknowledge within ${deps.produceTimeoutMs} ms`)),
+        deps.produceTimeoutMs,
+      )
+    })
+    // Both topics queued together or not at all: a refused request leaves nothing behind.
+    const sent = deps.producer.sendAll([
+      { topic: deps.topics.events, messages: valid },
+      { topic: deps.topics.deadLetter, messages: dead },
+    ])
+    await Promise.race([sent, timeout])
+    metrics.produceSeconds.observe((performance.now() - started) / 1000)
+    return undefined
+  } catch (error) {
+    if (error instanceof ProducerQueueFullError) {
+      deps.logger.debug({ err: error }, 'producer queue full; answered 503')
+      return overloaded(error)
+    }
+    deps.logger.warn(
+      { err: error, events: valid.length, deadLetters: dead.length },
+      'Kafka unavailable; answered 503',
+    )
+    return kafkaUnavailable(error)
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** One item's verdict: the validated event, or why not (a too-deep one is not walked again). */
+function validateItem(item: RequestItem, receivedAt: number, limits: Partial<ValidationLimits>): Validation {
+  if (item.tooDeep) {
+    return {
+      ok: false,
+      reason: 'too_deep',
+      errors: [item.tooDeep],
+      ...identityOf(item.value),
+    }
+  }
+  const result =
+    item.parseError !== undefined
+      ? parseAndValidate(item.raw, { now: receivedAt, limits })
+      : validateEvent(item.value, { now: receivedAt, limits })
+  if (result.ok || item.parseError === undefined || result.reason !== 'malformed_json') return result
+  return { ...result, errors: [{ path: '', message: item.parseError }] }
+}
+
+/**
+ * A request's items sorted by their verdicts: the valid events as messages keyed by subject, the
+ * rest as rejections (for the answer) and dead letters (for the dead-letter topic).
+ */
+function sortItems(
+  items: readonly RequestItem[],
+  context: { sender: string; receivedAt: number; limits: Partial<ValidationLimits>; maxRawBytes: number },
+): { valid: Message[]; dead: Message[]; rejected: RejectedItem[] } {
+  const { sender, receivedAt, limits, maxRawBytes } = context
+  const valid: Message[] = []
+  const dead: Message[] = []
+  const rejected: RejectedItem[] = []
+  for (const item of items) {
+    const result = validateItem(item, receivedAt, limits)
+    if (result.ok) {
+      valid.push({
+        key: result.event.subject,
+        value: JSON.stringify(result.event),
+        headers: { 'content-type': 'application/cloudevents+json', ce_type: result.event.type },
+      })
+      continue
+    }
+    const { reason, errors, id, type, subject } = result
+    rejected.push({ index: item.index, ...(id === undefined ? {} : { id }), reason, errors })
+    const letter: DeadLetter = {
+      reason,
+      errors,
+      origin: 'ingest',
+      rejectedAt: new Date(receivedAt).toISOString(),
+      sender,
+      ...(id === undefined ? {} : { eventId: id }),
+      ...(type === undefined ? {} : { eventType: type }),
+      ...(subject === undefined ? {} : { subject }),
+    }
+    dead.push(deadLetterMessage(item.raw, letter, maxRawBytes))
+  }
+  return { valid, dead, rejected }
 }
 
 /** 429: over the key's rate (retry later), or more than its burst in one request (split it). */
