@@ -1,20 +1,37 @@
 // The customer-centric analytics views (/v1/analytics/*), one per ?view=: the shared customer
 // index, team scorecards, perception vs performance, CPI → KPI linkage and experiments. Charts
 // are uPlot (the index over time) and small SVGs; every chart has a text alternative beside it.
+// Type-checked with JSDoc (tsconfig.json here, types.d.ts).
+// @ts-check
+
+/**
+ * @import {
+ *   ArmMetric, CatalogResponse, Difference, ExperimentArm, ExperimentCpi, ExperimentsResponse,
+ *   Health, IndexResponse, IndexWindow, Interval, LinkageResponse, MetricComparison,
+ *   PerceptionEntry, PerceptionResponse, ScorecardBrief, ScorecardsResponse,
+ * } from './types'
+ */
+/** @import uPlot from 'uplot' */
 
 import { $, clock, getJson, HEALTH, h, integer, PALETTE, percent, targetPercent } from './common.js'
 
 const REFRESH_MS = 30_000
+/** @type {Record<string, string>} */
 const HEALTH_WORDS = { ok: 'OK', at_risk: 'at risk', breached: 'breached', no_data: 'no data' }
 const WINDOWS = { '1h': 'hour', '1d': 'day', '7d': 'week' }
 const RANGES = { '7d': 'last 7 days', '30d': 'last 30 days', '90d': 'last 90 days' }
+/** @typedef {keyof typeof WINDOWS} WindowKey */
+/** @typedef {keyof typeof RANGES} RangeKey */
+/** @type {WindowKey} */
 const DEFAULT_WINDOW = '1d'
+/** @type {RangeKey} */
 const DEFAULT_RANGE = '30d'
 const DEFAULT_MDE = 0.02
 const MET = '#0b6a2e'
 const MISSED = '#a3141a'
 /** Arms are told apart by hue; red and green stay for status. */
 const ARM_COLOURS = ['#0b57d0', '#6b2fa3', '#00677f', '#8a4f00', '#a3195b']
+/** @type {Record<MetricComparison['decision'], { icon: string, label: string }>} */
 const DECISIONS = {
   collecting: { icon: '◔', label: 'Collecting' },
   significant: { icon: '✓', label: 'Significant' },
@@ -23,20 +40,36 @@ const DECISIONS = {
 
 // ---------- formatting ----------
 
-/** A 0–100 index value. */
+/** @typedef {'pt' | 'points' | ''} Unit */
+
+/**
+ * A 0–100 index value.
+ * @param {number | null | undefined} value
+ */
 const points = (value, digits = 1) =>
   value === null || value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits)
 
-/** A rate; small rates keep two decimals so 0.35 % does not read as 0.3 %. */
+/**
+ * A rate; small rates keep two decimals so 0.35 % does not read as 0.3 %.
+ * @param {number | null | undefined} ratio
+ */
 const rate = (ratio) =>
   ratio === null || ratio === undefined ? '—' : percent(ratio, Math.abs(ratio) < 0.1 ? 2 : 1)
 
+/** @param {number} value */
 const sign = (value) => (value > 0 ? '+' : value < 0 ? '−' : '')
 
-/** A signed number with a real minus sign. */
+/**
+ * A signed number with a real minus sign.
+ * @param {number} value
+ * @param {number} digits
+ */
 const signed = (value, digits) => `${sign(value)}${Math.abs(value).toFixed(digits)}`
 
-/** A difference of proportions in percentage points. */
+/**
+ * A difference of proportions in percentage points.
+ * @param {number} difference
+ */
 const pointsDiff = (difference) => {
   const value = difference * 100
   return `${signed(value, Math.abs(value) < 1 ? 2 : 1)} pt`
@@ -45,24 +78,37 @@ const pointsDiff = (difference) => {
 /**
  * A difference with its interval, all three with the same decimals: `+46.0 pt (95 % CI +23.1
  * to +68.9)`. `unit` pt (a difference of proportions), points (NPS) or none (a mean).
+ * @param {number} difference
+ * @param {Interval} interval
+ * @param {Unit} unit
  */
 function withInterval(difference, interval, unit, confidence = '95 %') {
   const scale = unit === 'pt' ? 100 : 1
   const largest = Math.max(...[difference, interval.lower, interval.upper].map((v) => Math.abs(v * scale)))
   const digits = unit === 'points' ? 0 : unit === 'pt' ? (largest < 2 ? 2 : 1) : 2
-  const format = (value) => signed(value * scale, digits)
+  const format = (/** @type {number} */ value) => signed(value * scale, digits)
   return `${format(difference)}${unit ? ` ${unit}` : ''} (${confidence} CI ${format(interval.lower)} to ${format(interval.upper)})`
 }
 
+/** @param {number} p */
 const pValue = (p) => (p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(3)}`)
 
+/** @param {number} alpha */
 const confidenceOf = (alpha) => `${Math.round((1 - alpha) * 100)} %`
 
-/** quote → quotes, delivery → deliveries. */
+/**
+ * quote → quotes, delivery → deliveries.
+ * @param {string} word
+ */
 const pluralWord = (word) => (/[^aeiou]y$/.test(word) ? `${word.slice(0, -1)}ies` : `${word}s`)
 
+/**
+ * @param {number} count
+ * @param {string} word
+ */
 const plural = (count, word) => `${integer.format(count)} ${count === 1 ? word : pluralWord(word)}`
 
+/** @param {Health} health */
 function healthBadge(health, extraClass = '') {
   const shown = HEALTH[health] ?? HEALTH.no_data
   return h(
@@ -75,27 +121,51 @@ function healthBadge(health, extraClass = '') {
 
 // ---------- small SVG charts ----------
 
-/** A 0-based axis up to at least `value` (a rate): round steps, at most about five of them. */
+/**
+ * A group's estimate (null without data) and its interval, as the charts take them.
+ * @typedef {{ estimate: number | null, lower: number, upper: number }} ChartGroup
+ */
+
+/**
+ * @typedef {object} Axis
+ * @property {number} max
+ * @property {number[]} ticks
+ * @property {(tick: number) => string} label
+ */
+
+/**
+ * A 0-based axis up to at least `value` (a rate): round steps, at most about five of them.
+ * @param {number} value
+ * @param {{ limit?: number }} [options]
+ * @returns {Axis}
+ */
 function axisOf(value, { limit = 1 } = {}) {
   const top = value > 0 ? Math.min(limit, value) : limit
   const raw = top / 4
   const power = 10 ** Math.floor(Math.log10(raw))
-  const step = [1, 2, 2.5, 5, 10]
-    .map((factor) => factor * power)
-    .find((candidate) => candidate >= raw - 1e-12)
+  // 10 × power is above raw: there is always one.
+  const step = /** @type {number} */ (
+    [1, 2, 2.5, 5, 10].map((factor) => factor * power).find((candidate) => candidate >= raw - 1e-12)
+  )
   const count = Math.ceil(top / step - 1e-9)
   const ticks = Array.from({ length: count + 1 }, (_, index) => index * step)
   // Decimals the step needs in percent (2.5 % needs one, 0.05 % two).
   let digits = 0
   while (digits < 4 && Math.abs(Math.round(step * 100 * 10 ** digits) - step * 100 * 10 ** digits) > 1e-6)
     digits++
-  return { max: ticks[ticks.length - 1], ticks, label: (tick) => `${(tick * 100).toFixed(digits)} %` }
+  return {
+    max: /** @type {number} */ (ticks[ticks.length - 1]),
+    ticks,
+    label: (tick) => `${(tick * 100).toFixed(digits)} %`,
+  }
 }
 
 /**
  * Horizontal intervals, one row per group: a line above names the group and its figures, below
  * it the whisker (interval) with a dot (estimate), optionally on a bar from zero. Its own size
  * is its natural size; CSS only scales it down.
+ * @param {({ key: string, text: string, color: string | undefined } & ChartGroup)[]} rows
+ * @param {{ axis?: Axis, bars?: boolean, label: string }} options
  */
 function intervalChart(rows, { axis = axisOf(1), bars = false, label }) {
   const { max } = axis
@@ -104,7 +174,7 @@ function intervalChart(rows, { axis = axisOf(1), bars = false, label }) {
   const right = width - 12
   const rowHeight = 46
   const height = rows.length * rowHeight + 26
-  const x = (value) => left + (Math.max(0, Math.min(max, value)) / max) * (right - left)
+  const x = (/** @type {number} */ value) => left + (Math.max(0, Math.min(max, value)) / max) * (right - left)
   const svg = h('svg', {
     class: 'svg-chart interval-chart',
     viewBox: `0 0 ${width} ${height}`,
@@ -158,7 +228,11 @@ function intervalChart(rows, { axis = axisOf(1), bars = false, label }) {
   return svg
 }
 
-/** Vertical bars with whiskers, one per group, the value above and the group and n below. */
+/**
+ * Vertical bars with whiskers, one per group, the value above and the group and n below.
+ * @param {({ key: string, trials: number, color: string | undefined } & ChartGroup)[]} groups
+ * @param {{ label: string }} options
+ */
 function barChart(groups, { label }) {
   const width = 380
   const height = 236
@@ -170,7 +244,8 @@ function barChart(groups, { label }) {
     Math.max(0, ...groups.filter((group) => group.estimate !== null).map((group) => group.upper)),
   )
   const { max } = axis
-  const y = (value) => bottom - (Math.max(0, Math.min(max, value)) / max) * (bottom - top)
+  const y = (/** @type {number} */ value) =>
+    bottom - (Math.max(0, Math.min(max, value)) / max) * (bottom - top)
   const slot = (right - left) / groups.length
   const svg = h('svg', {
     class: 'svg-chart bar-chart',
@@ -250,7 +325,11 @@ function barChart(groups, { label }) {
   return svg
 }
 
-/** Value against target on a 0–100 % track: a bar and a target tick. */
+/**
+ * Value against target on a 0–100 % track: a bar and a target tick.
+ * @param {number | null} ratio
+ * @param {number | null} target
+ */
 function bullet(ratio, target) {
   const svg = h('svg', {
     class: 'bullet',
@@ -271,6 +350,25 @@ function bullet(ratio, target) {
 
 // ---------- the views ----------
 
+/**
+ * @typedef {object} Settings the controls' values
+ * @property {WindowKey} window
+ * @property {RangeKey} range
+ * @property {number} mde the minimum detectable effect, a fraction
+ */
+
+/**
+ * @typedef {object} ViewDefinition
+ * @property {string} title
+ * @property {string} lead
+ * @property {('window' | 'range' | 'mde')[]} controls
+ * @property {(settings: Settings) => string[]} urls what the view reads
+ * @property {(...responses: any[]) => Node} render draws the answers of `urls`, in their order
+ */
+
+/** @typedef {'index' | 'scorecards' | 'perception' | 'linkage' | 'experiments'} View */
+
+/** @type {Record<View, ViewDefinition>} */
 const VIEWS = {
   index: {
     title: 'Customer index',
@@ -313,8 +411,24 @@ const VIEWS = {
 }
 
 export const ANALYTICS_VIEWS = Object.keys(VIEWS)
+/**
+ * @param {string | null | undefined} view
+ * @returns {view is View}
+ */
 export const isAnalyticsView = (view) => Object.hasOwn(VIEWS, view ?? '')
 
+/**
+ * The view shown: its settings, the read under way, the next refresh, the answers drawn (as
+ * JSON) and what to undo before the next drawing.
+ * @type {{
+ *   view: View | null,
+ *   settings: Settings | null,
+ *   abort: AbortController | null,
+ *   timer: ReturnType<typeof setTimeout> | null,
+ *   rendered: string | null,
+ *   cleanups: (() => void)[],
+ * }}
+ */
 const current = {
   view: null,
   settings: null,
@@ -324,27 +438,53 @@ const current = {
   cleanups: [],
 }
 
+/**
+ * One of the object's own keys (not an inherited name such as `constructor`).
+ * @template {object} T
+ * @param {T} object
+ * @param {string | null} key
+ * @returns {key is keyof T & string}
+ */
+const isKeyOf = (object, key) => Object.hasOwn(object, key ?? '')
+
+/**
+ * The settings an address names; defaults for what it leaves out or gets wrong.
+ * @param {URLSearchParams} params
+ * @returns {Settings}
+ */
 function settingsOf(params) {
   const window = params.get('window')
   const range = params.get('range')
   const mde = Number(params.get('mde'))
   return {
-    window: Object.hasOwn(WINDOWS, window ?? '') ? window : DEFAULT_WINDOW,
-    range: Object.hasOwn(RANGES, range ?? '') ? range : DEFAULT_RANGE,
+    window: isKeyOf(WINDOWS, window) ? window : DEFAULT_WINDOW,
+    range: isKeyOf(RANGES, range) ? range : DEFAULT_RANGE,
     mde: mde > 0 && mde < 1 ? mde : DEFAULT_MDE,
   }
 }
 
+/** Puts the view's settings in the address (those that are not the defaults). */
 function writeSettings() {
-  const params = new URLSearchParams({ view: current.view })
-  const { settings } = current
-  const uses = VIEWS[current.view].controls
+  const { view, settings } = current
+  // A control's late change (the debounced effect) after the view was left: nothing to write.
+  if (!view || !settings) return
+  const params = new URLSearchParams({ view })
+  const uses = VIEWS[view].controls
   if (uses.includes('window') && settings.window !== DEFAULT_WINDOW) params.set('window', settings.window)
   if (uses.includes('range') && settings.range !== DEFAULT_RANGE) params.set('range', settings.range)
   if (uses.includes('mde') && settings.mde !== DEFAULT_MDE) params.set('mde', String(settings.mde))
   history.replaceState(null, '', `/?${params}`)
 }
 
+/**
+ * A labelled select of `options` (value → text).
+ * @template {string} K
+ * @param {string} id
+ * @param {string} label
+ * @param {Record<K, string>} options
+ * @param {K} value
+ * @param {(value: K) => void} onChange
+ */
 function select(id, label, options, value, onChange) {
   return h(
     'label',
@@ -352,7 +492,11 @@ function select(id, label, options, value, onChange) {
     h('span', { text: label }),
     h(
       'select',
-      { id, onchange: (event) => onChange(event.target.value) },
+      {
+        id,
+        onchange: (event) =>
+          onChange(/** @type {K} */ (/** @type {HTMLSelectElement} */ (event.target).value)),
+      },
       ...Object.entries(options).map(([key, text]) =>
         h('option', { value: key, text, selected: key === value }),
       ),
@@ -360,25 +504,37 @@ function select(id, label, options, value, onChange) {
   )
 }
 
-function renderControls() {
-  const { settings } = current
+/**
+ * The view's controls, each changing `settings` (the view's own), the address and the answers.
+ * @param {View} view
+ * @param {Settings} settings
+ */
+function renderControls(view, settings) {
+  /**
+   * @template {'window' | 'range'} Key
+   * @param {Key} key
+   * @returns {(value: Settings[Key]) => void}
+   */
   const changed = (key) => (value) => {
     settings[key] = value
     writeSettings()
     void load()
   }
-  const controls = VIEWS[current.view].controls.map((control) => {
+  const controls = VIEWS[view].controls.map((control) => {
     if (control === 'window')
       return select(
         'analytics-window',
         'Window',
-        Object.fromEntries(Object.entries(WINDOWS).map(([key, word]) => [key, `1 ${word} (${key})`])),
+        /** @type {Record<WindowKey, string>} */ (
+          Object.fromEntries(Object.entries(WINDOWS).map(([key, word]) => [key, `1 ${word} (${key})`]))
+        ),
         settings.window,
         changed('window'),
       )
     if (control === 'range')
       return select('analytics-range', 'Interactions', RANGES, settings.range, changed('range'))
     // The minimum detectable effect in percentage points; the API takes it as a fraction.
+    /** @type {ReturnType<typeof setTimeout> | null} */
     let debounce = null
     const input = h('input', {
       id: 'analytics-mde',
@@ -390,13 +546,13 @@ function renderControls() {
       value: String(Math.round(settings.mde * 1000) / 10),
       'aria-describedby': 'analytics-mde-help',
       oninput: () => {
-        clearTimeout(debounce)
+        clearTimeout(debounce ?? undefined)
         debounce = setTimeout(apply, 400)
       },
       onchange: () => apply(),
     })
     const apply = () => {
-      clearTimeout(debounce)
+      clearTimeout(debounce ?? undefined)
       const value = Number(input.value)
       if (!(value >= 0.1 && value <= 50) || Math.abs(value / 100 - settings.mde) < 1e-9) return
       settings.mde = Math.round(value * 10) / 1000
@@ -418,7 +574,12 @@ function renderControls() {
   $('#analytics-controls').replaceChildren(...controls)
 }
 
-/** Shows an analytics view (or, for any other view, stops the one shown). */
+/**
+ * Shows an analytics view (or, for any other view, stops the one shown).
+ * @param {string | null} view
+ * @param {URLSearchParams} params
+ * @param {{ focus?: boolean }} [options]
+ */
 export function showAnalytics(view, params, { focus = false } = {}) {
   if (!isAnalyticsView(view)) {
     stopAnalytics()
@@ -434,7 +595,7 @@ export function showAnalytics(view, params, { focus = false } = {}) {
     $('#analytics-heading').textContent = definition.title
     $('#analytics-lead').textContent = definition.lead
     $('#analytics').dataset.view = view
-    renderControls()
+    renderControls(view, settings)
     $('#analytics-body').replaceChildren(h('p', { class: 'muted placeholder', text: 'Loading…' }))
     void load()
   }
@@ -443,7 +604,7 @@ export function showAnalytics(view, params, { focus = false } = {}) {
 
 export function stopAnalytics() {
   current.abort?.abort()
-  clearTimeout(current.timer)
+  clearTimeout(current.timer ?? undefined)
   current.timer = null
   current.view = null
   current.settings = null
@@ -455,33 +616,45 @@ function cleanup() {
   for (const done of current.cleanups.splice(0)) done()
 }
 
+/**
+ * Reads the view's answers and draws them when they changed; again every REFRESH_MS.
+ * @param {{ quiet?: boolean }} [options] quiet: no "Loading…" (a refresh)
+ */
 async function load({ quiet = false } = {}) {
-  const view = current.view
-  if (!view) return
+  const { view, settings } = current
+  // The settings are set and cleared with the view.
+  if (!view || !settings) return
   current.abort?.abort()
-  clearTimeout(current.timer)
+  clearTimeout(current.timer ?? undefined)
   const abort = new AbortController()
   current.abort = abort
   const status = $('#analytics-status')
   if (!quiet) status.textContent = 'Loading…'
   const body = $('#analytics-body')
-  const urls = VIEWS[view].urls(current.settings)
+  const urls = VIEWS[view].urls(settings)
   try {
     const responses = await Promise.all(urls.map((url) => getJson(url, abort.signal)))
     if (abort.signal.aborted || current.view !== view) return
     const key = JSON.stringify(responses)
     if (key !== current.rendered) {
       // Keep keyboard focus on the same control across a refresh.
-      const focused = body.contains(document.activeElement) ? document.activeElement?.dataset.key : undefined
+      const active = /** @type {HTMLElement | null} */ (document.activeElement)
+      const focused = body.contains(active) ? active?.dataset.key : undefined
       cleanup()
       body.replaceChildren(VIEWS[view].render(...responses, current.settings))
       current.rendered = key
-      if (focused) body.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus()
+      if (focused) {
+        /** @type {HTMLElement | null} */
+        const again = body.querySelector(`[data-key="${CSS.escape(focused)}"]`)
+        again?.focus()
+      }
     }
-    const asOf = responses[0].asOf ?? responses[0].to
+    const first = /** @type {{ asOf?: string, to?: string }} */ (responses[0])
+    const asOf = first.asOf ?? first.to
     status.textContent = `${asOf ? `As of ${clock(asOf)}. ` : ''}Updated ${clock(new Date().toISOString())}; refreshes every ${REFRESH_MS / 1000} s.`
-  } catch (error) {
+  } catch (caught) {
     if (abort.signal.aborted) return
+    const error = /** @type {Error} */ (caught)
     status.textContent = `Could not load: ${error.message}`
     if (!current.rendered) {
       body.replaceChildren(
@@ -500,6 +673,13 @@ async function load({ quiet = false } = {}) {
 
 // ---------- customer index ----------
 
+/**
+ * The index's status against its target: on it, below it but within the interval, below it.
+ * @param {number | null} value
+ * @param {number | null} upper
+ * @param {number | null} target
+ * @returns {{ health: Health, text: string }}
+ */
 function indexStatus(value, upper, target) {
   if (value === null || target === null) return { health: 'no_data', text: 'No data yet' }
   if (value >= target) return { health: 'ok', text: 'On target' }
@@ -508,14 +688,34 @@ function indexStatus(value, upper, target) {
   return { health: 'breached', text: 'Below target' }
 }
 
+/** @typedef {IndexResponse['current']['components'][number]} IndexComponent */
+
+/**
+ * The customer index view: the latest window's value against its target, the value per window
+ * (uPlot) and what makes up the index.
+ * @param {IndexResponse} index
+ * @param {CatalogResponse} summaries
+ */
 function renderIndex(index, summaries) {
   const names = new Map((summaries.cpis ?? []).map((cpi) => [cpi.name, cpi]))
-  const { value, lower, upper, target, coverage, components } = index.current
+  const fragment = document.createDocumentFragment()
+  fragment.append(
+    indexHeadline(index),
+    indexSeriesSection(index),
+    indexComponentsSection(index.current, (cpi) => names.get(cpi)?.displayName ?? cpi),
+  )
+  return fragment
+}
+
+/**
+ * The latest window's index: its value, interval and target, its status and the weight covered.
+ * @param {IndexResponse} index
+ */
+function indexHeadline(index) {
+  const { value, lower, upper, target, coverage } = index.current
   const status = indexStatus(value, upper, target)
   const shown = HEALTH[status.health]
-  const fragment = document.createDocumentFragment()
-
-  const headline = h(
+  return h(
     'div',
     { class: 'index-headline card' },
     h(
@@ -552,9 +752,15 @@ function renderIndex(index, summaries) {
       ),
     ),
   )
-  fragment.append(headline)
+}
 
-  // ---- the series (uPlot) ----
+/**
+ * The index per window: a uPlot chart (drawn once the section is in the page) for the eye, the
+ * figure's label and a visually hidden list with the figures.
+ * @param {IndexResponse} index
+ */
+function indexSeriesSection(index) {
+  const { target } = index.current
   const series = index.series ?? []
   const withData = series.filter((point) => point.value !== null)
   // The canvas is for the eye; the figure's label and a (visually hidden) list carry the figures.
@@ -575,32 +781,87 @@ function renderIndex(index, summaries) {
       }),
     ),
   )
-  fragment.append(
+  queueMicrotask(() => drawIndexChart(chartBox, series, target))
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'index-series-heading' },
+    h('h3', { id: 'index-series-heading', text: `Last ${series.length} windows` }),
     h(
-      'section',
-      { class: 'card', 'aria-labelledby': 'index-series-heading' },
-      h('h3', { id: 'index-series-heading', text: `Last ${series.length} windows` }),
-      h(
-        'figure',
-        {
-          class: 'chart-figure index-figure',
-          'aria-label': `Customer index per ${index.window} window, ${series.length} windows, ${withData.length} with data; dashed: the target ${points(target)}; whiskers: 95 % intervals.`,
-        },
-        chartBox,
-        values,
-        caption,
-      ),
+      'figure',
+      {
+        class: 'chart-figure index-figure',
+        'aria-label': `Customer index per ${index.window} window, ${series.length} windows, ${withData.length} with data; dashed: the target ${points(target)}; whiskers: 95 % intervals.`,
+      },
+      chartBox,
+      values,
+      caption,
     ),
   )
-  queueMicrotask(() => drawIndexChart(chartBox, series, target))
+}
 
-  // ---- the components: blocks as wide as the weights, filled by the ratios ----
+/**
+ * What makes up the index: blocks as wide as the CPIs' weights, filled by their ratios, the
+ * index's target over them, and a legend with each CPI's figures.
+ * @param {IndexResponse['current']} current
+ * @param {(cpi: string) => string} nameOf
+ */
+function indexComponentsSection({ target, components }, nameOf) {
   const present = components.filter((component) => component.share > 0)
   const missing = components.filter((component) => component.share === 0 && component.weight > 0)
   const colour = new Map(
     components.map((component, position) => [component.cpi, PALETTE[position % PALETTE.length]]),
   )
-  const nameOf = (cpi) => names.get(cpi)?.displayName ?? cpi
+  const targetMark = h('span', { class: 'index-bar-target', text: `target ${points(target)}` })
+  if (target !== null) targetMark.style.left = `${target}%`
+  else targetMark.hidden = true
+  const summary = present
+    .map(
+      (component) =>
+        `${nameOf(component.cpi)} ${points(component.contribution)} of ${points(component.share * 100)}`,
+    )
+    .join(', ')
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'index-components-heading' },
+    h('h3', { id: 'index-components-heading', text: 'What makes up the index' }),
+    h(
+      'p',
+      { class: 'muted small' },
+      'Each CPI’s block is as wide as its weight; the solid part is the points it earns (weight share × its ratio), the pale part the points it misses.',
+    ),
+    h(
+      'figure',
+      { class: 'index-bar-figure' },
+      h(
+        'div',
+        {
+          class: 'index-bar-wrap',
+          role: 'img',
+          'aria-label': `Index points earned of possible, per CPI: ${summary}.`,
+        },
+        componentsBar(present, colour),
+        targetMark,
+      ),
+      h(
+        'div',
+        { class: 'index-bar-scale', 'aria-hidden': 'true' },
+        h('span', { text: '0' }),
+        h('span', { text: '50' }),
+        h('span', { text: '100' }),
+      ),
+      h('figcaption', { class: 'visually-hidden', text: 'Index components' }),
+    ),
+    componentsLegend(present, missing, colour, nameOf),
+  )
+}
+
+/**
+ * The components side by side on a 0–100 bar: each block as wide as its share of the weight,
+ * the part it earns solid and the part it misses pale.
+ * @param {IndexComponent[]} present the components with data
+ * @param {Map<string, string | undefined>} colour by CPI
+ */
+function componentsBar(present, colour) {
   const bar = h('svg', {
     class: 'index-bar',
     viewBox: '0 0 100 10',
@@ -626,9 +887,18 @@ function renderIndex(index, summaries) {
     )
     at += width
   }
-  const targetMark = h('span', { class: 'index-bar-target', text: `target ${points(target)}` })
-  if (target !== null) targetMark.style.left = `${target}%`
-  else targetMark.hidden = true
+  return bar
+}
+
+/**
+ * The legend: per component with data its weight, ratio and the points it adds; the ones
+ * without data, left out of the index, after them.
+ * @param {IndexComponent[]} present
+ * @param {IndexComponent[]} missing
+ * @param {Map<string, string | undefined>} colour by CPI
+ * @param {(cpi: string) => string} nameOf
+ */
+function componentsLegend(present, missing, colour, nameOf) {
   const legend = h(
     'ul',
     { class: 'index-legend' },
@@ -658,58 +928,65 @@ function renderIndex(index, summaries) {
     ),
   )
   for (const item of legend.querySelectorAll('li')) {
-    const swatch = item.querySelector('.swatch')
-    swatch.style.background = colour.get(item.dataset.cpi)
+    const swatch = /** @type {HTMLElement} */ (item.querySelector('.swatch'))
+    swatch.style.background = /** @type {string} */ (colour.get(item.dataset.cpi ?? ''))
   }
-  const summary = present
-    .map(
-      (component) =>
-        `${nameOf(component.cpi)} ${points(component.contribution)} of ${points(component.share * 100)}`,
-    )
-    .join(', ')
-  fragment.append(
-    h(
-      'section',
-      { class: 'card', 'aria-labelledby': 'index-components-heading' },
-      h('h3', { id: 'index-components-heading', text: 'What makes up the index' }),
-      h(
-        'p',
-        { class: 'muted small' },
-        'Each CPI’s block is as wide as its weight; the solid part is the points it earns (weight share × its ratio), the pale part the points it misses.',
-      ),
-      h(
-        'figure',
-        { class: 'index-bar-figure' },
-        h(
-          'div',
-          {
-            class: 'index-bar-wrap',
-            role: 'img',
-            'aria-label': `Index points earned of possible, per CPI: ${summary}.`,
-          },
-          bar,
-          targetMark,
-        ),
-        h(
-          'div',
-          { class: 'index-bar-scale', 'aria-hidden': 'true' },
-          h('span', { text: '0' }),
-          h('span', { text: '50' }),
-          h('span', { text: '100' }),
-        ),
-        h('figcaption', { class: 'visually-hidden', text: 'Index components' }),
-      ),
-      legend,
-    ),
-  )
-  return fragment
+  return legend
 }
 
+/**
+ * A uPlot draw hook that draws the 95 % intervals as whiskers: they show on a lone window too,
+ * where a band would not.
+ * @param {number[]} times
+ * @param {(number | null)[]} lowers
+ * @param {(number | null)[]} uppers
+ * @returns {(u: uPlot) => void}
+ */
+function whiskersHook(times, lowers, uppers) {
+  return (u) => {
+    const { ctx } = u
+    ctx.save()
+    ctx.setLineDash([])
+    ctx.strokeStyle = PALETTE[0]
+    ctx.lineWidth = Math.max(1, devicePixelRatio)
+    const cap = 4 * devicePixelRatio
+    for (let i = 0; i < times.length; i++) {
+      // The three arrays are as long as the series.
+      const lower = /** @type {number | null} */ (lowers[i])
+      const upper = /** @type {number | null} */ (uppers[i])
+      if (lower === null || upper === null) continue
+      const x = u.valToPos(/** @type {number} */ (times[i]), 'x', true)
+      const y1 = u.valToPos(lower, 'y', true)
+      const y2 = u.valToPos(upper, 'y', true)
+      ctx.beginPath()
+      ctx.moveTo(x, y1)
+      ctx.lineTo(x, y2)
+      ctx.moveTo(x - cap, y1)
+      ctx.lineTo(x + cap, y1)
+      ctx.moveTo(x - cap, y2)
+      ctx.lineTo(x + cap, y2)
+      ctx.stroke()
+    }
+    ctx.restore()
+  }
+}
+
+/**
+ * The index per window on a uPlot chart in `container` (once it is in the page), with the
+ * intervals as whiskers and each window's target; it follows the container's width.
+ * @param {HTMLElement} container
+ * @param {IndexWindow[]} series
+ * @param {number | null} target
+ */
 function drawIndexChart(container, series, target) {
   if (!container.isConnected || !globalThis.uPlot) return
   const times = series.map((point) => Date.parse(point.windowStart) / 1000)
   if (!times.length) return
-  const half = times.length > 1 ? (times[1] - times[0]) / 2 : 43_200
+  const first = /** @type {number} */ (times[0])
+  const last = /** @type {number} */ (times[times.length - 1])
+  // Half a window: from the first two, half a day for a lone one.
+  const second = times[1]
+  const half = second === undefined ? 43_200 : (second - first) / 2
   const values = series.map((point) => point.value)
   const lowers = series.map((point) => point.lower)
   const uppers = series.map((point) => point.upper)
@@ -722,31 +999,10 @@ function drawIndexChart(container, series, target) {
     const width = Math.max(240, container.clientWidth)
     return { width, height: Math.min(300, Math.max(200, Math.round(width * 0.4))) }
   }
+  /** @type {(u: uPlot, value: number | null) => string} */
   const format = (_u, value) => (value === null || value === undefined ? '—' : points(value))
-  // The 95 % intervals as whiskers: they show on a lone window too, where a band would not.
-  const whiskers = (u) => {
-    const { ctx } = u
-    ctx.save()
-    ctx.setLineDash([])
-    ctx.strokeStyle = PALETTE[0]
-    ctx.lineWidth = Math.max(1, devicePixelRatio)
-    const cap = 4 * devicePixelRatio
-    for (let i = 0; i < times.length; i++) {
-      if (lowers[i] === null || uppers[i] === null) continue
-      const x = u.valToPos(times[i], 'x', true)
-      const y1 = u.valToPos(lowers[i], 'y', true)
-      const y2 = u.valToPos(uppers[i], 'y', true)
-      ctx.beginPath()
-      ctx.moveTo(x, y1)
-      ctx.lineTo(x, y2)
-      ctx.moveTo(x - cap, y1)
-      ctx.lineTo(x + cap, y1)
-      ctx.moveTo(x - cap, y2)
-      ctx.lineTo(x + cap, y2)
-      ctx.stroke()
-    }
-    ctx.restore()
-  }
+  const whiskers = whiskersHook(times, lowers, uppers)
+  /** @type {uPlot.Options} */
   const options = {
     ...size(),
     series: [
@@ -757,10 +1013,11 @@ function drawIndexChart(container, series, target) {
         width: 2,
         spanGaps: false,
         points: { show: true, size: 7 },
+        // uPlot gives no index (null) only with no value.
         value: (_u, value, _series, i) =>
           value === null || value === undefined
             ? '—'
-            : `${points(value)} (${points(lowers[i])} – ${points(uppers[i])})`,
+            : `${points(value)} (${points(lowers[/** @type {number} */ (i)])} – ${points(uppers[/** @type {number} */ (i)])})`,
       },
       {
         label: 'Target',
@@ -773,7 +1030,7 @@ function drawIndexChart(container, series, target) {
     ],
     // Half a window of room at either end, so the first and the latest point are not cut in half.
     scales: {
-      x: { time: true, range: [times[0] - half, times[times.length - 1] + half] },
+      x: { time: true, range: [first - half, last + half] },
       y: { range: [low, high] },
     },
     axes: [{}, { size: 44 }],
@@ -782,6 +1039,7 @@ function drawIndexChart(container, series, target) {
     hooks: { draw: [whiskers] },
   }
   // Each window's own target (it moves with the CPIs that had data); the latest one's before any.
+  /** @type {uPlot.AlignedData} */
   const data = [
     times,
     values,
@@ -801,6 +1059,10 @@ function drawIndexChart(container, series, target) {
 
 // ---------- team scorecards ----------
 
+/**
+ * A leading or lagging indicator: its value and health.
+ * @param {ScorecardBrief} indicator
+ */
 function chip(indicator) {
   const shown = HEALTH[indicator.health] ?? HEALTH.no_data
   return h(
@@ -822,6 +1084,11 @@ function chip(indicator) {
   )
 }
 
+/**
+ * @param {'leading' | 'lagging'} kind
+ * @param {ScorecardBrief[]} list
+ * @param {string} cpiName
+ */
 function indicators(kind, list, cpiName) {
   const id = `${kind}-${cpiName}`
   return h(
@@ -840,6 +1107,7 @@ function indicators(kind, list, cpiName) {
   )
 }
 
+/** @param {number | null | undefined} trend */
 function trendText(trend) {
   if (trend === null || trend === undefined) return 'no trend yet'
   const value = trend * 100
@@ -847,6 +1115,10 @@ function trendText(trend) {
   return `${arrow} ${signed(value, 1)} pt`
 }
 
+/**
+ * The team scorecards view: per team, its CPIs against their targets with their indicators.
+ * @param {ScorecardsResponse} response
+ */
 function renderScorecards(response) {
   const grid = h('div', { class: 'scorecards' })
   const index = response.index
@@ -935,12 +1207,21 @@ function renderScorecards(response) {
 
 // ---------- perception vs performance ----------
 
+/**
+ * @param {Difference | null} gap
+ * @param {Unit} unit
+ */
 function differenceText(gap, unit, alpha = 0.05) {
   if (!gap) return 'too few responses to compare'
   const verdict = gap.pValue < alpha ? 'significant' : 'not significant'
   return `${withInterval(gap.difference, gap.interval, unit)}, ${pValue(gap.pValue)}, ${verdict}`
 }
 
+/**
+ * The perception view: per CPI, the survey scores of the interactions that met its expectation
+ * against those that missed it.
+ * @param {PerceptionResponse} response
+ */
 function renderPerception(response) {
   const fragment = document.createDocumentFragment()
   fragment.append(h('p', { class: 'callout note', text: response.note }))
@@ -948,6 +1229,10 @@ function renderPerception(response) {
   for (const entry of response.cpis) {
     const { met, missed, gap } = entry
     const id = `perception-${entry.cpi}`
+    /**
+     * @param {string} word
+     * @param {PerceptionEntry['met']} group
+     */
     const csatLine = (word, group) =>
       group.csat.estimate === null
         ? `${word}: no CSAT responses`
@@ -961,8 +1246,10 @@ function renderPerception(response) {
     })
     const rateGap = entry.responseRateGap
     const unrepresentative = rateGap !== null && rateGap.pValue < 0.05
-    const npsOf = (group) => (group.nps.score === null ? '—' : signed(group.nps.score, 0))
-    const cesOf = (group) => (group.ces.mean === null ? '—' : group.ces.mean.toFixed(2))
+    const npsOf = (/** @type {PerceptionEntry['met']} */ group) =>
+      group.nps.score === null ? '—' : signed(group.nps.score, 0)
+    const cesOf = (/** @type {PerceptionEntry['met']} */ group) =>
+      group.ces.mean === null ? '—' : group.ces.mean.toFixed(2)
     grid.append(
       h(
         'article',
@@ -1025,6 +1312,11 @@ function renderPerception(response) {
 
 // ---------- CPI → KPI linkage ----------
 
+/**
+ * The linkage view: per link, a KPI's rate per CPI group, and each group against the first.
+ * @param {LinkageResponse} response
+ * @param {CatalogResponse} summaries
+ */
 function renderLinkage(response, summaries) {
   const names = new Map((summaries.cpis ?? []).map((cpi) => [cpi.name, cpi.displayName || cpi.name]))
   const fragment = document.createDocumentFragment()
@@ -1110,12 +1402,17 @@ function renderLinkage(response, summaries) {
 
 // ---------- experiments ----------
 
-/** The decision in words, as the fixed-horizon rule has it. */
+/**
+ * The decision in words, as the fixed-horizon rule has it.
+ * @param {MetricComparison} comparison
+ * @param {number} alpha
+ */
 export function decisionText(comparison, alpha) {
   if (comparison.decision === 'collecting') {
     if (comparison.requiredPerArm === null)
       return 'Collecting: the sample size cannot be planned (the control’s rate is 0 or 1)'
-    return `Collecting: ${integer.format(comparison.remainingPerArm)} more per arm before reading the p-value`
+    // Planned, so remainingPerArm is known too.
+    return `Collecting: ${integer.format(comparison.remainingPerArm ?? 0)} more per arm before reading the p-value`
   }
   // The decision rests on the first planned interactions of each arm (atHorizon), when known.
   const decisive = comparison.atHorizon ?? comparison
@@ -1127,11 +1424,18 @@ export function decisionText(comparison, alpha) {
   return `Not significant: no difference shown at the planned size (${pValue(decisive.pValue)} ≥ α ${alpha}${basis})`
 }
 
+/**
+ * One metric's rate per arm with its interval; null when no arm has the metric.
+ * @param {ExperimentArm[]} arms
+ * @param {'cpi' | 'kpi'} metric
+ * @param {string} title
+ * @param {number} alpha
+ */
 function armsChart(arms, metric, title, alpha) {
   const present = arms.filter((arm) => arm[metric])
   if (!present.length) return null
   const rows = present.map((arm, position) => {
-    const counts = arm[metric]
+    const counts = /** @type {ArmMetric} */ (arm[metric])
     return {
       key: arm.variant,
       color: ARM_COLOURS[position % ARM_COLOURS.length],
@@ -1156,11 +1460,18 @@ function armsChart(arms, metric, title, alpha) {
   )
 }
 
+/**
+ * An arm against the control: the difference, the p-value (once it may be read), the sample
+ * toward the planned size and the decision.
+ * @param {MetricComparison} comparison
+ * @param {ExperimentCpi} entry
+ * @param {number} alpha
+ */
 function comparisonBlock(comparison, entry, alpha) {
   const metricName = comparison.metric === 'cpi' ? entry.displayName : entry.kpi
   const required = comparison.requiredPerArm
   // The smaller of the two arms: the one the horizon waits for.
-  const trials = (variant) =>
+  const trials = (/** @type {string} */ variant) =>
     entry.arms.find((arm) => arm.variant === variant)?.[comparison.metric]?.trials ?? 0
   const reached = Math.min(trials(comparison.variant), trials(comparison.versus))
   const share = required ? Math.min(1, reached / required) : 0
@@ -1228,6 +1539,10 @@ function comparisonBlock(comparison, entry, alpha) {
   )
 }
 
+/**
+ * The experiments view: the design, then per experiment and CPI its arms and comparisons.
+ * @param {ExperimentsResponse} response
+ */
 function renderExperiments(response) {
   const { design } = response
   const fragment = document.createDocumentFragment()

@@ -1,6 +1,16 @@
 // The live CPI dashboard: tiles, alert feed and freshness from the /v1/stream Server-Sent Events,
 // and a drill-down panel (uPlot) from /v1/cpis/{name}; the analytics views (analytics.js) on the
-// same page, one per ?view=. Plain DOM, no build step.
+// same page, one per ?view=. Plain DOM, no build step; type-checked with JSDoc (tsconfig.json
+// here, types.d.ts).
+// @ts-check
+
+/**
+ * @import {
+ *   AlertState, AlertsResponse, AlertView, BreachingResponse, CatalogResponse, CpiSummary,
+ *   Freshness, SeriesResponse, Snapshot,
+ * } from './types'
+ */
+/** @import uPlot from 'uplot' */
 
 import { isAnalyticsView, showAnalytics } from './analytics.js'
 import {
@@ -19,8 +29,18 @@ import {
   targetPercent,
 } from './common.js'
 
+/** The drill-down's time ranges and the step of each. */
 const RANGES = { '1h': '1m', '6h': '5m', '24h': '15m', '7d': '1h' }
+/** @typedef {keyof typeof RANGES} Range */
+/** @type {Range} */
 const DEFAULT_RANGE = '6h'
+/**
+ * One of RANGES' own keys (not an inherited name such as `constructor`).
+ * @param {string | null | undefined} range
+ * @returns {range is Range}
+ */
+const isRange = (range) => Object.hasOwn(RANGES, range ?? '')
+/** @type {Record<AlertState, number>} */
 const STATE_ORDER = { firing: 0, pending: 1, resolved: 2 }
 const RESOLVED_SHOWN = 10
 const ALERTS_SHOWN = 6
@@ -30,6 +50,27 @@ const FRESHNESS_RED_MS = 60_000
 const STREAM_SILENCE_MS = 15_000
 const DETAIL_REFRESH_MS = 5_000
 
+/**
+ * The drill-down shown: a CPI, optionally by a dimension (and one segment of it), over a range.
+ * @typedef {object} Detail
+ * @property {string} name
+ * @property {string | null} by
+ * @property {string | null} segment
+ * @property {Range} range
+ * @property {HTMLElement | null} returnFocus
+ */
+
+/**
+ * @type {{
+ *   cpis: Map<string, CpiSummary>,
+ *   alerts: Map<string, AlertView>,
+ *   freshness: Freshness | null,
+ *   freshnessReceivedAt: number,
+ *   resolvedLoaded: boolean,
+ *   alertsExpanded: boolean,
+ *   detail: Detail | null,
+ * }}
+ */
 const state = {
   cpis: new Map(),
   alerts: new Map(),
@@ -44,6 +85,7 @@ const state = {
 
 // Alert times are event time: ages count from the pipeline's watermark (the wall clock when live,
 // last week's clock during a replay), not from this browser's clock.
+/** @param {string | null} iso */
 function age(iso) {
   if (!iso) return '—'
   const watermark = state.freshness?.watermark ? Date.parse(state.freshness.watermark) : Number.NaN
@@ -56,6 +98,7 @@ function age(iso) {
 
 // ---------- tiles ----------
 
+/** @param {string} name */
 function createTile(name) {
   const tile = h(
     'button',
@@ -101,22 +144,32 @@ function createTile(name) {
   return tile
 }
 
+/**
+ * @param {HTMLElement} tile
+ * @param {CpiSummary} cpi
+ */
 function updateTile(tile, cpi) {
+  /**
+   * @param {string} selector
+   * @param {string} text
+   */
   const set = (selector, text) => {
-    const node = tile.querySelector(selector)
+    const node = /** @type {HTMLElement} */ (tile.querySelector(selector))
     if (node.textContent !== text) node.textContent = text
     return node
   }
   const health = HEALTH[cpi.health] ?? HEALTH.no_data
   tile.dataset.health = cpi.health
-  tile.querySelector('.health').dataset.health = cpi.health
+  const badge = /** @type {HTMLElement} */ (tile.querySelector('.health'))
+  badge.dataset.health = cpi.health
   set('.tile-name', cpi.displayName || cpi.name)
   set('.health .icon', health.icon)
   set('.health .label', health.label)
   set('.value', percent(cpi.current?.ratio))
-  tile.querySelector('.value-note').hidden = cpi.current?.ratio !== null && cpi.current?.ratio !== undefined
+  const valueNote = /** @type {HTMLElement} */ (tile.querySelector('.value-note'))
+  valueNote.hidden = cpi.current?.ratio !== null && cpi.current?.ratio !== undefined
   set('.target', `target ${targetPercent(cpi.objective.target)}`)
-  const trend = tile.querySelector('.trend')
+  const trend = /** @type {HTMLElement} */ (tile.querySelector('.trend'))
   if (cpi.trend === null || cpi.trend === undefined) {
     trend.dataset.direction = 'none'
     trend.textContent = 'no trend yet'
@@ -137,7 +190,7 @@ function updateTile(tile, cpi) {
   const firing = set('.firing', `${cpi.firingAlerts} alert${cpi.firingAlerts === 1 ? '' : 's'} firing`)
   firing.hidden = !cpi.firingAlerts
   const spark = JSON.stringify(cpi.sparkline)
-  const holder = tile.querySelector('.spark')
+  const holder = /** @type {HTMLElement} */ (tile.querySelector('.spark'))
   if (holder.dataset.points !== spark) {
     holder.dataset.points = spark
     holder.replaceChildren(sparkline(cpi.sparkline ?? [], cpi.objective.target))
@@ -149,6 +202,7 @@ function renderTiles() {
   const container = $('#tiles')
   container.querySelector('.placeholder')?.remove()
   for (const cpi of state.cpis.values()) {
+    /** @type {HTMLElement | null} */
     let tile = container.querySelector(`.tile[data-cpi="${CSS.escape(cpi.name)}"]`)
     if (!tile) {
       tile = createTile(cpi.name)
@@ -157,10 +211,11 @@ function renderTiles() {
     updateTile(tile, cpi)
   }
   for (const tile of container.querySelectorAll('.tile')) {
-    if (!state.cpis.has(tile.dataset.cpi)) tile.remove()
+    if (!state.cpis.has(/** @type {HTMLElement} */ (tile).dataset.cpi ?? '')) tile.remove()
   }
 }
 
+/** @param {CpiSummary} cpi */
 function upsertCpi(cpi) {
   state.cpis.set(cpi.name, cpi)
   renderTiles()
@@ -169,6 +224,7 @@ function upsertCpi(cpi) {
 
 // ---------- alerts ----------
 
+/** @param {AlertView} alert */
 function alertDrillDown(alert) {
   const link = alert.annotations?.dashboard
   if (link) return link
@@ -180,7 +236,10 @@ function alertDrillDown(alert) {
   return `/?${params}`
 }
 
-/** What an alert measured, in its rule's unit: a burn rate, a ratio, or a silence. */
+/**
+ * What an alert measured, in its rule's unit: a burn rate, a ratio, or a silence.
+ * @param {AlertView} alert
+ */
 function measured(alert) {
   const { rule } = alert.labels
   if (rule === 'burn_rate') return `burn rate ${alert.value.toFixed(1)}× (threshold ${alert.threshold}×)`
@@ -204,9 +263,15 @@ function visibleAlerts() {
     )
   const resolved = all
     .filter(
-      (alert) => alert.state === 'resolved' && now - Date.parse(alert.resolvedAt ?? 0) < RESOLVED_MAX_AGE_MS,
+      (alert) =>
+        alert.state === 'resolved' &&
+        now - (alert.resolvedAt ? Date.parse(alert.resolvedAt) : 0) < RESOLVED_MAX_AGE_MS,
     )
-    .sort((a, b) => Date.parse(b.resolvedAt) - Date.parse(a.resolvedAt))
+    // Only alerts with a resolvedAt are left.
+    .sort(
+      (a, b) =>
+        Date.parse(/** @type {string} */ (b.resolvedAt)) - Date.parse(/** @type {string} */ (a.resolvedAt)),
+    )
     .slice(0, RESOLVED_SHOWN)
   return [...active, ...resolved]
 }
@@ -232,7 +297,8 @@ function renderAlerts() {
   }
   // The list is rebuilt on every change; a keyboard user's focus goes back to the same link.
   const focused = list.contains(document.activeElement) ? document.activeElement : null
-  const focusedAlert = focused?.closest('[data-fingerprint]')?.dataset.fingerprint
+  const focusedAlert = /** @type {HTMLElement | null | undefined} */ (focused?.closest('[data-fingerprint]'))
+    ?.dataset.fingerprint
   const focusedText = focused?.textContent
   list.replaceChildren(
     ...alerts.map((alert) => {
@@ -285,6 +351,7 @@ function renderAlerts() {
   }
 }
 
+/** @param {string} text */
 function announce(text) {
   const region = $('#announcer')
   // Clearing first makes a repeated identical message be read again.
@@ -294,6 +361,7 @@ function announce(text) {
   }, 50)
 }
 
+/** @param {AlertView} alert */
 function upsertAlert(alert) {
   const before = state.alerts.get(alert.fingerprint)
   state.alerts.set(alert.fingerprint, alert)
@@ -310,7 +378,7 @@ async function loadResolvedAlerts() {
   try {
     const response = await apiFetch('/v1/alerts?state=resolved')
     if (!response.ok) return
-    const body = await response.json()
+    const body = /** @type {AlertsResponse} */ (await response.json())
     for (const alert of body.alerts ?? []) {
       if (!state.alerts.has(alert.fingerprint)) state.alerts.set(alert.fingerprint, alert)
     }
@@ -322,6 +390,7 @@ async function loadResolvedAlerts() {
 
 // ---------- freshness and connection ----------
 
+/** @param {Freshness} freshness */
 function setFreshness(freshness) {
   state.freshness = freshness
   state.freshnessReceivedAt = Date.now()
@@ -330,11 +399,12 @@ function setFreshness(freshness) {
 }
 
 // Shown only while some are stored: late data left out of the CPIs is what an operator must see.
+/** @param {Freshness['beyondHorizon'] | undefined} beyond */
 function renderBeyondHorizon(beyond) {
   const note = $('#beyond-horizon')
   const count = beyond?.events ?? 0
   note.hidden = count === 0
-  if (count === 0) return
+  if (count === 0 || !beyond) return
   note.textContent = `${integer.format(count)} event${count === 1 ? '' : 's'} beyond the horizon`
   const events = `${integer.format(count)} stored event${count === 1 ? '' : 's'}`
   const newest = beyond.latestAt
@@ -348,7 +418,7 @@ function renderBeyondHorizon(beyond) {
 function renderFreshness() {
   const pill = $('#freshness')
   const freshness = state.freshness
-  const label = pill.querySelector('.label')
+  const label = /** @type {HTMLElement} */ (pill.querySelector('.label'))
   if (!freshness) return
   // Alerts are evaluated up to the slowest partition's watermark: shown beside the newest one.
   $('#as-of').textContent = freshness.alertingWatermark
@@ -378,26 +448,34 @@ function renderFreshness() {
     : 'Age of the newest processed event and Kafka consumer lag'
   // A stalled partition holds every alert back: it leads the indicator.
   const word = stalled.length
-    ? `Stalled: partition${stalled.length > 1 ? 's' : ''} ${stalled.map((p) => p.partition).join(', ')} since ${clock(stalled[0].since)}`
+    ? `Stalled: partition${stalled.length > 1 ? 's' : ''} ${stalled.map((p) => p.partition).join(', ')} since ${clock(stalled[0]?.since)}`
     : { ok: 'Fresh', amber: 'Delayed', red: 'Stale' }[level]
   label.textContent = stalled.length
     ? `${word} · data ${duration(ageMs)} old · lag ${lag}`
     : `${word}: data ${duration(ageMs)} old · lag ${lag}`
 }
 
+/**
+ * @param {'connecting' | 'live' | 'reconnecting'} connection
+ * @param {string} text
+ */
 function setConnection(connection, text) {
   const pill = $('#connection')
   pill.dataset.state = connection
-  pill.querySelector('.label').textContent = text
+  const label = /** @type {HTMLElement} */ (pill.querySelector('.label'))
+  label.textContent = text
 }
 
 // ---------- the live stream ----------
 
+/** @type {EventSource | null} */
 let source = null
 let retryMs = 1000
 let lastMessageAt = 0
+/** @type {ReturnType<typeof setInterval> | null} */
 let fallbackTimer = null
 
+/** @param {Snapshot} snapshot */
 function applySnapshot(snapshot) {
   state.cpis = new Map((snapshot.cpis ?? []).map((cpi) => [cpi.name, cpi]))
   const resolved = [...state.alerts.values()].filter((alert) => alert.state === 'resolved')
@@ -415,6 +493,11 @@ function connect() {
     readToken ? `/v1/stream?access_token=${encodeURIComponent(readToken)}` : '/v1/stream',
   )
   source = stream
+  /**
+   * @template T
+   * @param {string} type
+   * @param {(data: T) => void} apply
+   */
   const listen = (type, apply) =>
     stream.addEventListener(type, (event) => {
       lastMessageAt = Date.now()
@@ -424,7 +507,7 @@ function connect() {
         console.error(`bad ${type} event`, error)
       }
     })
-  listen('snapshot', (snapshot) => {
+  listen('snapshot', (/** @type {Snapshot} */ snapshot) => {
     retryMs = 1000
     stopFallback()
     setConnection('live', 'Live')
@@ -454,7 +537,7 @@ function startFallback() {
 }
 
 function stopFallback() {
-  clearInterval(fallbackTimer)
+  clearInterval(fallbackTimer ?? undefined)
   fallbackTimer = null
 }
 
@@ -470,7 +553,11 @@ async function pollOnce() {
       }),
     )
     if (!fallbackTimer) return
-    applySnapshot({ cpis: cpis.cpis, alerts: alerts.alerts, freshness })
+    applySnapshot({
+      cpis: /** @type {CatalogResponse} */ (cpis).cpis,
+      alerts: /** @type {AlertsResponse} */ (alerts).alerts,
+      freshness: /** @type {Freshness} */ (freshness),
+    })
   } catch {
     // Still down: the indicator already says so, or why when it is a missing read token.
     if (unauthorized) setConnection('reconnecting', 'Needs a read token: open /?access_token=…')
@@ -479,10 +566,16 @@ async function pollOnce() {
 
 // ---------- drill-down ----------
 
-const dialog = $('#detail')
+const dialog = /** @type {HTMLDialogElement} */ ($('#detail'))
+/** @type {NodeListOf<HTMLButtonElement>} */
+const rangeButtons = dialog.querySelectorAll('[data-range]')
+/** @type {uPlot | null} */
 let chart = null
+/** @type {ResizeObserver | null} */
 let chartObserver = null
+/** @type {AbortController | null} */
 let detailAbort = null
+/** @type {ReturnType<typeof setTimeout> | null} */
 let detailTimer = null
 let detailLoadedAt = 0
 
@@ -519,6 +612,10 @@ function openFromLocation() {
   openDetail(wanted.name, wanted)
 }
 
+/**
+ * @param {string} name
+ * @param {{ by?: string | null, segment?: string | null, range?: string | null }} [options]
+ */
 function openDetail(name, options = {}) {
   const cpi = state.cpis.get(name)
   if (!cpi) return
@@ -527,13 +624,13 @@ function openDetail(name, options = {}) {
     name,
     by,
     segment: by ? (options.segment ?? null) : null,
-    range: RANGES[options.range] ? options.range : DEFAULT_RANGE,
+    range: isRange(options.range) ? options.range : DEFAULT_RANGE,
     returnFocus: document.activeElement instanceof HTMLElement ? document.activeElement : null,
   }
   $('#detail-title').textContent = cpi.displayName || cpi.name
   $('#detail-description').textContent =
     `${cpi.description} Objective: ${targetPercent(cpi.objective.target)} over ${cpi.objective.window}. Owner: ${cpi.owner}.`
-  const select = $('#detail-by')
+  const select = /** @type {HTMLSelectElement} */ ($('#detail-by'))
   select.replaceChildren(
     h('option', { value: '', text: 'Whole CPI' }),
     ...cpi.dimensions.map((dimension) => h('option', { value: dimension, text: dimension })),
@@ -553,13 +650,14 @@ function onDetailClosed() {
   const name = state.detail?.name
   state.detail = null
   detailAbort?.abort()
-  clearTimeout(detailTimer)
+  clearTimeout(detailTimer ?? undefined)
   detailTimer = null
   chartObserver?.disconnect()
   chart?.destroy()
   chart = null
   writeLocation()
-  const tile = name ? $(`.tile[data-cpi="${CSS.escape(name)}"]`) : null
+  /** @type {HTMLElement | null} */
+  const tile = name ? document.querySelector(`.tile[data-cpi="${CSS.escape(name)}"]`) : null
   ;(returnFocus?.isConnected ? returnFocus : tile)?.focus()
 }
 
@@ -578,7 +676,7 @@ async function loadDetail({ quiet = false } = {}) {
   detailAbort?.abort()
   const abort = new AbortController()
   detailAbort = abort
-  for (const button of dialog.querySelectorAll('[data-range]')) {
+  for (const button of rangeButtons) {
     button.setAttribute('aria-pressed', String(button.dataset.range === detail.range))
   }
   const status = $('#detail-status')
@@ -589,10 +687,12 @@ async function loadDetail({ quiet = false } = {}) {
   stepped.set('step', RANGES[detail.range])
   const path = `/v1/cpis/${encodeURIComponent(detail.name)}`
   try {
-    const [series, totals] = await Promise.all([
-      getJson(`${path}?${stepped}`, abort.signal),
-      getJson(`${path}?${base}`, abort.signal),
-    ])
+    const [series, totals] = /** @type {[SeriesResponse, SeriesResponse]} */ (
+      await Promise.all([
+        getJson(`${path}?${stepped}`, abort.signal),
+        getJson(`${path}?${base}`, abort.signal),
+      ])
+    )
     if (state.detail !== detail || abort.signal.aborted) return
     detailLoadedAt = Date.now()
     renderChart(series, detail)
@@ -603,10 +703,14 @@ async function loadDetail({ quiet = false } = {}) {
       : `Last ${detail.range}. Updated ${clock(new Date().toISOString())}.`
   } catch (error) {
     if (abort.signal.aborted) return
-    status.textContent = `Could not load: ${error.message}`
+    status.textContent = `Could not load: ${/** @type {Error} */ (error).message}`
   }
 }
 
+/**
+ * @param {SeriesResponse} response
+ * @param {Detail} detail
+ */
 function renderChart(response, detail) {
   const container = $('#detail-chart')
   const times = [
@@ -616,8 +720,11 @@ function renderChart(response, detail) {
   ].sort((a, b) => a - b)
   const index = new Map(times.map((time, position) => [time, position]))
   const columns = response.series.map((series) => {
+    /** @type {(number | null)[]} */
     const column = new Array(times.length).fill(null)
-    for (const point of series.points) column[index.get(Date.parse(point.windowStart) / 1000)] = point.ratio
+    // Every point's time is in `index`: the times are those of the points.
+    for (const point of series.points)
+      column[/** @type {number} */ (index.get(Date.parse(point.windowStart) / 1000))] = point.ratio
     return column
   })
   const target = response.target
@@ -625,7 +732,9 @@ function renderChart(response, detail) {
   const low = Math.max(0, Math.floor((Math.min(target, ...values) - 0.05) * 20) / 20)
   const width = Math.max(200, container.clientWidth)
   const height = Math.min(320, Math.max(200, Math.round(width * 0.45)))
+  /** @type {(u: uPlot, value: number | null) => string} */
   const format = (_u, value) => (value === null || value === undefined ? '—' : percent(value))
+  /** @type {uPlot.Series[]} */
   const series = [
     {},
     ...response.series.map((series, position) => ({
@@ -645,6 +754,7 @@ function renderChart(response, detail) {
       value: format,
     },
   ]
+  /** @type {uPlot.Options} */
   const options = {
     width,
     height,
@@ -661,6 +771,7 @@ function renderChart(response, detail) {
     legend: { live: true },
     cursor: { drag: { x: false, y: false } },
   }
+  /** @type {uPlot.AlignedData} */
   const data = [times, ...columns, times.map(() => target)]
   chartObserver?.disconnect()
   chart?.destroy()
@@ -678,28 +789,26 @@ function renderChart(response, detail) {
     : 'No data in this range yet.'
 }
 
+/**
+ * @param {SeriesResponse} response
+ * @param {Detail} detail
+ */
 function renderSegmentTable(response, detail) {
+  const latencies = /** @type {const} */ (['p50', 'p90', 'p99'])
   const rows = response.series.map((series) => ({ segment: series.segment, point: series.points[0] ?? null }))
   rows.sort((a, b) => (b.point?.total ?? 0) - (a.point?.total ?? 0))
   const latency = rows.some(
     (row) => row.point && (row.point.p50 !== null || row.point.p90 !== null || row.point.p99 !== null),
   )
-  const headings = [
-    'Segment',
-    'Value',
-    'Good / total',
-    'Pending',
-    ...(latency ? ['p50', 'p90', 'p99'] : []),
-    'Status',
-  ]
-  const table = $('#detail-table')
+  const headings = ['Segment', 'Value', 'Good / total', 'Pending', ...(latency ? latencies : []), 'Status']
+  const table = /** @type {HTMLTableElement} */ ($('#detail-table'))
+  // index.html gives the table its head and body.
+  const head = /** @type {HTMLTableSectionElement} */ (table.tHead)
+  const body = /** @type {HTMLTableSectionElement} */ (table.tBodies[0])
   $('#detail-table-caption').textContent = detail.by
     ? `Segments by ${detail.by}, last ${detail.range}`
     : `Whole CPI, last ${detail.range}`
-  table.tHead.replaceChildren(
-    h('tr', {}, ...headings.map((heading) => h('th', { scope: 'col', text: heading }))),
-  )
-  const body = table.tBodies[0]
+  head.replaceChildren(h('tr', {}, ...headings.map((heading) => h('th', { scope: 'col', text: heading }))))
   if (!rows.length) {
     body.replaceChildren(
       h('tr', {}, h('td', { colspan: headings.length, text: 'No interactions in this range.' })),
@@ -715,7 +824,7 @@ function renderSegmentTable(response, detail) {
         h('td', { class: 'segment-value', text: percent(point?.ratio) }),
         h('td', { text: point ? `${integer.format(point.good)} / ${integer.format(point.total)}` : '—' }),
         h('td', { text: point ? integer.format(point.pending) : '—' }),
-        ...(latency ? ['p50', 'p90', 'p99'].map((key) => h('td', { text: duration(point?.[key]) })) : []),
+        ...(latency ? latencies.map((key) => h('td', { text: duration(point?.[key]) })) : []),
         h('td', { text: point?.status ?? '—' }),
       ),
     ),
@@ -743,15 +852,15 @@ $('#alerts-more').addEventListener('click', () => {
 })
 $('#detail-by').addEventListener('change', (event) => {
   if (!state.detail) return
-  state.detail.by = event.target.value || null
+  state.detail.by = /** @type {HTMLSelectElement} */ (event.target).value || null
   state.detail.segment = null
   writeLocation()
   void loadDetail()
 })
-for (const button of dialog.querySelectorAll('[data-range]')) {
+for (const button of rangeButtons) {
   button.addEventListener('click', () => {
     if (!state.detail) return
-    state.detail.range = button.dataset.range
+    state.detail.range = /** @type {Range} */ (button.dataset.range)
     writeLocation()
     void loadDetail()
   })
@@ -765,20 +874,25 @@ function currentView() {
   return !params.get('cpi') && isAnalyticsView(view) ? view : 'live'
 }
 
-/** Shows the view the address names; `focus` moves focus to its heading (after a navigation). */
+/**
+ * Shows the view the address names; `focus` moves focus to its heading (after a navigation).
+ * @param {{ focus?: boolean }} [options]
+ */
 function route({ focus = false } = {}) {
   const view = currentView()
   const live = view === 'live'
   $('#live').hidden = !live
   $('#analytics').hidden = live
-  for (const link of document.querySelectorAll('.views a[data-view]')) {
+  /** @type {NodeListOf<HTMLAnchorElement>} */
+  const viewLinks = document.querySelectorAll('.views a[data-view]')
+  for (const link of viewLinks) {
     if (link.dataset.view === view) link.setAttribute('aria-current', 'page')
     else link.removeAttribute('aria-current')
   }
-  const skip = $('.skip-link')
+  const skip = /** @type {HTMLAnchorElement} */ ($('.skip-link'))
   skip.href = live ? '#tiles-heading' : '#analytics-heading'
   skip.textContent = live ? 'Skip to the CPIs' : 'Skip to the analytics'
-  const title = live ? 'Live' : $(`.views a[data-view="${view}"]`)?.textContent
+  const title = live ? 'Live' : document.querySelector(`.views a[data-view="${view}"]`)?.textContent
   document.title = `CPI · ${title}`
   if (dialog.open && (!live || !readLocation().name)) closeDetail()
   showAnalytics(view, new URLSearchParams(location.search), { focus })
@@ -788,6 +902,7 @@ function route({ focus = false } = {}) {
   }
 }
 
+/** @param {URL} url */
 function navigate(url) {
   history.pushState(null, '', `${url.pathname}${url.search}`)
   route({ focus: true })
@@ -798,6 +913,7 @@ window.addEventListener('popstate', () => route())
 // Drill-down links (alert annotations, scorecards point here) and the view links open in place
 // instead of reloading.
 document.addEventListener('click', (event) => {
+  /** @type {HTMLAnchorElement | null} */
   const link = event.target instanceof Element ? event.target.closest('a[href]') : null
   if (
     !link ||
@@ -825,7 +941,8 @@ document.addEventListener('click', (event) => {
     route()
   }
   const wanted = readLocation()
-  openDetail(wanted.name, wanted)
+  // The link's address has a cpi (checked above), which is now the page's.
+  if (wanted.name) openDetail(wanted.name, wanted)
 })
 
 setInterval(() => {
@@ -846,16 +963,22 @@ const BREACHING_SHOWN = 10
 /** Interactions whose deadline comes within 15 minutes of their partition's watermark (`GET /v1/breaching`). */
 async function loadBreaching() {
   try {
-    renderBreaching(await getJson(`/v1/breaching?within=15m&limit=${BREACHING_SHOWN}`))
+    renderBreaching(
+      /** @type {BreachingResponse} */ (await getJson(`/v1/breaching?within=15m&limit=${BREACHING_SHOWN}`)),
+    )
   } catch (error) {
     $('#breaching').replaceChildren(
-      h('li', { class: 'muted placeholder', text: `Breach queue unavailable: ${error.message}` }),
+      h('li', {
+        class: 'muted placeholder',
+        text: `Breach queue unavailable: ${/** @type {Error} */ (error).message}`,
+      }),
     )
   }
 }
 
+/** @param {BreachingResponse} body */
 function renderBreaching(body) {
-  const name = (cpi) => state.cpis.get(cpi)?.displayName || cpi
+  const name = (/** @type {string} */ cpi) => state.cpis.get(cpi)?.displayName || cpi
   $('#breaching-count').textContent = body.total ? integer.format(body.total) : ''
   $('#breaching-by-cpi').textContent = body.counts
     .filter((count) => count.dimension === 'all')

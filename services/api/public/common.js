@@ -1,13 +1,19 @@
 // What the live view (app.js) and the analytics views (analytics.js) share: the read token and
-// fetching, element creation, number formatting and the SVG sparkline. Plain DOM, no build step.
+// fetching, element creation, number formatting and the SVG sparkline. Plain DOM, no build step;
+// type-checked with JSDoc (tsconfig.json here, types.d.ts).
+// @ts-check
 
+/** @import { Attributes, Child, ElementOf, Health, SparklinePoint } from './types' */
+
+/** @type {Record<Health, { icon: string, label: string }>} */
 export const HEALTH = {
   ok: { icon: '✓', label: 'OK' },
   at_risk: { icon: '⚠', label: 'At risk' },
   breached: { icon: '✕', label: 'Breached' },
   no_data: { icon: '–', label: 'No data' },
 }
-export const PALETTE = [
+/** Series colours, told apart by hue. */
+export const PALETTE = /** @type {const} */ ([
   '#0b57d0',
   '#b3261e',
   '#146c2e',
@@ -16,11 +22,17 @@ export const PALETTE = [
   '#00677f',
   '#a3195b',
   '#4f5761',
-]
+])
 const SVG_NS = 'http://www.w3.org/2000/svg'
 const SVG_TAGS = new Set(['svg', 'path', 'line', 'rect', 'circle', 'g', 'text', 'title'])
 
-export const $ = (selector) => document.querySelector(selector)
+/**
+ * One of the page's own elements (index.html), which are always there: no null to check. Looks
+ * for what may be missing go through `document.querySelector`.
+ * @param {string} selector
+ * @returns {HTMLElement}
+ */
+export const $ = (selector) => /** @type {HTMLElement} */ (document.querySelector(selector))
 
 /**
  * A read token, where the API needs one (CPI_READ_TOKENS): given once as ?access_token=…, kept
@@ -43,11 +55,21 @@ export const readToken = (() => {
   return given
 })()
 
+/**
+ * `fetch` with the read token, when there is one.
+ * @param {string} url
+ * @param {RequestInit} [init]
+ */
 export function apiFetch(url, init = {}) {
   return fetch(url, readToken ? { ...init, headers: { authorization: `Bearer ${readToken}` } } : init)
 }
 
-/** GET as JSON; a non-2xx answer throws with the API's message. */
+/**
+ * GET as JSON; a non-2xx answer throws with the API's message. The caller says what it expects.
+ * @param {string} url
+ * @param {AbortSignal} [signal]
+ * @returns {Promise<unknown>}
+ */
 export async function getJson(url, signal) {
   const response = await apiFetch(url, { signal })
   const body = await response.json().catch(() => ({}))
@@ -55,33 +77,46 @@ export async function getJson(url, signal) {
   return body
 }
 
-/** Creates an element (SVG when the tag is an SVG one) with attributes and children. */
+/**
+ * Creates an element (SVG when the tag is an SVG one) with attributes and children.
+ * @template {string} K
+ * @param {K} tag
+ * @param {Attributes} [attributes]
+ * @param {...Child} children
+ * @returns {ElementOf<K>}
+ */
 export function h(tag, attributes = {}, ...children) {
   const node = SVG_TAGS.has(tag) ? document.createElementNS(SVG_NS, tag) : document.createElement(tag)
   for (const [key, value] of Object.entries(attributes)) {
     if (value === undefined || value === null || value === false) continue
-    if (key === 'text') node.textContent = value
-    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value)
+    if (key === 'text') node.textContent = /** @type {string} */ (value)
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), /** @type {EventListener} */ (value))
     else node.setAttribute(key, value === true ? '' : String(value))
   }
   for (const child of children)
     if (child !== null && child !== undefined && child !== false) node.append(child)
-  return node
+  return /** @type {ElementOf<K>} */ (node)
 }
 
 // ---------- formatting ----------
 
+/**
+ * @param {number | null | undefined} ratio
+ * @param {number} [digits]
+ */
 export function percent(ratio, digits = 1) {
   if (ratio === null || ratio === undefined || Number.isNaN(ratio)) return '—'
   const value = ratio * 100
   return `${Number.isInteger(value) && digits === 0 ? value : value.toFixed(digits)} %`
 }
 
+/** @param {number} target */
 export function targetPercent(target) {
   const value = Math.round(target * 1000) / 10
   return `${value} %`
 }
 
+/** @param {number | null | undefined} ms */
 export function duration(ms) {
   if (ms === null || ms === undefined) return '—'
   const abs = Math.abs(ms)
@@ -92,6 +127,7 @@ export function duration(ms) {
   return `${(ms / 86_400_000).toFixed(1)} d`
 }
 
+/** @param {string | null | undefined} iso */
 export function clock(iso) {
   if (!iso) return '—'
   return `${new Date(iso).toISOString().slice(11, 19)} UTC`
@@ -101,6 +137,10 @@ export const integer = new Intl.NumberFormat('en')
 
 // ---------- the SVG sparkline ----------
 
+/**
+ * @param {SparklinePoint[]} points
+ * @param {number} target
+ */
 export function sparkline(points, target) {
   const svg = h('svg', {
     class: 'sparkline',
@@ -111,8 +151,9 @@ export function sparkline(points, target) {
   })
   const values = points.map((point) => point.ratio).filter((ratio) => ratio !== null)
   const low = Math.max(0, Math.min(target, ...values, 1) - 0.02)
-  const y = (ratio) => (30 - ((ratio - low) / (1 - low || 1)) * 28 - 1).toFixed(2)
-  const x = (index) => (points.length > 1 ? (index / (points.length - 1)) * 100 : 50).toFixed(2)
+  const y = (/** @type {number} */ ratio) => (30 - ((ratio - low) / (1 - low || 1)) * 28 - 1).toFixed(2)
+  const x = (/** @type {number} */ index) =>
+    (points.length > 1 ? (index / (points.length - 1)) * 100 : 50).toFixed(2)
   svg.append(h('line', { class: 'target-line', x1: 0, x2: 100, y1: y(target), y2: y(target) }))
   let d = ''
   let drawing = false
