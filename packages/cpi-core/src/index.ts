@@ -30,4 +30,19 @@ export {
   type SurveyDefinition,
 } from './definition.ts'
 export { durationSchema } from './duration.ts'
+export {
+  builtinKpiCatalog,
+  builtinKpiFile,
+  domainOf,
+  type KpiCatalog,
+  type KpiDefinition,
+  type KpiLink,
+  kpiCatalogSchema,
+  kpiDefinitionSchema,
+  kpiLinkSchema,
+  kpiOf,
+  linksOf,
+  parseKpiCatalog,
+  type ResolvedKpiLink,
+} from './kpi.ts'
 export { revisionHorizonMs } from './revision-horizon.ts'

@@ -13,12 +13,12 @@ import {
   wholeMinutes,
 } from '@cpi/clickhouse'
 import { type CpiDefinition, revisionHorizonMs } from '@cpi/cpi-core'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance } from 'fastify'
+import { badRequest } from './bad-request.ts'
 import type { LiveState } from './live.ts'
 import { openApiDocument } from './openapi.ts'
 import {
   formatDuration,
-  type ParameterProblem,
   parseAlertState,
   parseBreachingParameters,
   parseSeriesParameters,
@@ -26,13 +26,6 @@ import {
 } from './params.ts'
 import { prometheusExposition } from './prometheus.ts'
 import { createReadCache } from './read-cache.ts'
-
-const badRequest = (reply: FastifyReply, problems: ParameterProblem[]) =>
-  reply.code(400).send({
-    error: 'bad_request',
-    message: problems.map((problem) => `${problem.parameter}: ${problem.message}`).join('; '),
-    details: problems,
-  })
 
 const silenceView = (silence: StoredSilence, now: number) => ({
   id: silence.id,
@@ -44,30 +37,50 @@ const silenceView = (silence: StoredSilence, now: number) => ({
   state: silence.endsAt <= now ? 'expired' : silence.startsAt > now ? 'pending' : 'active',
 })
 
-/** The JSON API under /v1 (the live stream is registered beside it). */
-export function registerApiRoutes(
-  http: FastifyInstance,
-  options: {
-    clickhouse: ClickHouse
-    catalog: readonly CpiDefinition[]
-    live: LiveState
-    /** The alerter's policy, to describe its rules (`/v1/alert-rules`). */
-    policy?: AlertPolicy
-    /** Series from rollup blocks held in memory; without it every read queries the engine. */
-    rollups?: RollupCache
-    /** Identical reads within this many ms share one computation (default 1000). */
-    shareReadsMs?: number
-    now?: () => number
-  },
-): void {
-  const { clickhouse, live } = options
-  const now = options.now ?? Date.now
-  const byName = new Map(options.catalog.map((definition) => [definition.name, definition]))
-  const shared = createReadCache({ ttlMs: options.shareReadsMs ?? 1000, now })
-  const seriesOf = async (query: SeriesQuery) =>
-    (await options.rollups?.series(query)) ?? (await queryCpiSeries(clickhouse, query))
+/** What `registerApiRoutes` takes. */
+export interface ApiRoutesOptions {
+  clickhouse: ClickHouse
+  catalog: readonly CpiDefinition[]
+  live: LiveState
+  /** The alerter's policy, to describe its rules (`/v1/alert-rules`). */
+  policy?: AlertPolicy
+  /** Series from rollup blocks held in memory; without it every read queries the engine. */
+  rollups?: RollupCache
+  /** Identical reads within this many ms share one computation (default 1000). */
+  shareReadsMs?: number
+  now?: () => number
+}
 
+/** The options with the clock and the shared reads every group of routes uses. */
+interface ApiContext extends ApiRoutesOptions {
+  now: () => number
+  shared: ReturnType<typeof createReadCache>
+}
+
+/** The JSON API under /v1 (the live stream is registered beside it). */
+export function registerApiRoutes(http: FastifyInstance, options: ApiRoutesOptions): void {
+  const now = options.now ?? Date.now
+  const context: ApiContext = {
+    ...options,
+    now,
+    shared: createReadCache({ ttlMs: options.shareReadsMs ?? 1000, now }),
+  }
   http.get('/v1/openapi.json', async () => openApiDocument)
+  registerCpiRoutes(http, context)
+  registerBreachingRoute(http, context)
+  registerPrometheusRoute(http, context)
+  registerAlertsRoute(http, context)
+  registerSilenceRoutes(http, context)
+  http.get('/v1/freshness', async () => options.live.freshness())
+  registerAlertRulesRoute(http, context)
+}
+
+/** `GET /v1/cpis` (the catalog's summaries over a window) and `GET /v1/cpis/:name` (one CPI's series). */
+function registerCpiRoutes(http: FastifyInstance, context: ApiContext): void {
+  const { clickhouse, live, now, shared } = context
+  const byName = new Map(context.catalog.map((definition) => [definition.name, definition]))
+  const seriesOf = async (query: SeriesQuery) =>
+    (await context.rollups?.series(query)) ?? (await queryCpiSeries(clickhouse, query))
 
   http.get('/v1/cpis', async (request, reply) => {
     const window = parseWindow(request.query as Record<string, unknown>)
@@ -116,14 +129,19 @@ export function registerApiRoutes(
       }),
     }))
   })
+}
 
-  // The breach queue: interactions not decided yet whose deadline is near (latency CPIs only:
-  // theirs is the deadline a customer waits against). Interactions started longer ago than the
-  // catalog's revision horizon (at least two weeks) are not looked at.
-  const withDeadlines = options.catalog
+/**
+ * `GET /v1/breaching`, the breach queue: interactions not decided yet whose deadline is near
+ * (latency CPIs only: theirs is the deadline a customer waits against). Interactions started
+ * longer ago than the catalog's revision horizon (at least two weeks) are not looked at.
+ */
+function registerBreachingRoute(http: FastifyInstance, context: ApiContext): void {
+  const { clickhouse, shared } = context
+  const withDeadlines = context.catalog
     .filter((definition) => definition.shape === 'latency' && definition.lifecycle !== 'draft')
     .map((definition) => definition.name)
-  const lookBackMs = Math.max(revisionHorizonMs(options.catalog), 14 * 86_400_000)
+  const lookBackMs = Math.max(revisionHorizonMs(context.catalog), 14 * 86_400_000)
   http.get('/v1/breaching', async (request, reply) => {
     const parsed = parseBreachingParameters(request.query as Record<string, unknown>, withDeadlines)
     if (!parsed.ok) return badRequest(reply, parsed.problems)
@@ -151,29 +169,42 @@ export function registerApiRoutes(
       }
     })
   })
+}
 
-  // Every CPI's counters for Prometheus (Sloth, Pyrra, Grafana SLO, Alertmanager); one read of
-  // the rollup's hour rows shared by the scrapes of a second.
+/**
+ * `GET /v1/prometheus`: every CPI's counters for Prometheus (Sloth, Pyrra, Grafana SLO,
+ * Alertmanager); one read of the rollup's hour rows shared by the scrapes of a second.
+ */
+function registerPrometheusRoute(http: FastifyInstance, context: ApiContext): void {
   http.get('/v1/prometheus', async (_request, reply) => {
-    const text = await shared.get('prometheus', async () =>
-      prometheusExposition(options.catalog, await queryCpiTotals(clickhouse)),
+    const text = await context.shared.get('prometheus', async () =>
+      prometheusExposition(context.catalog, await queryCpiTotals(context.clickhouse)),
     )
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text)
   })
+}
 
+/** The stored alert states each `state` filter of `GET /v1/alerts` stands for. */
+const alertStatesOf = {
+  active: ['pending', 'firing'],
+  firing: ['firing'],
+  pending: ['pending'],
+  resolved: ['resolved'],
+  all: [],
+} as const
+
+/** `GET /v1/alerts`: the alerts in the states asked for (default the active ones). */
+function registerAlertsRoute(http: FastifyInstance, context: ApiContext): void {
   http.get('/v1/alerts', async (request, reply) => {
     const state = parseAlertState(request.query as Record<string, unknown>)
     if (!state.ok) return badRequest(reply, state.problems)
-    const states = {
-      active: ['pending', 'firing'],
-      firing: ['firing'],
-      pending: ['pending'],
-      resolved: ['resolved'],
-      all: [],
-    } as const
-    return { alerts: await live.alerts({ states: states[state.value] }) }
+    return { alerts: await context.live.alerts({ states: alertStatesOf[state.value] }) }
   })
+}
 
+/** `GET`, `POST /v1/silences` and `DELETE /v1/silences/:id`: list, add and expire silences. */
+function registerSilenceRoutes(http: FastifyInstance, context: ApiContext): void {
+  const { clickhouse, now } = context
   http.get('/v1/silences', async () => {
     const at = now()
     return { silences: (await listSilences(clickhouse)).map((silence) => silenceView(silence, at)) }
@@ -204,14 +235,16 @@ export function registerApiRoutes(
       await upsertSilence(clickhouse, { ...silence, endsAt: Math.max(at, silence.startsAt) })
     return reply.code(204).send()
   })
+}
 
-  http.get('/v1/freshness', async () => live.freshness())
-
-  // What the alerter evaluates per CPI: its burn-rate tiers scaled to the objective window, and
-  // the tiers left out because they can never fire at the CPI's target.
+/**
+ * `GET /v1/alert-rules`: what the alerter evaluates per CPI, its burn-rate tiers scaled to the
+ * objective window, and the tiers left out because they can never fire at the CPI's target.
+ */
+function registerAlertRulesRoute(http: FastifyInstance, context: ApiContext): void {
   http.get('/v1/alert-rules', async () => ({
-    policy: options.policy ?? null,
-    cpis: options.catalog.map((definition) => {
+    policy: context.policy ?? null,
+    cpis: context.catalog.map((definition) => {
       const { tiers, warnings } = burnTiers(definition.objective, definition.alerting)
       return {
         cpi: definition.name,

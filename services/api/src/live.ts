@@ -5,6 +5,7 @@ import {
   countEventsBeyondHorizon,
   listAlerts,
   listSilences,
+  type PartitionFreshness,
   queryCpiWindows,
   queryWatermarks,
   type StoredAlert,
@@ -89,11 +90,8 @@ export const laggingOf = (catalog: readonly CpiDefinition[], name: string): stri
     .filter((definition) => definition.leadingIndicators.includes(name))
     .map((definition) => definition.name)
 
-/**
- * The reads behind the catalog endpoint and the live stream. One refresh is shared by every
- * stream client; `refresh` diffs against the previous one and hands out only what changed.
- */
-export function createLiveState(options: {
+/** What `createLiveState` takes. */
+export interface LiveStateOptions {
   clickhouse: ClickHouse
   catalog: readonly CpiDefinition[]
   logger: Logger
@@ -102,38 +100,18 @@ export function createLiveState(options: {
   /** Total consumer lag of the processor group, when Kafka is reachable from this process. */
   consumerLag?: () => Promise<number | null>
   now?: () => number
-}) {
+}
+
+/**
+ * The reads behind the catalog endpoint and the live stream. One refresh is shared by every
+ * stream client; `refresh` diffs against the previous one and hands out only what changed.
+ */
+export function createLiveState(options: LiveStateOptions) {
   const { clickhouse, catalog } = options
   const now = options.now ?? Date.now
   let last: Snapshot | undefined
   let lag: { value: number | null; at: number } = { value: null, at: 0 }
-  let beyond: { value: BeyondHorizon; at: number } | undefined
-
-  let counting: Promise<BeyondHorizon> | undefined
-
-  // A scan of `events` (its too_late column): one at a time, shared by every caller for
-  // SLOW_READS_MS. A failed count keeps the last one (logged): freshness is never lost to it.
-  function beyondHorizon(): Promise<BeyondHorizon> {
-    if (beyond && now() - beyond.at < SLOW_READS_MS) return Promise.resolve(beyond.value)
-    counting ??= countEventsBeyondHorizon(clickhouse, { kafkaTopic: options.eventsTopic })
-      .then(
-        (value) => {
-          beyond = { value, at: now() }
-          return value
-        },
-        (error: unknown) => {
-          options.logger.warn(
-            { err: error },
-            'could not count the events beyond the horizon; showing the last count',
-          )
-          return beyond?.value ?? { events: 0, latestAt: null }
-        },
-      )
-      .finally(() => {
-        counting = undefined
-      })
-    return counting
-  }
+  const beyondHorizon = sharedBeyondHorizonCount({ ...options, now })
 
   async function freshness(): Promise<Freshness> {
     const [partitions, stalled, late] = await Promise.all([
@@ -146,31 +124,14 @@ export function createLiveState(options: {
     if (options.consumerLag && at - lag.at >= SLOW_READS_MS) {
       lag = { value: await options.consumerLag().catch(() => null), at }
     }
-    const latestEvent = partitions.length === 0 ? null : Math.max(...partitions.map((p) => p.maxEventTime))
-    const watermark = partitions.length === 0 ? null : Math.max(...partitions.map((p) => p.watermark))
-    return {
-      now: new Date(at).toISOString(),
-      watermark: iso(watermark),
-      alertingWatermark: iso(alertingWatermark(partitions, options.eventsTopic) ?? null),
-      freshnessMs: latestEvent === null ? null : Math.max(0, at - latestEvent),
-      partitions: partitions.map((p) => ({
-        topic: p.topic,
-        partition: p.partition,
-        watermark: new Date(p.watermark).toISOString(),
-        maxEventTime: new Date(p.maxEventTime).toISOString(),
-        updatedAt: new Date(p.updatedAt).toISOString(),
-      })),
-      stalled: stalled
-        .map((alert) => ({
-          topic: alert.labels.topic ?? '',
-          partition: Number(alert.labels.partition),
-          watermark: alert.annotations.watermark ?? '',
-          since: alert.annotations.stalledSince ?? '',
-        }))
-        .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition),
+    return freshnessOf({
+      at,
+      partitions,
+      stalled,
+      late,
       consumerLag: lag.value,
-      beyondHorizon: { events: late.events, latestAt: iso(late.latestAt) },
-    }
+      eventsTopic: options.eventsTopic,
+    })
   }
 
   /** Active alerts and those resolved in the last day (of event time), silences applied now. */
@@ -189,33 +150,11 @@ export function createLiveState(options: {
     return Math.floor(watermark / 1000) * 1000
   }
 
-  async function summaries(windowMs: number, fresh: Freshness, alertList: readonly AlertView[]) {
-    const asOf = asOfFrom(fresh)
-    const windows = await queryCpiWindows(clickhouse, {
-      to: asOf,
-      stepSeconds: windowMs / 1000,
-      windows: SPARKLINE_WINDOWS,
-    })
-    return {
-      asOf,
-      cpis: catalog.map((definition) => {
-        const firing = alertList.filter((a) => a.state === 'firing' && a.labels.cpi === definition.name)
-        return summarize(definition, windows.get(definition.name) ?? [], {
-          asOf,
-          windowMs,
-          count: SPARKLINE_WINDOWS,
-          firing: firing.length,
-          pageFiring: firing.some((a) => a.labels.severity === 'page' && !a.silenced),
-          lagging: laggingOf(catalog, definition.name),
-        })
-      }),
-    }
-  }
-
   async function snapshot(windowMs = 3_600_000): Promise<Snapshot & { asOf: number }> {
     const fresh = await freshness()
     const alertList = await alerts({ states: ['pending', 'firing'], resolvedSince: asOfFrom(fresh) - DAY })
-    const { asOf, cpis } = await summaries(windowMs, fresh, alertList)
+    const asOf = asOfFrom(fresh)
+    const cpis = await summaries({ clickhouse, catalog, asOf, windowMs, alerts: alertList })
     return { asOf, cpis, alerts: alertList, freshness: fresh }
   }
 
@@ -240,18 +179,123 @@ export function createLiveState(options: {
       const next = await snapshot()
       const previous = last
       last = next
-      const changes: StreamEvent[] = [{ event: 'freshness', data: next.freshness }]
-      if (!previous) return changes
-      const before = new Map(previous.cpis.map((cpi) => [cpi.name, JSON.stringify(cpi)]))
-      for (const cpi of next.cpis)
-        if (before.get(cpi.name) !== JSON.stringify(cpi)) changes.push({ event: 'cpi', data: cpi })
-      const alertsBefore = new Map(previous.alerts.map((alert) => [alert.fingerprint, JSON.stringify(alert)]))
-      for (const alert of next.alerts)
-        if (alertsBefore.get(alert.fingerprint) !== JSON.stringify(alert))
-          changes.push({ event: 'alert', data: alert })
-      return changes
+      return changesBetween(previous, next)
     },
   }
+}
+
+/** Every CPI's summary over `windowMs` at `asOf`, with its sparkline and its firing alerts. */
+async function summaries(read: {
+  clickhouse: ClickHouse
+  catalog: readonly CpiDefinition[]
+  asOf: number
+  windowMs: number
+  alerts: readonly AlertView[]
+}): Promise<CpiSummary[]> {
+  const { catalog, asOf, windowMs } = read
+  const windows = await queryCpiWindows(read.clickhouse, {
+    to: asOf,
+    stepSeconds: windowMs / 1000,
+    windows: SPARKLINE_WINDOWS,
+  })
+  return catalog.map((definition) => {
+    const firing = read.alerts.filter((a) => a.state === 'firing' && a.labels.cpi === definition.name)
+    return summarize(definition, windows.get(definition.name) ?? [], {
+      asOf,
+      windowMs,
+      count: SPARKLINE_WINDOWS,
+      firing: firing.length,
+      pageFiring: firing.some((a) => a.labels.severity === 'page' && !a.silenced),
+      lagging: laggingOf(catalog, definition.name),
+    })
+  })
+}
+
+/**
+ * The count of events beyond the revision horizon, a scan of `events` (its too_late column): one
+ * at a time, shared by every caller for SLOW_READS_MS. A failed count keeps the last one
+ * (logged): freshness is never lost to it.
+ */
+function sharedBeyondHorizonCount(options: {
+  clickhouse: ClickHouse
+  eventsTopic: string
+  logger: Logger
+  now: () => number
+}): () => Promise<BeyondHorizon> {
+  let beyond: { value: BeyondHorizon; at: number } | undefined
+  let counting: Promise<BeyondHorizon> | undefined
+  return () => {
+    if (beyond && options.now() - beyond.at < SLOW_READS_MS) return Promise.resolve(beyond.value)
+    counting ??= countEventsBeyondHorizon(options.clickhouse, { kafkaTopic: options.eventsTopic })
+      .then(
+        (value) => {
+          beyond = { value, at: options.now() }
+          return value
+        },
+        (error: unknown) => {
+          options.logger.warn(
+            { err: error },
+            'could not count the events beyond the horizon; showing the last count',
+          )
+          return beyond?.value ?? { events: 0, latestAt: null }
+        },
+      )
+      .finally(() => {
+        counting = undefined
+      })
+    return counting
+  }
+}
+
+/** The freshness view at `at` (wall clock) from the partitions' watermarks and what else was read. */
+function freshnessOf(read: {
+  at: number
+  partitions: PartitionFreshness[]
+  stalled: StoredAlert[]
+  late: BeyondHorizon
+  consumerLag: number | null
+  eventsTopic: string
+}): Freshness {
+  const { at, partitions } = read
+  const latestEvent = partitions.length === 0 ? null : Math.max(...partitions.map((p) => p.maxEventTime))
+  const watermark = partitions.length === 0 ? null : Math.max(...partitions.map((p) => p.watermark))
+  return {
+    now: new Date(at).toISOString(),
+    watermark: iso(watermark),
+    alertingWatermark: iso(alertingWatermark(partitions, read.eventsTopic) ?? null),
+    freshnessMs: latestEvent === null ? null : Math.max(0, at - latestEvent),
+    partitions: partitions.map((p) => ({
+      topic: p.topic,
+      partition: p.partition,
+      watermark: new Date(p.watermark).toISOString(),
+      maxEventTime: new Date(p.maxEventTime).toISOString(),
+      updatedAt: new Date(p.updatedAt).toISOString(),
+    })),
+    stalled: read.stalled
+      .map((alert) => ({
+        topic: alert.labels.topic ?? '',
+        partition: Number(alert.labels.partition),
+        watermark: alert.annotations.watermark ?? '',
+        since: alert.annotations.stalledSince ?? '',
+      }))
+      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition),
+    consumerLag: read.consumerLag,
+    beyondHorizon: { events: read.late.events, latestAt: iso(read.late.latestAt) },
+  }
+}
+
+/** What changed from `previous` to `next`: freshness always, then the CPIs and alerts that differ. */
+function changesBetween(previous: Snapshot | undefined, next: Snapshot): StreamEvent[] {
+  const changes: StreamEvent[] = [{ event: 'freshness', data: next.freshness }]
+  if (!previous) return changes
+  const before = new Map(previous.cpis.map((cpi) => [cpi.name, JSON.stringify(cpi)]))
+  for (const cpi of next.cpis)
+    if (before.get(cpi.name) !== JSON.stringify(cpi)) changes.push({ event: 'cpi', data: cpi })
+  const alertsBefore = new Map(previous.alerts.map((alert) => [alert.fingerprint, JSON.stringify(alert)]))
+  for (const alert of next.alerts)
+    if (alertsBefore.get(alert.fingerprint) !== JSON.stringify(alert))
+      changes.push({ event: 'alert', data: alert })
+  return changes
 }
 
 export type LiveState = ReturnType<typeof createLiveState>

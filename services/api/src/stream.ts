@@ -31,75 +31,20 @@ export function registerStream(
   },
 ): { stop(): void; clients(): number } {
   const maxClients = options.maxClients ?? 100
-  const maxBufferBytes = options.maxBufferBytes ?? 1024 * 1024
-  /** Each open stream, with whether its access still holds. */
-  const clients = new Map<ServerResponse, () => boolean>()
   const snapshots = sharedSnapshot(options.live, options.intervalMs)
-  let timer: NodeJS.Timeout | undefined
-  let heartbeat: NodeJS.Timeout | undefined
-  let running = false
+  const clients = streamClients({
+    ...options,
+    snapshots,
+    maxBufferBytes: options.maxBufferBytes ?? 1024 * 1024,
+  })
   let stopped = false
   /** Streams admitted and waiting for their snapshot: they count against the cap too. */
   let connecting = 0
 
-  /** Writes to every client; one that cannot keep up is ended instead of buffered for. */
-  const broadcast = (text: string) => {
-    for (const client of [...clients.keys()]) {
-      if (client.writableLength <= maxBufferBytes) {
-        client.write(text)
-        continue
-      }
-      options.logger.info(
-        { unsentBytes: client.writableLength, maxBufferBytes },
-        'live stream client too slow; stream ended (it reconnects to a fresh snapshot)',
-      )
-      clients.delete(client)
-      // Not end(): that would keep what is buffered until the client reads it.
-      client.destroy()
-    }
-    if (clients.size === 0) stopTimers()
-  }
-
-  async function tick() {
-    if (running || clients.size === 0) return
-    running = true
-    try {
-      const changes: StreamEvent[] = await options.live.refresh()
-      snapshots.refreshed()
-      for (const change of changes) broadcast(frame(change.event, change.data))
-    } catch (error) {
-      options.logger.warn({ err: error }, 'live refresh failed; retrying at the next tick')
-    } finally {
-      running = false
-    }
-  }
-
-  const endRevoked = () => {
-    for (const [client, stillValid] of clients) {
-      if (stillValid()) continue
-      clients.delete(client)
-      client.end()
-    }
-    if (clients.size === 0) stopTimers()
-  }
-  const ensureTimers = () => {
-    timer ??= setInterval(() => {
-      endRevoked()
-      void tick()
-    }, options.intervalMs)
-    heartbeat ??= setInterval(() => broadcast(': keep-alive\n\n'), HEARTBEAT_MS)
-  }
-  const stopTimers = () => {
-    clearInterval(timer)
-    clearInterval(heartbeat)
-    timer = undefined
-    heartbeat = undefined
-  }
-
   const shuttingDown = { error: 'shutting_down', message: 'the server is shutting down' }
   http.get('/v1/stream', async (request, reply) => {
     if (stopped) return reply.code(503).send(shuttingDown)
-    if (clients.size + connecting >= maxClients)
+    if (clients.size() + connecting >= maxClients)
       return reply
         .code(503)
         .header('retry-after', '5')
@@ -127,19 +72,110 @@ export function registerStream(
     })
     response.write('retry: 2000\n\n')
     response.write(snapshot)
-    clients.set(response, request.accessStillValid ?? (() => true))
-    ensureTimers()
-    request.raw.on('close', () => {
-      clients.delete(response)
-      if (clients.size === 0) stopTimers()
-    })
+    clients.add(response, request.accessStillValid ?? (() => true))
+    request.raw.on('close', () => clients.remove(response))
   })
 
   return {
-    clients: () => clients.size,
+    clients: clients.size,
     /** Ends every stream (the server cannot close while they are open). */
     stop() {
       stopped = true
+      clients.endAll()
+    },
+  }
+}
+
+/**
+ * The open streams, each with whether its access still holds, and the timers that feed them
+ * while there is one: the shared refresh every `intervalMs` (which also ends the streams whose
+ * access no longer holds) and the heartbeat.
+ */
+function streamClients(options: {
+  live: LiveState
+  intervalMs: number
+  logger: Logger
+  maxBufferBytes: number
+  snapshots: ReturnType<typeof sharedSnapshot>
+}) {
+  const { maxBufferBytes } = options
+  const clients = new Map<ServerResponse, () => boolean>()
+  let timer: NodeJS.Timeout | undefined
+  let heartbeat: NodeJS.Timeout | undefined
+  let running = false
+
+  /** Writes to every client; one that cannot keep up is ended instead of buffered for. */
+  const broadcast = (text: string) => {
+    for (const client of [...clients.keys()]) {
+      if (client.writableLength <= maxBufferBytes) {
+        client.write(text)
+        continue
+      }
+      options.logger.info(
+        { unsentBytes: client.writableLength, maxBufferBytes },
+        'live stream client too slow; stream ended (it reconnects to a fresh snapshot)',
+      )
+      clients.delete(client)
+      // Not end(): that would keep what is buffered until the client reads it.
+      client.destroy()
+    }
+    if (clients.size === 0) stopTimers()
+  }
+
+  /** One shared refresh, its changes sent to every client; never two at once. */
+  async function tick() {
+    if (running || clients.size === 0) return
+    running = true
+    try {
+      const changes: StreamEvent[] = await options.live.refresh()
+      options.snapshots.refreshed()
+      for (const change of changes) broadcast(frame(change.event, change.data))
+    } catch (error) {
+      options.logger.warn({ err: error }, 'live refresh failed; retrying at the next tick')
+    } finally {
+      running = false
+    }
+  }
+
+  /** Ends the streams whose access no longer holds. */
+  const endRevoked = () => {
+    for (const [client, stillValid] of clients) {
+      if (stillValid()) continue
+      clients.delete(client)
+      client.end()
+    }
+    if (clients.size === 0) stopTimers()
+  }
+  /** Starts the refresh and the heartbeat, unless they run. */
+  const ensureTimers = () => {
+    timer ??= setInterval(() => {
+      endRevoked()
+      void tick()
+    }, options.intervalMs)
+    heartbeat ??= setInterval(() => broadcast(': keep-alive\n\n'), HEARTBEAT_MS)
+  }
+  /** Stops both timers (nobody listens). */
+  const stopTimers = () => {
+    clearInterval(timer)
+    clearInterval(heartbeat)
+    timer = undefined
+    heartbeat = undefined
+  }
+
+  return {
+    size: () => clients.size,
+    /** A stream that got its snapshot: it now gets the changes. */
+    add(client: ServerResponse, stillValid: () => boolean) {
+      clients.set(client, stillValid)
+      ensureTimers()
+    },
+    /** A stream the client closed. */
+    remove(client: ServerResponse) {
+      clients.delete(client)
+      if (clients.size === 0) stopTimers()
+    },
+    /** Stops the timers and ends every stream. */
+    endAll() {
       stopTimers()
       for (const client of clients.keys()) client.end()
       clients.clear()

@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify'
+import { badRequest } from '../bad-request.ts'
+import { formatDuration, parseAnalyticsWindow } from '../params.ts'
+import { type AnalyticsContext, indexOf, iso } from './shared.ts'
+
+/** Windows of the index's series. */
+const WINDOWS = 30
+
+/**
+ * `GET /v1/analytics/index`: the shared customer index, its value per window (default 30 windows
+ * of 1 day) and the latest window's components.
+ */
+export function registerIndexRoute(http: FastifyInstance, context: AnalyticsContext): void {
+  http.get('/v1/analytics/index', async (request, reply) => {
+    const window = parseAnalyticsWindow(request.query as Record<string, unknown>)
+    if (!window.ok) return badRequest(reply, window.problems)
+    return context.shared.get(`index ${window.value}`, () => customerIndexView(context, window.value))
+  })
+}
+
+/** The index over the last WINDOWS windows of `windowMs` ending at the watermark. */
+async function customerIndexView(context: AnalyticsContext, windowMs: number) {
+  const { catalog } = context
+  const { asOf, byCpi } = await context.live.windows(windowMs, WINDOWS)
+  /** The index of the window starting at `start`. */
+  const indexAt = (start: number) =>
+    indexOf(catalog, (cpi) => byCpi.get(cpi)?.find((p) => Date.parse(p.windowStart) === start))
+  const series = Array.from({ length: WINDOWS }, (_, k) => {
+    const start = asOf - (WINDOWS - k) * windowMs
+    const index = indexAt(start)
+    return {
+      windowStart: iso(start),
+      value: index.value,
+      lower: index.lower,
+      upper: index.upper,
+      target: index.target,
+      coverage: index.coverage,
+    }
+  })
+  return {
+    asOf: iso(asOf),
+    window: formatDuration(windowMs),
+    weights: Object.fromEntries(catalog.map((definition) => [definition.name, definition.indexWeight])),
+    current: indexAt(asOf - windowMs),
+    series,
+  }
+}
