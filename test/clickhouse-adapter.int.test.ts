@@ -4,16 +4,22 @@ import path from 'node:path'
 import {
   ClickHouseAdapterError,
   createClickHouse,
+  defineCommand,
+  defineInsert,
+  defineQuery,
   insertEvents,
   insertOutcomes,
   loadEventCopies,
   loadMigrations,
   migrate,
   migrateToLatest,
+  observeStatements,
   outcomePlacements,
+  type StatementRun,
 } from '@cpi/clickhouse'
 import { clickhouseMigrationsDir } from '@cpi/schemas'
 import { describe, expect } from 'vitest'
+import { z } from 'zod'
 import { it } from './support/fixtures.ts'
 
 describe('ClickHouse adapter against the real engine', () => {
@@ -179,6 +185,81 @@ describe('ClickHouse adapter against the real engine', () => {
       expect(await unreachable.ping()).toBe(false)
     } finally {
       await unreachable.close()
+    }
+  })
+
+  it('runs declared statements: parameters and rows checked, failures named, every run observed', async ({
+    clickhouse,
+  }) => {
+    const runs: StatementRun[] = []
+    const stop = observeStatements((run) => runs.push(run))
+    try {
+      const create = defineCommand({
+        name: 'creating the notes table',
+        params: z.object({}),
+        sql: (database) =>
+          `CREATE TABLE IF NOT EXISTS ${database}.notes (id UInt32, text String) ENGINE = MergeTree ORDER BY id`,
+      })
+      const insertNotes = defineInsert({
+        name: 'writing notes',
+        table: 'notes',
+        values: (note: { id: number; text: string }) => note,
+      })
+      const notesAfter = defineQuery({
+        name: 'reading notes',
+        params: z.object({ after: z.number().int().nonnegative() }),
+        sql: (database) => `SELECT id, text FROM ${database}.notes WHERE id > {after:UInt32} ORDER BY id`,
+        row: z.object({ id: z.number(), text: z.string() }),
+      })
+      await create(clickhouse, {})
+      await insertNotes(clickhouse, [
+        { id: 1, text: 'a' },
+        { id: 2, text: "it's \\ {x:String}" },
+      ])
+      await insertNotes(clickhouse, [])
+      expect(await notesAfter(clickhouse, { after: 0 })).toEqual([
+        { id: 1, text: 'a' },
+        { id: 2, text: "it's \\ {x:String}" },
+      ])
+
+      // A bad parameter is named before anything is sent.
+      await expect(notesAfter(clickhouse, { after: -1 } as never)).rejects.toThrow(
+        /reading notes: invalid parameters \(after: /,
+      )
+      // A row that does not fit names the query and the field.
+      const wrongRows = defineQuery({
+        name: 'reading notes as numbers',
+        params: z.object({}),
+        sql: (database) => `SELECT id, text FROM ${database}.notes ORDER BY id`,
+        row: z.object({ id: z.number(), text: z.number() }),
+      })
+      await expect(wrongRows(clickhouse, {})).rejects.toThrow(
+        /reading notes as numbers: row 0 does not fit \(text: /,
+      )
+      // The engine's own failure comes out as the adapter's error, named by the statement.
+      const missing = defineQuery({
+        name: 'reading a table that is not there',
+        params: z.object({}),
+        sql: (database) => `SELECT 1 FROM ${database}.no_such_table`,
+        row: z.object({}),
+      })
+      const failure = await missing(clickhouse, {}).catch((error: unknown) => error)
+      expect(failure).toBeInstanceOf(ClickHouseAdapterError)
+      expect((failure as ClickHouseAdapterError).message).toMatch(/^reading a table that is not there: /)
+      expect((failure as ClickHouseAdapterError).retriable).toBe(false)
+
+      expect(
+        runs.map((run) => [run.name, run.kind, run.connection, run.rows, run.error !== undefined]),
+      ).toEqual([
+        ['creating the notes table', 'command', 'writer', 0, false],
+        ['writing notes', 'insert', 'writer', 2, false],
+        ['reading notes', 'query', 'reader', 2, false],
+        ['reading notes as numbers', 'query', 'reader', 0, true],
+        ['reading a table that is not there', 'query', 'reader', 0, true],
+      ])
+      for (const run of runs) expect(run.seconds).toBeGreaterThanOrEqual(0)
+    } finally {
+      stop()
     }
   })
 })

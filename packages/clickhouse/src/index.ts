@@ -11,6 +11,16 @@ export {
   splitStatements,
 } from './migrations.ts'
 export {
+  type Connection,
+  defineCommand,
+  defineInsert,
+  defineQuery,
+  observeStatements,
+  type RowMapping,
+  type StatementObserver,
+  type StatementRun,
+} from './query.ts'
+export {
   applyRetention,
   type RetentionReport,
   type RetentionSettings,
