@@ -148,7 +148,7 @@ describe('separate processes against one database over HTTP, and the all-in-one 
       await service('processor-1', 'services/processor/src/main.ts')
       await service('processor-2', 'services/processor/src/main.ts')
       const ingestUrl = await service('ingest', 'services/ingest/src/main.ts')
-      await service('alerter', 'services/alerter/src/main.ts')
+      const alerterUrl = await service('alerter', 'services/alerter/src/main.ts')
       const apiUrl = await service('api', 'services/api/src/main.ts')
       step('separate services ready')
 
@@ -233,6 +233,13 @@ describe('separate processes against one database over HTTP, and the all-in-one 
         )
         .toBe(true)
       step('both pipelines at the same watermarks')
+
+      // Every service process started the same way: the declared ClickHouse statements it ran
+      // are timed by name on its /metrics (the alerter reads and writes its checkpoint).
+      const metrics = await (await fetch(`${alerterUrl}/metrics`)).text()
+      expect(metrics).toMatch(
+        /cpi_clickhouse_statement_seconds_count\{[^}]*statement="reading an alerter checkpoint"[^}]*outcome="ok"[^}]*\} [1-9]/,
+      )
 
       // Every CPI, per 10-minute window and segment, from both APIs: the same.
       const from = new Date(start0).toISOString()

@@ -14,6 +14,7 @@ import {
   registerMetricsRoute,
   type ShutdownStep,
 } from '@cpi/runtime'
+import { recordStatementMetrics } from '@cpi/service'
 import { httpSink, kafkaSink, startSimulator } from '@cpi/simulator'
 import type { FastifyInstance } from 'fastify'
 
@@ -55,6 +56,7 @@ export async function startAllInOne(
     limits: config.httpLimits,
   })
   const registry = createMetricsRegistry({ service: 'all-in-one' })
+  const stopStatementMetrics = recordStatementMetrics(registry)
 
   // One set of keys for the gateway and the API: the keys file is watched once.
   const ingestKeys = await ingestKeysFor(config, logger)
@@ -86,6 +88,7 @@ export async function startAllInOne(
     { name: 'processor', run: () => processor.stop() },
     { name: 'keys', run: async () => access.stop() },
     { name: 'clickhouse', run: () => clickhouse.close() },
+    { name: 'statement metrics', run: async () => stopStatementMetrics() },
   ]
   const lifecycle = createShutdown({
     logger,
