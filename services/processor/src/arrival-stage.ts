@@ -1,6 +1,8 @@
 import type { RawEventRow, StoredEvent } from '@cpi/clickhouse'
 import type { DeadLetter } from '@cpi/schemas'
 import { type Arrival, classifyArrivals } from './event-identity.ts'
+import { type MessageResult, okValues } from './message-outcome.ts'
+import type { LetterMessage } from './validate-stage.ts'
 
 /** A message that passed validation, waiting to learn whether it is a new event. */
 export interface Candidate {
@@ -11,24 +13,20 @@ export interface Candidate {
   judgedAt: number
 }
 
-export interface SortedArrivals {
-  /** New events (and replayed copies of stored ones), in arrival order: to be written. */
-  accepted: Candidate[]
-  duplicates: number
-  conflicts: { candidate: Candidate; letter: DeadLetter }[]
-}
-
 const position = (row: RawEventRow) => ({ partition: row.kafka_partition, offset: BigInt(row.kafka_offset) })
 
 /**
- * Sorts arriving copies by their identity against what is stored (pure): a new event or a
- * replayed copy is written; a duplicate with the same content is dropped (it changes nothing);
- * one with other content is a conflict, dead-lettered with where the first copy is.
+ * The arrival stage: sorts arriving copies by their identity against what is stored (pure). A
+ * new event or a replayed copy stays `ok` (to be written); a duplicate with the same content is
+ * dropped (it changes nothing); one with other content is a conflict, dead-lettered with where
+ * the first copy is. Results of earlier stages pass through.
  */
 export function sortArrivals(
-  candidates: readonly Candidate[],
+  results: readonly MessageResult<Candidate>[],
   stored: ReadonlyMap<string, readonly StoredEvent[]>,
-): SortedArrivals {
+  letter: LetterMessage,
+): MessageResult<Candidate>[] {
+  const candidates = okValues(results)
   const copies = [...new Set(candidates.map((candidate) => candidate.row.subject))].flatMap(
     (subject) => stored.get(subject) ?? [],
   )
@@ -42,25 +40,33 @@ export function sortArrivals(
       ...position(row),
     })),
   )
-  const sorted: SortedArrivals = { accepted: [], duplicates: 0, conflicts: [] }
-  arrivals.forEach((arrival: Arrival, index) => {
-    const candidate = candidates[index] as Candidate
-    if (arrival.kind === 'new' || arrival.kind === 'replay') sorted.accepted.push(candidate)
-    else if (arrival.kind === 'duplicate') sorted.duplicates++
-    else {
-      const { row } = candidate
-      sorted.conflicts.push({
-        candidate,
-        letter: processorLetter(candidate, 'conflicting_duplicate', [
-          {
-            path: 'id',
-            message: `expected the content of the first copy of the event with source ${JSON.stringify(row.source)} and id ${JSON.stringify(row.id)} (partition ${arrival.first.partition}, offset ${arrival.first.offset}), got other content`,
-          },
-        ]),
-      })
-    }
+  let next = 0
+  return results.map((result) => {
+    if (result.kind !== 'ok') return result
+    return arrivalResult(result.value, arrivals[next++] as Arrival, letter)
   })
-  return sorted
+}
+
+/** One arriving copy's result from its classification. */
+function arrivalResult(
+  candidate: Candidate,
+  arrival: Arrival,
+  letter: LetterMessage,
+): MessageResult<Candidate> {
+  if (arrival.kind === 'new' || arrival.kind === 'replay') return { kind: 'ok', value: candidate }
+  if (arrival.kind === 'duplicate') return { kind: 'drop', reason: 'duplicate' }
+  const { row } = candidate
+  const deadLetter = processorLetter(candidate, 'conflicting_duplicate', [
+    {
+      path: 'id',
+      message: `expected the content of the first copy of the event with source ${JSON.stringify(row.source)} and id ${JSON.stringify(row.id)} (partition ${arrival.first.partition}, offset ${arrival.first.offset}), got other content`,
+    },
+  ])
+  return {
+    kind: 'dead_letter',
+    reason: 'conflicting_duplicate',
+    message: letter(candidate.key, candidate.raw, deadLetter),
+  }
 }
 
 /** A dead letter for a valid event the processor could not keep as an event. */

@@ -1,7 +1,6 @@
 import { insertEvents, type StoredEvent } from '@cpi/clickhouse'
 import type { Batch, BatchingProducer } from '@cpi/kafka'
-import type { Message } from 'kafkajs'
-import { asStoredCopy, type Candidate, type SortedArrivals, sortArrivals } from './arrival-stage.ts'
+import { asStoredCopy, type Candidate, sortArrivals } from './arrival-stage.ts'
 import {
   advanceClockPositions,
   type ClockPositions,
@@ -10,8 +9,9 @@ import {
   startClocks,
 } from './clock-stage.ts'
 import { type DecideState, decideAndWrite, outcomeGroups } from './decide-stage.ts'
-import { type EventsWritten, writeEvents } from './events-stage.ts'
+import { writeEvents } from './events-stage.ts'
 import { type CopiesLoader, readInteractions, subjectsByPartition } from './keyed-state-stage.ts'
+import { deadLetters, type MessageResult, okValues } from './message-outcome.ts'
 import { timed } from './outcome-stage.ts'
 import type { PartitionClock } from './partition-clock.ts'
 import type { ProcessorMetrics } from './processor-metrics.ts'
@@ -45,28 +45,18 @@ export async function processGroup(batches: readonly Batch[], state: GroupState)
       validateBatches(batches, arrivedAt, state.validate),
     )
     for (const subject of validated.unkeyed) state.cache.markUnkeyed(subject)
-    const stored = await timed(timer, 'state_read', () => readState(validated.candidates, state))
-    const arrivals = sortArrivals(validated.candidates, stored)
-    const deadLetters = [
-      ...validated.deadLetters,
-      ...arrivals.conflicts.map(({ candidate, letter }) =>
-        state.validate.letter(candidate.key, candidate.raw, letter),
-      ),
-    ]
-    const observed = observeClocks(state.clock, arrivals.accepted, arrivedAt)
+    const stored = await timed(timer, 'state_read', () => readState(okValues(validated.results), state))
+    const arrived = sortArrivals(validated.results, stored, state.validate.letter)
+    const observed = observeClocks(state.clock, okValues(arrived), arrivedAt)
     const started = performance.now()
-    const events = await timed(timer, 'events_write', () =>
-      writeEventsAndLetters(arrivals, deadLetters, state),
-    )
-    await state.producer.send(state.deadLetterTopic, events.letters)
+    const results = await timed(timer, 'events_write', () => writeEventsAndLetters(arrived, state))
     // Outcomes are decided from what the store took, and written once it took it: an event
     // it refused never counts, even after a crash between the two inserts.
-    const written = arrivals.accepted.filter((candidate) => !events.refused.has(candidate))
-    const fresh = keepWritten(written, stored, state)
+    const fresh = keepWritten(okValues(results), stored, state)
     const groups = outcomeGroups(observed.touched, state.clock, state.catalog, arrivedAt)
     if (groups.length > 0) await decideAndWrite(groups, stored, state, { trigger: 'event', fresh, timer })
     state.metrics.writeSeconds.observe((performance.now() - started) / 1000)
-    countGroup(batches, { validated, arrivals, observed, events, written, deadLetters }, state)
+    countGroup(batches, results, { validated, observed }, state)
     advanceClockPositions(batches, state.positions)
   } catch (error) {
     for (const batch of batches) {
@@ -91,18 +81,24 @@ function readState(candidates: readonly Candidate[], state: GroupState): Promise
   })
 }
 
-/** The accepted events to `events` and the group's dead letters to their topic, side by side. */
+/**
+ * The accepted events to `events` while the group's dead letters so far go to their topic; then
+ * the dead letters of the rows the store refused. Returns every message's final result.
+ */
 async function writeEventsAndLetters(
-  arrivals: SortedArrivals,
-  deadLetters: readonly Message[],
+  arrived: readonly MessageResult<Candidate>[],
   state: GroupState,
-): Promise<EventsWritten> {
+): Promise<MessageResult<Candidate>[]> {
   const insert = (rows: Parameters<typeof insertEvents>[1]) => insertEvents(state.clickhouse, rows)
-  const [events] = await Promise.all([
-    writeEvents(arrivals.accepted, { insert, letter: state.validate.letter, logger: state.logger }),
-    state.producer.send(state.deadLetterTopic, [...deadLetters]),
+  const [results] = await Promise.all([
+    writeEvents(arrived, { insert, letter: state.validate.letter, logger: state.logger }),
+    state.producer.send(state.deadLetterTopic, deadLetters(arrived)),
   ])
-  return events
+  const refused = results.filter(
+    (result, index) => result.kind === 'dead_letter' && arrived[index]?.kind === 'ok',
+  )
+  await state.producer.send(state.deadLetterTopic, deadLetters(refused))
+  return results
 }
 
 /**
@@ -127,36 +123,29 @@ function keepWritten(
 
 /**
  * Counts a durable group: a group retried after a failure is not counted twice. Each message
- * counts under one outcome: ok, duplicate, conflict, or dead_letter (invalid or refused).
+ * counts under one outcome: ok, duplicate (dropped), conflict, or dead_letter (invalid or refused).
  */
 function countGroup(
   batches: readonly Batch[],
-  group: {
-    validated: Validated
-    arrivals: SortedArrivals
-    observed: Observed
-    events: EventsWritten
-    written: readonly Candidate[]
-    deadLetters: readonly Message[]
-  },
+  results: readonly MessageResult<Candidate>[],
+  group: { validated: Validated; observed: Observed },
   state: GroupState,
 ): void {
   const { metrics, clock, cache } = state
   for (const batch of batches) metrics.batchSizes.observe(batch.messages.length)
-  metrics.messages.inc({ outcome: 'ok' }, group.written.length)
-  metrics.messages.inc({ outcome: 'duplicate' }, group.arrivals.duplicates)
-  metrics.messages.inc({ outcome: 'conflict' }, group.arrivals.conflicts.length)
-  metrics.messages.inc(
-    { outcome: 'dead_letter' },
-    group.validated.deadLetters.length + group.events.letters.length,
-  )
+  const counts = { ok: 0, duplicate: 0, conflict: 0, dead_letter: 0 }
+  for (const result of results) {
+    if (result.kind === 'ok') counts.ok++
+    else if (result.kind === 'drop') counts.duplicate++
+    else {
+      counts[result.reason === 'conflicting_duplicate' ? 'conflict' : 'dead_letter']++
+      metrics.rejections.inc({ origin: 'processor', reason: result.reason })
+    }
+  }
+  for (const [outcome, count] of Object.entries(counts)) metrics.messages.inc({ outcome }, count)
   metrics.clamped.inc({ what: 'record_timestamp' }, group.validated.clampedRecords)
   metrics.clamped.inc({ what: 'event_time' }, group.observed.clampedTimes)
   metrics.tooLate.inc(group.observed.late)
-  for (const letter of [...group.deadLetters, ...group.events.letters]) {
-    const reason = letter.headers?.['cpi-reject-reason']
-    metrics.rejections.inc({ origin: 'processor', reason: typeof reason === 'string' ? reason : 'unknown' })
-  }
   for (const batch of batches) {
     const latest = clock.maxEventTime(batch.partition)
     if (latest !== undefined) metrics.freshness.set({ partition: String(batch.partition) }, latest / 1000)

@@ -1,5 +1,6 @@
 import type { RawEventRow } from '@cpi/clickhouse'
 import { type DeadLetter, parseAndValidate, type ValidationLimits } from '@cpi/schemas'
+import type { Message } from 'kafkajs'
 import { type Pseudonymizer, pseudonymizeEvent } from './pseudonymize.ts'
 
 /** What the processor does with one Kafka message. Tests assert on this value. */
@@ -89,4 +90,32 @@ export function recordTime(timestamp: string, bound?: RecordClockBound): { time:
   const ceiling = bound.now + bound.maxSkewMs
   if (!usable) return { time: bound.now, clamped: true }
   return recorded > ceiling ? { time: ceiling, clamped: true } : { time: recorded, clamped: false }
+}
+
+/**
+ * What becomes of one message of a group, whichever stage decided it: carried on (`ok`, with
+ * the stage's value), sent to the dead-letter topic with its reason, or dropped (a duplicate of
+ * an event already accepted: it changes nothing). Each stage takes the `ok` results of the one
+ * before and passes the others through, so every message ends under exactly one kind.
+ */
+export type MessageResult<Value> =
+  | { kind: 'ok'; value: Value }
+  | { kind: 'dead_letter'; reason: DeadLetter['reason']; message: KafkaMessageOut }
+  | { kind: 'drop'; reason: 'duplicate' }
+
+/** A message to produce (a dead letter), as the Kafka client takes it. */
+export type KafkaMessageOut = Message
+
+/** The values of the results still carried on, in order. */
+export function okValues<Value>(results: readonly MessageResult<Value>[]): Value[] {
+  const values: Value[] = []
+  for (const result of results) if (result.kind === 'ok') values.push(result.value)
+  return values
+}
+
+/** The dead letters among the results, in order. */
+export function deadLetters(results: readonly MessageResult<unknown>[]): KafkaMessageOut[] {
+  const letters: KafkaMessageOut[] = []
+  for (const result of results) if (result.kind === 'dead_letter') letters.push(result.message)
+  return letters
 }

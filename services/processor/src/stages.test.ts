@@ -4,12 +4,13 @@ import { createLogger } from '@cpi/logger'
 import { exampleEvents } from '@cpi/schemas'
 import type { KafkaMessage } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import type { Candidate } from './arrival-stage.ts'
+import { type Candidate, sortArrivals } from './arrival-stage.ts'
 import { advanceClockPositions, type ClockPositions, observeClocks } from './clock-stage.ts'
 import { outcomeGroups } from './decide-stage.ts'
 import { writeEvents } from './events-stage.ts'
 import { InteractionCache } from './interaction-cache.ts'
 import { readInteractions, subjectsByPartition } from './keyed-state-stage.ts'
+import { deadLetters, type MessageResult, okValues } from './message-outcome.ts'
 import { PartitionClock } from './partition-clock.ts'
 import { type LetterMessage, validateBatches } from './validate-stage.ts'
 
@@ -68,6 +69,18 @@ const stored = (subject: string, partition: number, offset: number): StoredEvent
   offset: BigInt(offset),
 })
 
+const storedCopy = ({ row }: Candidate): StoredEvent => ({
+  id: row.id,
+  source: row.source,
+  type: row.type,
+  subject: row.subject,
+  time: Date.parse(row.time),
+  payload: row.payload,
+  tooLate: false,
+  partition: row.kafka_partition,
+  offset: BigInt(row.kafka_offset),
+})
+
 describe('validate stage', () => {
   it('makes a candidate of each valid message and a dead letter of each invalid one, and names unkeyed subjects', () => {
     const call = exampleEvents['call.queued']
@@ -83,18 +96,54 @@ describe('validate stage', () => {
       NOW,
       { maxSkewMs: 60_000, letter, logger },
     )
-    expect(validated.candidates.map(({ row }) => [row.kafka_partition, row.kafka_offset])).toEqual([
+    const candidates = okValues(validated.results)
+    expect(validated.results.map((result) => result.kind)).toEqual(['ok', 'dead_letter', 'ok', 'ok'])
+    expect(candidates.map(({ row }) => [row.kafka_partition, row.kafka_offset])).toEqual([
       [0, '10'],
       [0, '12'],
       [1, '5'],
     ])
-    expect(validated.deadLetters.map((message) => message.headers?.['cpi-reject-reason'])).toEqual([
+    expect(deadLetters(validated.results).map((message) => message.headers?.['cpi-reject-reason'])).toEqual([
       'malformed_json',
     ])
     expect(validated.unkeyed).toEqual([call.subject])
     // The record an hour ahead of the wall clock was judged against the capped clock.
     expect(validated.clampedRecords).toBe(1)
-    expect(validated.candidates[2]?.judgedAt).toBe(NOW + 60_000)
+    expect(candidates[2]?.judgedAt).toBe(NOW + 60_000)
+  })
+})
+
+describe('arrival stage', () => {
+  it('keeps new events and replays, drops a duplicate, dead-letters a conflict, passes earlier results through', () => {
+    const first = { ...candidate('Q-1', 0, 10, '2026-12-01T00:00:00Z'), judgedAt: NOW }
+    first.row.payload = '{"a":1}'
+    const stored = new Map([['Q-1', [{ ...storedCopy(first), payload: '{"a":1}' }]]])
+    const replay = first
+    const duplicate = { ...candidate('Q-1', 0, 11, '2026-12-01T00:00:00Z') }
+    duplicate.row = { ...duplicate.row, id: first.row.id, payload: '{ "a": 1 }' }
+    const conflict = { ...candidate('Q-1', 0, 12, '2026-12-01T00:00:00Z') }
+    conflict.row = { ...conflict.row, id: first.row.id, payload: '{"a":2}' }
+    const fresh = candidate('Q-2', 0, 13, '2026-12-01T00:00:00Z')
+    const invalid: MessageResult<Candidate> = {
+      kind: 'dead_letter',
+      reason: 'malformed_json',
+      message: { key: null, value: Buffer.from('{') },
+    }
+    const results = sortArrivals(
+      [replay, duplicate, invalid, conflict, fresh].map((value) =>
+        'kind' in value ? value : { kind: 'ok' as const, value },
+      ),
+      stored,
+      letter,
+    )
+    expect(results.map((result) => (result.kind === 'dead_letter' ? result.reason : result.kind))).toEqual([
+      'ok',
+      'drop',
+      'malformed_json',
+      'conflicting_duplicate',
+      'ok',
+    ])
+    expect(okValues(results)).toEqual([replay, fresh])
   })
 })
 
@@ -183,10 +232,18 @@ describe('events stage', () => {
         throw Object.assign(new Error('Cannot parse input: Q-3'), { refusedContent: true })
       inserted.push(...rows.map((row) => row.subject))
     }
-    const events = await writeEvents(accepted, { insert, letter, logger })
+    const results = await writeEvents(
+      accepted.map((value) => ({ kind: 'ok' as const, value })),
+      { insert, letter, logger },
+    )
     expect(inserted.sort()).toEqual(['Q-1', 'Q-2', 'Q-4'])
-    expect([...events.refused].map(({ row }) => row.subject)).toEqual(['Q-3'])
-    expect(events.letters.map((message) => message.headers?.['cpi-reject-reason'])).toEqual([
+    expect(results.map((result) => (result.kind === 'dead_letter' ? result.reason : result.kind))).toEqual([
+      'ok',
+      'ok',
+      'storage_rejected',
+      'ok',
+    ])
+    expect(deadLetters(results).map((message) => message.headers?.['cpi-reject-reason'])).toEqual([
       'storage_rejected',
     ])
   })
@@ -196,7 +253,11 @@ describe('events stage', () => {
       throw new Error('connection refused')
     }
     await expect(
-      writeEvents([candidate('Q-1', 0, 1, '2026-12-01T00:00:00Z')], { insert, letter, logger }),
+      writeEvents([{ kind: 'ok', value: candidate('Q-1', 0, 1, '2026-12-01T00:00:00Z') }], {
+        insert,
+        letter,
+        logger,
+      }),
     ).rejects.toThrow('connection refused')
   })
 })

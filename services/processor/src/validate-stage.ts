@@ -1,13 +1,12 @@
 import type { Batch } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
 import type { DeadLetter, ValidationLimits } from '@cpi/schemas'
-import type { Message } from 'kafkajs'
 import type { Candidate } from './arrival-stage.ts'
-import { decideMessage, recordTime } from './message-outcome.ts'
+import { decideMessage, type KafkaMessageOut, type MessageResult, recordTime } from './message-outcome.ts'
 import type { Pseudonymizer } from './pseudonymize.ts'
 
 /** A dead letter as the Kafka message that carries it (its raw payload cut to fit). */
-export type LetterMessage = (key: Buffer | null, raw: Buffer, letter: DeadLetter) => Message
+export type LetterMessage = (key: Buffer | null, raw: Buffer, letter: DeadLetter) => KafkaMessageOut
 
 export interface ValidateOptions {
   limits?: Partial<ValidationLimits> | undefined
@@ -19,10 +18,8 @@ export interface ValidateOptions {
 }
 
 export interface Validated {
-  /** Valid events, in offset order per partition: candidates for the `events` table. */
-  candidates: Candidate[]
-  /** Invalid messages, each as the dead letter that says why. */
-  deadLetters: Message[]
+  /** One per message, in offset order per partition: a candidate event, or its dead letter. */
+  results: MessageResult<Candidate>[]
   /** Subjects of events keyed otherwise than by their subject: they may have copies on other partitions. */
   unkeyed: string[]
   /** Record timestamps replaced or capped by the wall clock. */
@@ -39,7 +36,7 @@ export function validateBatches(
   arrivedAt: number,
   options: ValidateOptions,
 ): Validated {
-  const validated: Validated = { candidates: [], deadLetters: [], unkeyed: [], clampedRecords: 0 }
+  const validated: Validated = { results: [], unkeyed: [], clampedRecords: 0 }
   const wallClock = { now: arrivedAt, maxSkewMs: options.maxSkewMs }
   for (const batch of batches) {
     const source = { topic: batch.topic, partition: batch.partition }
@@ -51,7 +48,8 @@ export function validateBatches(
         wallClock,
       })
       if (outcome.kind === 'dead_letter') {
-        validated.deadLetters.push(options.letter(outcome.key, outcome.raw, outcome.letter))
+        const letter = options.letter(outcome.key, outcome.raw, outcome.letter)
+        validated.results.push({ kind: 'dead_letter', reason: outcome.letter.reason, message: letter })
         options.logger?.debug(
           { partition: batch.partition, offset: message.offset, reason: outcome.letter.reason },
           'event dead-lettered',
@@ -62,7 +60,8 @@ export function validateBatches(
       // other partitions, which only storage knows of.
       if (message.key?.toString('utf8') !== outcome.row.subject) validated.unkeyed.push(outcome.row.subject)
       const raw = message.value ?? Buffer.alloc(0)
-      validated.candidates.push({ row: outcome.row, raw, key: message.key, judgedAt: judged.time })
+      const candidate = { row: outcome.row, raw, key: message.key, judgedAt: judged.time }
+      validated.results.push({ kind: 'ok', value: candidate })
     }
   }
   return validated
