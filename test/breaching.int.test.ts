@@ -3,12 +3,16 @@
 // deciding them against their partition's watermark — event time: the newest event's time,
 // moved on by the time the partition has been quiet since.
 
+import { startAlerter } from '@cpi/alerter'
 import { registerApiRoutes } from '@cpi/api'
+import { listAlerts } from '@cpi/clickhouse'
+import { loadConfig } from '@cpi/config'
 import { builtinCatalogFile, loadCatalog } from '@cpi/cpi-core'
 import { ensureTopics } from '@cpi/kafka'
+import { createMetricsRegistry } from '@cpi/runtime'
 import Fastify from 'fastify'
 import { describe, expect } from 'vitest'
-import { uniqueName } from './support/environment.ts'
+import { testEnvironment, uniqueName } from './support/environment.ts'
 import { it } from './support/fixtures.ts'
 import { startTestProcessor } from './support/processor.ts'
 
@@ -119,6 +123,41 @@ describe('the breach queue and the Prometheus exposition', () => {
           'cpi_outcomes_pending{cpi="first_reply_2h",dimension="all",value="all"} 3',
         ])
       expect(await exposition()).toContain('cpi_objective_target{cpi="first_reply_2h"} 0.85')
+      // The same queue as an alert (CPI_ALERT_BREACH_WITHIN_MS): first_reply_2h has interactions
+      // due within 15 minutes of their watermark, so its "about to breach" ticket fires at once.
+      const alerter = await startAlerter({
+        config: loadConfig({
+          KAFKA_BROKERS: testEnvironment().kafkaBrokers.join(','),
+          CPI_EVENTS_TOPIC: topics.events,
+          CPI_ALERTS_TOPIC: uniqueName('breach_alerts'),
+          CPI_ALERT_INTERVAL_MS: '300',
+          CPI_ALERT_BREACH_WITHIN_MS: String(15 * MINUTE),
+          CPI_ALERT_BREACH_MIN: '1',
+          CPI_PUBLIC_URL: 'http://cpi.example.test',
+        }),
+        clickhouse,
+        kafka,
+        registry: createMetricsRegistry({ service: 'breach-alerts' }),
+        logger,
+      })
+      try {
+        const breachAlert = async () =>
+          (await listAlerts(clickhouse, { states: ['firing'], alertname: 'CpiBreachImminent' })).find(
+            (alert) => alert.labels.cpi === 'first_reply_2h',
+          )
+        await expect.poll(breachAlert, { timeout: 30_000, interval: 300 }).toBeDefined()
+        const fired = await breachAlert()
+        expect(fired?.labels).toMatchObject({ rule: 'about_to_breach', severity: 'ticket', segment: 'all' })
+        expect(fired?.value).toBeGreaterThanOrEqual(1)
+        expect(fired?.annotations.summary).toMatch(
+          /^First reply.*: \d+ open interactions? breach within 15 min$/,
+        )
+        expect(fired?.annotations.description).toContain('channel=chat')
+        expect(fired?.annotations.dashboard).toBe('http://cpi.example.test/#breaching-heading')
+      } finally {
+        await alerter.stop()
+      }
+
       // Within three hours the newest too; one limited to the first; bad parameters named.
       expect(await listed('3h')).toEqual([`${run}-soon`, `${run}-later`, `${run}-newest`])
       expect((await get('/v1/breaching?within=45m&limit=1')).body.interactions).toHaveLength(1)

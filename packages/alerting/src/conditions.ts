@@ -35,14 +35,23 @@ export const defaultAlertPolicy: Readonly<AlertPolicy> = Object.freeze({
   noDataAfterMs: 3_600_000,
 })
 
-/** The CPI rules, and `pipeline_stalled` (stalls.ts): a partition that stopped advancing. */
-export type Rule = 'burn_rate' | 'baseline_drop' | 'no_data' | 'pipeline_stalled'
-export type AlertName = 'CpiBurnRate' | 'CpiBaselineDrop' | 'CpiNoData' | 'PipelineStalled'
+/**
+ * The CPI rules, `about_to_breach` (breaches.ts): open interactions whose deadline comes soon,
+ * and `pipeline_stalled` (stalls.ts): a partition that stopped advancing.
+ */
+export type Rule = 'burn_rate' | 'baseline_drop' | 'no_data' | 'about_to_breach' | 'pipeline_stalled'
+export type AlertName =
+  | 'CpiBurnRate'
+  | 'CpiBaselineDrop'
+  | 'CpiNoData'
+  | 'CpiBreachImminent'
+  | 'PipelineStalled'
 
 const alertNames: Record<Rule, AlertName> = {
   burn_rate: 'CpiBurnRate',
   baseline_drop: 'CpiBaselineDrop',
   no_data: 'CpiNoData',
+  about_to_breach: 'CpiBreachImminent',
   pipeline_stalled: 'PipelineStalled',
 }
 
@@ -105,6 +114,14 @@ export type ConditionDetail =
       skipped: string | null
     }
   | { rule: 'no_data'; hadData: boolean; lastDataAt: number | null; silentForMs: number | null }
+  | {
+      rule: 'about_to_breach'
+      /** Open interactions whose deadline comes within `withinMs` of their partition's watermark. */
+      interactions: number
+      withinMs: number
+      /** The segment values with the most of them, most first: [dimension, value, count]. */
+      topSegments: [string, string, number][]
+    }
   | {
       rule: 'pipeline_stalled'
       topic: string

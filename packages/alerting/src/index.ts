@@ -1,3 +1,4 @@
+export { type BreachCount, type BreachPolicy, type BreachWatchedCpi, breachConditions } from './breaches.ts'
 export {
   type AlertingLevel,
   type BurnTier,

@@ -150,6 +150,8 @@ const environmentShape = z.object({
   CPI_ALERT_BASELINE_WEEKS: positiveInt().max(12).default(4),
   CPI_ALERT_BASELINE_DROP: z.coerce.number().gt(0).lt(1).default(0.1),
   CPI_ALERT_STALL_MS: positiveInt().default(300_000),
+  CPI_ALERT_BREACH_WITHIN_MS: z.coerce.number().int().min(0).default(0),
+  CPI_ALERT_BREACH_MIN: positiveInt().default(1),
   CPI_ALERT_WEBHOOK_URLS: receiverList('webhook').optional(),
   CPI_ALERT_SLACK_WEBHOOK_URLS: receiverList('slack').optional(),
   CPI_ALERT_WEBHOOK_TIMEOUT_MS: positiveInt().default(5000),
@@ -349,6 +351,8 @@ function alerterConfig(env: Environment) {
     webhooks: env.CPI_ALERT_WEBHOOK_URLS ?? [],
     slackWebhooks: env.CPI_ALERT_SLACK_WEBHOOK_URLS ?? [],
     stallAfterMs: env.CPI_ALERT_STALL_MS,
+    /** "About to breach" alerts: off while `withinMs` is 0. */
+    breach: { withinMs: env.CPI_ALERT_BREACH_WITHIN_MS, minInteractions: env.CPI_ALERT_BREACH_MIN },
     webhookTimeoutMs: env.CPI_ALERT_WEBHOOK_TIMEOUT_MS,
     deliveryAttempts: env.CPI_ALERT_DELIVERY_ATTEMPTS,
   }

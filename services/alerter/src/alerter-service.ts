@@ -4,6 +4,8 @@ import {
   type AlertRecord,
   advance,
   alertingWatermark,
+  type BreachWatchedCpi,
+  breachConditions,
   isSilenced,
   type PartitionProgress,
   type PartitionWatermark,
@@ -20,6 +22,7 @@ import {
   listAlerts,
   listAlertTransitions,
   listSilences,
+  queryBreaching,
   queryLastOutcomeTimes,
   queryMinuteCounts,
   queryWatermarks,
@@ -30,7 +33,7 @@ import {
   writeCheckpoint,
 } from '@cpi/clickhouse'
 import type { Config } from '@cpi/config'
-import { builtinCatalogFile, type CpiDefinition, loadCatalog } from '@cpi/cpi-core'
+import { builtinCatalogFile, type CpiDefinition, loadCatalog, revisionHorizonMs } from '@cpi/cpi-core'
 import { BatchingProducer, ensureTopics } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
 import { counter, gauge, histogram, type ReadinessCheck } from '@cpi/runtime'
@@ -51,6 +54,7 @@ const CHECKPOINT = 'alerter'
 /** At most a day of minute steps per evaluation (a longer gap is skipped with a warning). */
 const MAX_STEPS = 1440
 const isStall = (alert: AlertRecord) => alert.labels.rule === 'pipeline_stalled'
+const isBreach = (alert: AlertRecord) => alert.labels.rule === 'about_to_breach'
 
 /** A partition of the events topic whose stall alert fires. */
 export interface StalledPartition {
@@ -98,6 +102,8 @@ interface Plan {
 interface Context {
   clickhouse: ClickHouse
   rules: readonly RuleSet[]
+  /** The latency CPIs the "about to breach" rule watches, and how far back their interactions may start. */
+  breach: { cpis: readonly BreachWatchedCpi[]; lookBackMs: number }
   policy: AlertPolicy
   links: AlertLinks
   settings: Config['alerter']
@@ -181,10 +187,12 @@ async function restore(
   const latest = await listAlerts(clickhouse)
   const alerts = new Map(latest.map((stored) => [stored.fingerprint, toRecord(stored)]))
   let through = await readCheckpoint(clickhouse, CHECKPOINT)
-  // Stall alerts are stamped with the wall clock, not event time: they say nothing of the checkpoint.
+  // Stall and breach alerts are stamped with the wall clock, not event time: they say nothing of the checkpoint.
   const latestRecorded = Math.max(
     Number.NEGATIVE_INFINITY,
-    ...[...alerts.values()].filter((alert) => !isStall(alert)).map((alert) => alert.updatedAt),
+    ...[...alerts.values()]
+      .filter((alert) => !isStall(alert) && !isBreach(alert))
+      .map((alert) => alert.updatedAt),
   )
   if (through !== undefined && latestRecorded > through) through = latestRecorded
   enqueueOwed(await listAlertTransitions(clickhouse), await settledDeliveries(clickhouse))
@@ -250,6 +258,32 @@ function evaluateStalls(context: Context, plan: Plan, observed: readonly Partiti
   plan.transitions.push(...step.transitions)
 }
 
+/**
+ * "About to breach" (when CPI_ALERT_BREACH_WITHIN_MS is set): the breach queue's count per CPI
+ * at wall time `at`, through the same lifecycle, into the plan. Fires at once: the deadline
+ * will not wait for a pending period.
+ */
+async function evaluateBreaches(context: Context, plan: Plan, at: number) {
+  const policy = context.settings.breach
+  if (policy.withinMs <= 0 || context.breach.cpis.length === 0) return
+  const found = await queryBreaching(context.clickhouse, {
+    cpis: context.breach.cpis.map((cpi) => cpi.name),
+    withinMs: policy.withinMs,
+    lookBackMs: context.breach.lookBackMs,
+    limit: 1,
+  })
+  const conditions = breachConditions({
+    cpis: context.breach.cpis,
+    counts: found.counts,
+    policy,
+    links: context.links,
+  })
+  const previous = new Map([...plan.alerts].filter(([, alert]) => isBreach(alert)))
+  const step = advance(previous, conditions, at, { pendingForMs: 0 })
+  for (const [key, record] of step.alerts) plan.alerts.set(key, record)
+  plan.transitions.push(...step.transitions)
+}
+
 /** Firings told to nobody whose silences have all ended: told now, unless this round changed them. */
 function tellEndedSilences(plan: Plan, unnotified: ReadonlySet<string>, silences: Silence[], at: number) {
   const changed = new Set(plan.transitions.map((transition) => transition.fingerprint))
@@ -274,6 +308,21 @@ function commit(state: State, plan: Plan, stored: readonly StoredAlert[]) {
     else state.unnotified.delete(row.fingerprint)
 }
 
+/** The latency CPIs (with deadlines) the "about to breach" rule watches, drafts left out. */
+function breachWatch(definitions: readonly CpiDefinition[]): Context['breach'] {
+  return {
+    cpis: definitions
+      .filter((definition) => definition.shape === 'latency' && definition.lifecycle !== 'draft')
+      .map((definition) => ({
+        name: definition.name,
+        displayName: definition.displayName,
+        alerting: definition.alerting,
+      })),
+    // As the breach queue: interactions may stay open for up to the revision horizon.
+    lookBackMs: Math.max(revisionHorizonMs(definitions), 14 * 86_400_000),
+  }
+}
+
 /** The CPIs' rule sets; tiers that can never fire are logged and kept as warnings. */
 async function loadRules(config: Config, logger: Logger, catalog?: readonly CpiDefinition[]) {
   const definitions = catalog ?? (await loadCatalog([builtinCatalogFile, ...config.processor.catalogFiles]))
@@ -284,7 +333,7 @@ async function loadRules(config: Config, logger: Logger, catalog?: readonly CpiD
     warnings[set.cpi.name] = set.warnings
     for (const warning of set.warnings) logger.warn({ cpi: set.cpi.name }, `alert rule: ${warning}`)
   }
-  return { rules, warnings }
+  return { rules, warnings, breach: breachWatch(definitions) }
 }
 
 type Metrics = ReturnType<typeof alerterMetrics>
@@ -340,6 +389,7 @@ async function evaluateRound(
   }
   await evaluateCpis(context, plan)
   evaluateStalls(context, plan, observed, deps.at)
+  await evaluateBreaches(context, plan, deps.at)
   const silences = await listSilences(clickhouse, deps.at)
   tellEndedSilences(plan, state.unnotified, silences, deps.at)
   const stored = plan.transitions.map((transition) =>
@@ -426,10 +476,11 @@ export async function startAlerter(options: {
   const logger = options.logger.child({ component: 'alerter' })
   const now = options.now ?? Date.now
   const settings = config.alerter
-  const { rules, warnings } = await loadRules(config, logger, options.catalog)
+  const { rules, warnings, breach } = await loadRules(config, logger, options.catalog)
   const context: Context = {
     clickhouse,
     rules,
+    breach,
     policy: settings.policy,
     settings,
     logger,

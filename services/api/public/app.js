@@ -245,6 +245,7 @@ function measured(alert) {
   if (rule === 'burn_rate') return `burn rate ${alert.value.toFixed(1)}× (threshold ${alert.threshold}×)`
   if (rule === 'no_data')
     return `silent for ${alert.value === null ? 'ever' : duration(alert.value)} (threshold ${duration(alert.threshold)})`
+  if (rule === 'about_to_breach') return `${alert.value} open, deadline close (threshold ${alert.threshold})`
   if (rule === 'pipeline_stalled')
     return `not advancing for ${duration(alert.value)} (threshold ${duration(alert.threshold)})`
   return `value ${percent(alert.value)} (threshold ${percent(alert.threshold)})`

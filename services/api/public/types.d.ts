@@ -86,7 +86,7 @@ export interface AlertView {
     dimension: string
     segment: string
     severity: 'page' | 'ticket'
-    rule: 'burn_rate' | 'baseline_drop' | 'no_data' | 'pipeline_stalled'
+    rule: 'burn_rate' | 'baseline_drop' | 'no_data' | 'about_to_breach' | 'pipeline_stalled'
     [label: string]: string
   }
   annotations: {
