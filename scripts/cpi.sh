@@ -94,8 +94,12 @@ case "$cmd" in
     bootstrap >&2
     exec node services/ingest/src/import-cli.ts "$@"
     ;;
+  openslo)
+    bootstrap >&2
+    exec node packages/cpi-core/bin/openslo.ts "$@"
+    ;;
   *)
-    echo "usage: scripts/cpi.sh start|test|audit|simulate|import|recompute|bench|bench-ingest|bench-api" >&2
+    echo "usage: scripts/cpi.sh start|test|audit|simulate|import|openslo|recompute|bench|bench-ingest|bench-api" >&2
     exit 2
     ;;
 esac

@@ -45,4 +45,16 @@ export {
   parseKpiCatalog,
   type ResolvedKpiLink,
 } from './kpi.ts'
+export {
+  definitionInput,
+  durationText,
+  exportOpenSlo,
+  importOpenSlo,
+  type OpenSloDocument,
+  type OpenSloSli,
+  type OpenSloSlo,
+  openSloNameOf,
+  openSloSli,
+  openSloSlo,
+} from './openslo.ts'
 export { revisionHorizonMs } from './revision-horizon.ts'
