@@ -99,6 +99,9 @@ interface Plan {
   watermark: number | undefined
 }
 
+/** The configuration the alerter reads: its own slice, the catalog files, the public URL, the topics. */
+export type AlerterConfig = Pick<Config, 'alerter' | 'processor' | 'api' | 'topics'>
+
 interface Context {
   clickhouse: ClickHouse
   rules: readonly RuleSet[]
@@ -140,7 +143,7 @@ function alerterMetrics(registry: Registry) {
 }
 
 /** Every configured receiver, by name, and the producer of the alerts topic. */
-function createReceivers(config: Config, kafka: Kafka, logger: Logger) {
+function createReceivers(config: AlerterConfig, kafka: Kafka, logger: Logger) {
   const settings = config.alerter
   const dashboardUrl = config.api.publicUrl
   const producer = new BatchingProducer(kafka, { logger })
@@ -324,7 +327,7 @@ function breachWatch(definitions: readonly CpiDefinition[]): Context['breach'] {
 }
 
 /** The CPIs' rule sets; tiers that can never fire are logged and kept as warnings. */
-async function loadRules(config: Config, logger: Logger, catalog?: readonly CpiDefinition[]) {
+async function loadRules(config: AlerterConfig, logger: Logger, catalog?: readonly CpiDefinition[]) {
   const definitions = catalog ?? (await loadCatalog([builtinCatalogFile, ...config.processor.catalogFiles]))
   const rules = ruleSets(definitions, config.alerter.policy)
   const warnings: Record<string, string[]> = {}
@@ -464,7 +467,7 @@ function repeat(intervalMs: number, round: () => Promise<void>) {
  * while they still fire.
  */
 export async function startAlerter(options: {
-  config: Config
+  config: AlerterConfig
   clickhouse: ClickHouse
   kafka: Kafka
   registry: Registry

@@ -10,6 +10,9 @@ import { loadOrCreateLocalKey } from './ingest-keys.ts'
 import { createIngestService } from './ingest-service.ts'
 import { TokenBuckets } from './token-bucket.ts'
 
+/** The configuration the gateway reads: its own slice, access keys, the API's read tokens, the topics. */
+export type IngestConfig = Pick<Config, 'ingest' | 'access' | 'mode' | 'dataDir' | 'api' | 'topics'>
+
 export interface IngestGateway {
   producer: BatchingProducer
   /** The keys a local client (the simulator) may use; the configured ones, or the generated one. */
@@ -31,7 +34,7 @@ export interface IngestKeys {
  * start that creates it). Production mode with a keys file (CPI_KEYS_FILE) generates none: its
  * ingest keys are the file's.
  */
-export async function ingestKeysFor(config: Config, logger: Logger): Promise<IngestKeys> {
+export async function ingestKeysFor(config: IngestConfig, logger: Logger): Promise<IngestKeys> {
   if (config.ingest.keys) return { keys: config.ingest.keys }
   if (config.mode === 'production' && config.access.keysFile) return { keys: [] }
   const local = await loadOrCreateLocalKey(config.dataDir)
@@ -49,7 +52,11 @@ export async function ingestKeysFor(config: Config, logger: Logger): Promise<Ing
  * Every key the process accepts, with its scopes: the environment's (CPI_INGEST_KEYS or the
  * generated one, CPI_READ_TOKENS) and the keys file's (CPI_KEYS_FILE), re-read as it changes.
  */
-export function startAccessKeys(config: Config, logger: Logger, ingestKeys: IngestKeys): Promise<KeySource> {
+export function startAccessKeys(
+  config: IngestConfig,
+  logger: Logger,
+  ingestKeys: IngestKeys,
+): Promise<KeySource> {
   return startKeySource({
     base: environmentKeyEntries({
       ingestKeys: config.ingest.keys,
@@ -68,7 +75,7 @@ export function startAccessKeys(config: Config, logger: Logger, ingestKeys: Inge
  * with the API, so the keys file is watched once).
  */
 export async function startIngestGateway(deps: {
-  config: Config
+  config: IngestConfig
   kafka: Kafka
   http: FastifyInstance
   registry: Registry

@@ -10,8 +10,11 @@ import { createDeadLetterRecorder } from './dead-letter-recorder.ts'
 import { createEventProcessor } from './event-processor.ts'
 import { createPseudonymizer } from './pseudonymize.ts'
 
+/** The configuration the processor reads: its own slice, the topics, Kafka's session, the validation limits. */
+export type ProcessorConfig = Pick<Config, 'processor' | 'topics' | 'kafka' | 'ingest'>
+
 interface ProcessorDependencies {
-  config: Config
+  config: ProcessorConfig
   kafka: Kafka
   clickhouse: ClickHouse
   registry: Registry
