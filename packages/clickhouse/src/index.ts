@@ -15,6 +15,7 @@ export {
   defineCommand,
   defineInsert,
   defineQuery,
+  defineTabSeparatedInsert,
   observeStatements,
   type RowMapping,
   type StatementObserver,

@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { clickhouseMigrationsDir } from '@cpi/schemas'
+import { z } from 'zod'
 import type { ClickHouse } from './client.ts'
 import { forCluster } from './cluster.ts'
 import { ClickHouseAdapterError, toClickHouseError } from './errors.ts'
+import { defineCommand, defineInsert, defineQuery } from './query.ts'
 
 export interface Migration {
   version: number
@@ -87,6 +89,39 @@ export interface MigrationReport {
   alreadyApplied: number
 }
 
+const ddlCommand = defineCommand({
+  name: 'running a schema statement',
+  params: z.object({ statement: z.string(), cluster: z.string().optional(), what: z.string() }),
+  // A statement of our own files (or this module), sent as written: no parameters.
+  sql: (_, { statement, cluster }) => (cluster ? forCluster(statement, cluster) : statement),
+  bind: () => ({}),
+  what: ({ what }) => what,
+})
+
+const recordedQuery = defineQuery({
+  name: 'reading schema_migrations',
+  connection: 'writer',
+  params: z.object({}),
+  sql: (database) =>
+    `SELECT version, name, checksum FROM ${database}.schema_migrations FINAL ORDER BY version`,
+  row: z.object({ version: z.coerce.number(), name: z.string(), checksum: z.string() }),
+})
+
+/** A migration as `schema_migrations` lists it: `0001_create_events`. */
+const labelOf = (migration: { version: number; name: string }) =>
+  `${String(migration.version).padStart(4, '0')}_${migration.name}`
+
+const recordInsert = defineInsert({
+  name: 'recording a migration',
+  table: 'schema_migrations',
+  values: (migration: Migration) => ({
+    version: migration.version,
+    name: migration.name,
+    checksum: migration.checksum,
+  }),
+  what: ([migration]) => `recording migration ${migration ? labelOf(migration) : ''}`,
+})
+
 /**
  * Applies the migrations not yet recorded in `schema_migrations`, in order, and records each.
  * Safe to run at every start and from several processes: one applies at a time under a lock
@@ -94,14 +129,9 @@ export interface MigrationReport {
  * applied migration whose file changed is refused.
  */
 export async function migrate(clickhouse: ClickHouse, migrations: Migration[]): Promise<MigrationReport> {
-  const { writer, database } = clickhouse
-  const run = async (query: string, what: string) => {
-    try {
-      await writer.command({ query: clickhouse.cluster ? forCluster(query, clickhouse.cluster) : query })
-    } catch (error) {
-      throw toClickHouseError(error, what)
-    }
-  }
+  const { database } = clickhouse
+  const run = (statement: string, what: string) =>
+    ddlCommand(clickhouse, { statement, cluster: clickhouse.cluster, what })
   await run(`CREATE DATABASE IF NOT EXISTS ${database}`, `creating database ${database}`)
   await run(
     `CREATE TABLE IF NOT EXISTS ${database}.schema_migrations (
@@ -110,18 +140,8 @@ export async function migrate(clickhouse: ClickHouse, migrations: Migration[]): 
      ) ENGINE = ReplacingMergeTree ORDER BY version`,
     'creating schema_migrations',
   )
-  const readRecorded = async () => {
-    try {
-      const result = await writer.query({
-        query: `SELECT version, name, checksum FROM ${database}.schema_migrations FINAL ORDER BY version`,
-        format: 'JSONEachRow',
-      })
-      const rows = await result.json<{ version: number; name: string; checksum: string }>()
-      return new Map(rows.map((row) => [Number(row.version), row]))
-    } catch (error) {
-      throw toClickHouseError(error, 'reading schema_migrations')
-    }
-  }
+  const readRecorded = async () =>
+    new Map((await recordedQuery(clickhouse, {})).map((row) => [row.version, row]))
   let byVersion = await readRecorded()
   const pending = migrations.some((migration) => !byVersion.has(migration.version))
   // One process applies migrations at a time (some, like 0008, rebuild a table and swap it in);
@@ -141,6 +161,11 @@ const LOCK_STALE_MS = 120_000
  * Takes the database's migration lock: a table only one CREATE can make. Its holder writes a
  * heartbeat every 5 s; a lock without one for 2 minutes is taken as left by a process that died
  * and is dropped. Returns the release.
+ *
+ * Not declared statements (src/query.ts): a failed CREATE here is the expected answer "another
+ * process holds the lock" (code 57), retried every 500 ms, and the heartbeat, the stale lock's
+ * read and the drops are best effort (their failures are ignored). Observed as statements, a wait
+ * would count as a stream of failures.
  */
 async function acquireMigrationLock(clickhouse: ClickHouse): Promise<() => Promise<void>> {
   const lock = `${clickhouse.database}.schema_migrations_lock`
@@ -187,10 +212,9 @@ async function applyPending(
   run: (query: string, what: string) => Promise<void>,
   clickhouse: ClickHouse,
 ): Promise<MigrationReport> {
-  const { writer, database } = clickhouse
   const report: MigrationReport = { applied: [], alreadyApplied: 0 }
   for (const migration of migrations) {
-    const label = `${String(migration.version).padStart(4, '0')}_${migration.name}`
+    const label = labelOf(migration)
     const existing = byVersion.get(migration.version)
     if (existing) {
       if (existing.checksum !== migration.checksum) {
@@ -205,15 +229,7 @@ async function applyPending(
     for (const [index, statement] of migration.statements.entries()) {
       await run(statement, `migration ${label}, statement ${index + 1}`)
     }
-    try {
-      await writer.insert({
-        table: `${database}.schema_migrations`,
-        values: [{ version: migration.version, name: migration.name, checksum: migration.checksum }],
-        format: 'JSONEachRow',
-      })
-    } catch (error) {
-      throw toClickHouseError(error, `recording migration ${label}`)
-    }
+    await recordInsert(clickhouse, [migration])
     report.applied.push(label)
   }
   return report

@@ -1,13 +1,18 @@
-import type { ClickHouseClient } from '@clickhouse/client'
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client'
 import type { z } from 'zod'
 import type { ClickHouse } from './client.ts'
 import { ClickHouseAdapterError, toClickHouseError } from './errors.ts'
+import { type TsvColumns, tsvRows } from './tab-separated.ts'
 
 // One way to talk to a table: a module declares each query or insert once — its name, the
 // connection it runs on, its parameters (a zod schema, checked before anything is sent), its
 // SQL, and what a row is (a zod schema, or a typed mapping on hot paths) — and gets back a
 // typed function. Failures come out as ClickHouseAdapterError named by the query; every run is
 // told to the observer (metrics, traces) with its name, time and rows.
+//
+// A statement's `name` is what the observers see, so it stays the same from run to run (no
+// counts, no ids in it). Where a failure should say more (how many rows, which CPI), `what`
+// gives its message's prefix from the parameters (or the rows of an insert).
 
 /** The connection a statement runs on (src/client.ts): reads never wait behind writes. */
 export type Connection = 'reader' | 'writer' | 'background'
@@ -43,11 +48,12 @@ const clientOf = (clickhouse: ClickHouse, connection: Connection): ClickHouseCli
       ? clickhouse.writer
       : clickhouse.background
 
-/** Runs `work`, telling the observers how it went; a failure is the adapter's error, named. */
+/** Runs `work`, telling the observers how it went; a failure is the adapter's error, named by `what`. */
 async function traced<T>(
   run: Omit<StatementRun, 'seconds' | 'rows' | 'error'>,
   work: () => Promise<T>,
   rowsOf: (result: T) => number,
+  what: () => string,
 ): Promise<T> {
   const started = performance.now()
   const tell = (rows: number, error?: ClickHouseAdapterError) => {
@@ -59,7 +65,7 @@ async function traced<T>(
     tell(rowsOf(result))
     return result
   } catch (error) {
-    const failure = error instanceof ClickHouseAdapterError ? error : toClickHouseError(error, run.name)
+    const failure = error instanceof ClickHouseAdapterError ? error : toClickHouseError(error, what())
     tell(0, failure)
     throw failure
   }
@@ -107,6 +113,8 @@ export function defineQuery<Params extends z.ZodType, Row>(spec: {
   sql: (database: string, params: z.output<Params>) => string
   bind?: (params: z.output<Params>) => Record<string, unknown>
   row: z.ZodType<Row> | RowMapping<Row>
+  /** A failure's message prefix when it says more than `name`. */
+  what?: (params: z.output<Params>) => string
 }): (clickhouse: ClickHouse, params: z.input<Params>) => Promise<Row[]> {
   const connection = spec.connection ?? 'reader'
   return async (clickhouse, input) => {
@@ -122,6 +130,7 @@ export function defineQuery<Params extends z.ZodType, Row>(spec: {
         return rowsOf(spec.name, await result.json<Record<string, unknown>>(), spec.row)
       },
       (rows) => rows.length,
+      () => spec.what?.(params) ?? spec.name,
     )
   }
 }
@@ -135,6 +144,8 @@ export function defineInsert<Row>(spec: {
   table: string
   connection?: Connection
   values: (row: Row) => Record<string, unknown>
+  /** A failure's message prefix when it says more than `name`. */
+  what?: (rows: readonly Row[]) => string
 }): (clickhouse: ClickHouse, rows: readonly Row[]) => Promise<void> {
   const connection = spec.connection ?? 'writer'
   return async (clickhouse, rows) => {
@@ -148,17 +159,24 @@ export function defineInsert<Row>(spec: {
           format: 'JSONEachRow',
         }),
       () => rows.length,
+      () => spec.what?.(rows) ?? spec.name,
     )
   }
 }
 
-/** Declares a statement without rows back (ALTER, OPTIMIZE, INSERT … SELECT). */
+/**
+ * Declares a statement without rows back (ALTER, OPTIMIZE, INSERT … SELECT); `settings` are the
+ * engine settings it runs with (e.g. `mutations_sync` for an ALTER … UPDATE waited for).
+ */
 export function defineCommand<Params extends z.ZodType>(spec: {
   name: string
   connection?: Connection
   params: Params
   sql: (database: string, params: z.output<Params>) => string
   bind?: (params: z.output<Params>) => Record<string, unknown>
+  settings?: (params: z.output<Params>) => ClickHouseSettings
+  /** A failure's message prefix when it says more than `name`. */
+  what?: (params: z.output<Params>) => string
 }): (clickhouse: ClickHouse, params: z.input<Params>) => Promise<void> {
   const connection = spec.connection ?? 'writer'
   return async (clickhouse, input) => {
@@ -169,8 +187,36 @@ export function defineCommand<Params extends z.ZodType>(spec: {
         clientOf(clickhouse, connection).command({
           query: spec.sql(clickhouse.database, params),
           query_params: spec.bind ? spec.bind(params) : (params as Record<string, unknown>),
+          ...(spec.settings ? { clickhouse_settings: spec.settings(params) } : {}),
         }),
       () => 0,
+      () => spec.what?.(params) ?? spec.name,
+    )
+  }
+}
+
+/**
+ * Declares an insert into `table` as TabSeparated text of `columns` (src/tab-separated.ts),
+ * through `ClickHouse.insertTabSeparated` on the write path: the hot path's inserts (events,
+ * outcomes), where the engine parses it faster than JSONEachRow. No rows, no insert.
+ */
+export function defineTabSeparatedInsert<Row>(spec: {
+  name: string
+  table: string
+  columns: TsvColumns<Row>
+  /** A failure's message prefix when it says more than `name`. */
+  what?: (rows: readonly Row[]) => string
+}): (clickhouse: ClickHouse, rows: readonly Row[]) => Promise<void> {
+  const names = spec.columns.map(([column]) => column)
+  const fields = spec.columns.map(([, field]) => field)
+  return async (clickhouse, rows) => {
+    if (rows.length === 0) return
+    await traced(
+      { name: spec.name, kind: 'insert', connection: 'writer' },
+      () =>
+        clickhouse.insertTabSeparated(`${clickhouse.database}.${spec.table}`, names, tsvRows(rows, fields)),
+      () => rows.length,
+      () => spec.what?.(rows) ?? spec.name,
     )
   }
 }

@@ -1,5 +1,6 @@
+import { z } from 'zod'
 import type { ClickHouse } from './client.ts'
-import { toClickHouseError } from './errors.ts'
+import { defineCommand, defineQuery } from './query.ts'
 
 /**
  * Days of retention per group of tables (CPI_RETENTION_*_DAYS). `undefined` leaves a table as
@@ -40,6 +41,28 @@ export interface RetentionReport {
   unchanged: string[]
 }
 
+const ttlsQuery = defineQuery({
+  name: 'reading the tables’ TTLs',
+  connection: 'writer',
+  params: z.object({ database: z.string(), tables: z.array(z.string()) }),
+  sql: () => `SELECT name, create_table_query FROM system.tables
+              WHERE database = {database:String} AND name IN {tables:Array(String)}`,
+  row: z.object({ name: z.string(), create_table_query: z.string() }),
+})
+
+const TABLE = /^[a-z_]+$/
+
+const setTtlCommand = defineCommand({
+  name: 'setting the retention of a table',
+  params: z.object({ table: z.string().regex(TABLE), target: z.string().optional() }),
+  sql: (database, { table, target }) =>
+    target === undefined
+      ? `ALTER TABLE ${database}.${table} REMOVE TTL`
+      : `ALTER TABLE ${database}.${table} MODIFY TTL ${target}`,
+  bind: () => ({}),
+  what: ({ table }) => `setting the retention of ${table}`,
+})
+
 /**
  * Applies the configured retention with `ALTER TABLE … MODIFY TTL` (or `REMOVE TTL`), only where
  * the table's TTL differs: idempotent, safe at every start and from several processes. Not a
@@ -55,20 +78,11 @@ export async function applyRetention(
   for (const entry of retentionTables)
     if (settings[entry.setting] === undefined) report.unchanged.push(entry.table)
   if (wanted.length === 0) return report
-  const { writer, database } = clickhouse
-  let current: Map<string, string | undefined>
-  try {
-    const result = await writer.query({
-      query: `SELECT name, create_table_query FROM system.tables
-              WHERE database = {database:String} AND name IN {tables:Array(String)}`,
-      query_params: { database, tables: wanted.map((entry) => entry.table) },
-      format: 'JSONEachRow',
-    })
-    const rows = await result.json<{ name: string; create_table_query: string }>()
-    current = new Map(rows.map((row) => [row.name, tableTtl(row.create_table_query)]))
-  } catch (error) {
-    throw toClickHouseError(error, 'reading the tables’ TTLs')
-  }
+  const rows = await ttlsQuery(clickhouse, {
+    database: clickhouse.database,
+    tables: wanted.map((entry) => entry.table),
+  })
+  const current = new Map(rows.map((row) => [row.name, tableTtl(row.create_table_query)]))
   for (const entry of wanted) {
     const days = settings[entry.setting] as number
     const target = days === 0 ? undefined : ttlExpression(entry.column, days + entry.extraDays)
@@ -76,15 +90,7 @@ export async function applyRetention(
       report.unchanged.push(entry.table)
       continue
     }
-    const query =
-      target === undefined
-        ? `ALTER TABLE ${database}.${entry.table} REMOVE TTL`
-        : `ALTER TABLE ${database}.${entry.table} MODIFY TTL ${target}`
-    try {
-      await writer.command({ query })
-    } catch (error) {
-      throw toClickHouseError(error, `setting the retention of ${entry.table}`)
-    }
+    await setTtlCommand(clickhouse, { table: entry.table, target })
     report.changed.push(`${entry.table}: ${target ?? 'no TTL'}`)
   }
   return report

@@ -1,5 +1,3 @@
-import type { ClickHouse } from './client.ts'
-
 // Rows as ClickHouse TabSeparated text: the insert format the engine parses fastest among the
 // text formats (measured on `events`, 3,000-row inserts into the embedded engine: 35–50 % more
 // rows per second and ~20 % less CPU per row than JSONEachRow, merges included).
@@ -51,20 +49,3 @@ export function tsvRows<Row>(rows: readonly Row[], fields: readonly ((row: Row) 
 
 /** A table's columns as an insert writes them: each name with the text of its field. */
 export type TsvColumns<Row> = readonly (readonly [column: string, field: (row: Row) => string])[]
-
-/** Inserts rows into `table` as TabSeparated text of these columns, through the write path. */
-export function insertAsTabSeparated<Row>(
-  clickhouse: ClickHouse,
-  table: string,
-  columns: TsvColumns<Row>,
-  rows: readonly Row[],
-): Promise<void> {
-  return clickhouse.insertTabSeparated(
-    table,
-    columns.map(([column]) => column),
-    tsvRows(
-      rows,
-      columns.map(([, field]) => field),
-    ),
-  )
-}

@@ -1,5 +1,6 @@
+import { z } from 'zod'
 import type { ClickHouse } from '../client.ts'
-import { toClickHouseError } from '../errors.ts'
+import { defineQuery } from '../query.ts'
 
 // The counts behind the customer-centric analytics (docs/analytics.md): survey responses joined
 // to the rated interaction's outcome, KPI events (acceptances, orders, churn) joined to the CPI
@@ -30,6 +31,9 @@ const FOLLOW_UP_DAYS = 90
 const QUOTE_FOLLOW_UP_DAYS = 30
 
 const rangeParams = (range: Range) => ({ from: range.from / 1000, to: range.to / 1000, topic: range.topic })
+
+/** The parameters of every read: the range in epoch seconds and the events topic. */
+const rangeSchema = z.object({ from: z.number(), to: z.number(), topic: z.string() })
 
 /** Known outcomes of the CPIs `{cpis:Array(String)}` in the range. */
 const knownOutcomes = (db: string, cpiFilter: string) =>
@@ -103,15 +107,6 @@ function kpiRows(db: string, domain: KpiDomain, outcomeSubjects: string): string
   }
 }
 
-async function rows<T>(clickhouse: ClickHouse, query: string, params: Record<string, unknown>, what: string) {
-  try {
-    const result = await clickhouse.reader.query({ query, query_params: params, format: 'JSONEachRow' })
-    return await result.json<T>()
-  } catch (error) {
-    throw toClickHouseError(error, what)
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Perception vs performance
 
@@ -128,21 +123,13 @@ export interface PerceptionRow {
 const histogram = (column: string, first: number, last: number) =>
   `[${Array.from({ length: last - first + 1 }, (_, i) => `countIf(s.${column} = ${first + i})`).join(', ')}]`
 
-/**
- * Per CPI and group (met: good, missed: bad): interactions, those with a survey response, and
- * the response's CSAT (1–5), NPS (0–10) and CES (1–7) histograms. A response rates the
- * interaction whose id is its `subject`, of its `subjectType` (the CPI's domain); an
- * interaction rated twice counts its latest response.
- */
-export async function queryPerception(
-  clickhouse: ClickHouse,
-  options: Range & { cpis: { cpi: string; domain: string }[] },
-): Promise<PerceptionRow[]> {
-  const db = clickhouse.database
-  const outcomes = knownOutcomes(db, 'cpi IN {cpis:Array(String)}')
-  const score = (field: string) => `JSONExtract(latest, 'data', '${field}', 'Nullable(Int64)') AS ${field}`
-  const query = `
-    WITH o AS (${outcomes})
+const score = (field: string) => `JSONExtract(latest, 'data', '${field}', 'Nullable(Int64)') AS ${field}`
+
+const perceptionQuery = defineQuery({
+  name: 'querying survey responses by outcome',
+  params: rangeSchema.extend({ cpis: z.array(z.string()), domains: z.array(z.string()) }),
+  sql: (db) => `
+    WITH o AS (${knownOutcomes(db, 'cpi IN {cpis:Array(String)}')})
     SELECT o.cpi AS cpi, if(o.state = 'good', 'met', 'missed') AS group,
            count() AS interactions,
            countIf(s.subject != '') AS responded,
@@ -159,27 +146,35 @@ export async function queryPerception(
             GROUP BY subject)
     ) AS s ON s.subject = o.subject AND s.subject_type = transform(o.cpi, {cpis:Array(String)}, {domains:Array(String)}, '')
     GROUP BY cpi, group
-    ORDER BY cpi, group`
-  const result = await rows<Record<string, unknown>>(
-    clickhouse,
-    query,
-    {
-      ...rangeParams(options),
-      cpis: options.cpis.map((c) => c.cpi),
-      domains: options.cpis.map((c) => c.domain),
-    },
-    'querying survey responses by outcome',
-  )
-  return result.map((row) => ({
-    cpi: String(row.cpi),
-    group: row.group === 'met' ? 'met' : 'missed',
-    interactions: Number(row.interactions),
-    responded: Number(row.responded),
-    csat: (row.csat as unknown[]).map(Number),
-    nps: (row.nps as unknown[]).map(Number),
-    ces: (row.ces as unknown[]).map(Number),
-  }))
-}
+    ORDER BY cpi, group`,
+  row: z
+    .object({
+      cpi: z.string(),
+      group: z.string(),
+      interactions: z.coerce.number(),
+      responded: z.coerce.number(),
+      csat: z.array(z.coerce.number()),
+      nps: z.array(z.coerce.number()),
+      ces: z.array(z.coerce.number()),
+    })
+    .transform((row): PerceptionRow => ({ ...row, group: row.group === 'met' ? 'met' : 'missed' })),
+})
+
+/**
+ * Per CPI and group (met: good, missed: bad): interactions, those with a survey response, and
+ * the response's CSAT (1–5), NPS (0–10) and CES (1–7) histograms. A response rates the
+ * interaction whose id is its `subject`, of its `subjectType` (the CPI's domain); an
+ * interaction rated twice counts its latest response.
+ */
+export const queryPerception = (
+  clickhouse: ClickHouse,
+  options: Range & { cpis: { cpi: string; domain: string }[] },
+): Promise<PerceptionRow[]> =>
+  perceptionQuery(clickhouse, {
+    ...rangeParams(options),
+    cpis: options.cpis.map((c) => c.cpi),
+    domains: options.cpis.map((c) => c.domain),
+  })
 
 // ---------------------------------------------------------------------------------------------
 // CPI → KPI linkage
@@ -194,6 +189,37 @@ export interface LinkRow {
 /** Time-to-quote buckets, in order. `never`: no answer as of the watermark. */
 export const quoteBuckets = ['≤30s', '30s–5m', '5m–1h', '>1h', 'never'] as const
 
+const kpiDomain = z.enum(['quote', 'delivery', 'ticket'])
+
+/** The group of an outcome row `o` per domain (see `queryLinkage`). */
+const linkGroups: Record<KpiDomain, string> = {
+  quote: `multiIf(o.open = 1 OR o.latency_ms IS NULL, 'never', o.latency_ms <= 30000, '≤30s',
+                  o.latency_ms <= 300000, '30s–5m', o.latency_ms <= 3600000, '5m–1h', '>1h')`,
+  delivery: `if(o.state = 'good', 'intact', 'broken')`,
+  ticket: `if(o.state = 'good', 'first_time', 'not_first_time')`,
+}
+
+const linkageQuery = defineQuery({
+  name: 'querying the KPI linked to a CPI',
+  params: rangeSchema.extend({ cpi: z.string(), domain: kpiDomain }),
+  sql: (db, { domain }) => `
+    WITH o AS (${knownOutcomes(db, 'cpi = {cpi:String}')})
+    SELECT ${linkGroups[domain]} AS group, count() AS trials, countIf(k.kpi = 1) AS successes,
+           countIf(k.complete = 1) AS followUpComplete
+    FROM o
+    INNER JOIN (${kpiRows(db, domain, 'SELECT subject FROM o')}) AS k ON k.subject = o.subject
+    WHERE k.declined = 0
+    GROUP BY group`,
+  bind: ({ domain: _, ...params }) => params,
+  row: z.object({
+    group: z.string(),
+    trials: z.coerce.number(),
+    successes: z.coerce.number(),
+    followUpComplete: z.coerce.number(),
+  }),
+  what: ({ cpi }) => `querying the KPI linked to ${cpi}`,
+})
+
 /**
  * The linked KPI per group of the CPI's outcomes:
  * - `fast_quote` (quote): acceptance per time-to-answer bucket; declined quotes are left out
@@ -202,39 +228,11 @@ export const quoteBuckets = ['≤30s', '30s–5m', '5m–1h', '>1h', 'never'] as
  *   for nothing_broke; for another delivery CPI read them as met / missed.
  * - a ticket CPI: churn within 90 days, per `first_time` (good) / `not_first_time` (bad).
  */
-export async function queryLinkage(
+export const queryLinkage = (
   clickhouse: ClickHouse,
   options: Range & { cpi: string; domain: KpiDomain },
-): Promise<LinkRow[]> {
-  const db = clickhouse.database
-  const outcomes = knownOutcomes(db, 'cpi = {cpi:String}')
-  const groups = {
-    quote: `multiIf(o.open = 1 OR o.latency_ms IS NULL, 'never', o.latency_ms <= 30000, '≤30s',
-                    o.latency_ms <= 300000, '30s–5m', o.latency_ms <= 3600000, '5m–1h', '>1h')`,
-    delivery: `if(o.state = 'good', 'intact', 'broken')`,
-    ticket: `if(o.state = 'good', 'first_time', 'not_first_time')`,
-  }[options.domain]
-  const query = `
-    WITH o AS (${outcomes})
-    SELECT ${groups} AS group, count() AS trials, countIf(k.kpi = 1) AS successes,
-           countIf(k.complete = 1) AS followUpComplete
-    FROM o
-    INNER JOIN (${kpiRows(db, options.domain, 'SELECT subject FROM o')}) AS k ON k.subject = o.subject
-    WHERE k.declined = 0
-    GROUP BY group`
-  const result = await rows<Record<string, unknown>>(
-    clickhouse,
-    query,
-    { ...rangeParams(options), cpi: options.cpi },
-    `querying the KPI linked to ${options.cpi}`,
-  )
-  return result.map((row) => ({
-    group: String(row.group),
-    trials: Number(row.trials),
-    successes: Number(row.successes),
-    followUpComplete: Number(row.followUpComplete),
-  }))
-}
+): Promise<LinkRow[]> =>
+  linkageQuery(clickhouse, { ...rangeParams(options), cpi: options.cpi, domain: options.domain })
 
 // ---------------------------------------------------------------------------------------------
 // Experiments
@@ -259,41 +257,23 @@ export interface ExperimentArmRow {
   kpiSequence: string | null
 }
 
-/**
- * Per experiment, arm and CPI: the CPI over the arm's interactions with a known outcome and the
- * domain's linked KPI over the same interactions (intent to treat: every assigned interaction
- * counts). An interaction's arm is the `experiment`/`variant` its events carry.
- */
-export async function queryExperimentArms(
-  clickhouse: ClickHouse,
-  options: Range & {
-    /** Each CPI with the type prefix of its interactions' events (`quote`) and its KPI domain, if any. */
-    cpis: { cpi: string; subjectType: string; domain: KpiDomain | null }[]
-    experiment?: string
-  },
-): Promise<ExperimentArmRow[]> {
-  const db = clickhouse.database
-  // Only the CPIs of domains whose events carry an experiment in the range: usually one of them.
-  const present = await rows<{ domain: string }>(
-    clickhouse,
-    `SELECT DISTINCT splitByChar('.', type)[1] AS domain FROM ${db}.events
+const experimentDomainsQuery = defineQuery({
+  name: 'finding the domains of experiments',
+  params: rangeSchema.extend({ experiment: z.string() }),
+  sql: (db) => `SELECT DISTINCT splitByChar('.', type)[1] AS domain FROM ${db}.events
      WHERE experiment != '' AND ({experiment:String} = '' OR experiment = {experiment:String})
        AND time >= toDateTime64({from:Float64}, 3, 'UTC') AND time < toDateTime64({to:Float64}, 3, 'UTC')`,
-    { ...rangeParams(options), experiment: options.experiment ?? '' },
-    'finding the domains of experiments',
-  )
-  const domains = new Set(present.map((row) => row.domain))
-  const out: ExperimentArmRow[] = []
-  for (const { cpi, domain, subjectType } of options.cpis) {
-    if (!domains.has(subjectType)) continue
-    const outcomes = knownOutcomes(db, 'cpi = {cpi:String}')
-    // The arm's interactions in cohort order (ties by subject): the fixed-horizon test takes the first n.
-    const ordered = `arraySort(t -> (t.1, t.2), groupArray((o.cohort_at, o.subject, o.state = 'good', k.kpi = 1)))`
-    const kpi = domain
-      ? kpiRows(db, domain, 'SELECT subject FROM o')
-      : "SELECT '' AS subject, 0 AS kpi WHERE 0"
-    const query = `
-      WITH o AS (${outcomes}),
+  row: z.object({ domain: z.string() }),
+})
+
+/** The arm's interactions in cohort order (ties by subject): the fixed-horizon test takes the first n. */
+const ordered = `arraySort(t -> (t.1, t.2), groupArray((o.cohort_at, o.subject, o.state = 'good', k.kpi = 1)))`
+
+/** Per arm of the experiments (or one), a CPI's outcomes and its domain's KPI (`domain`: none without one). */
+function armsSql(db: string, domain: KpiDomain | null): string {
+  const kpi = domain ? kpiRows(db, domain, 'SELECT subject FROM o') : "SELECT '' AS subject, 0 AS kpi WHERE 0"
+  return `
+      WITH o AS (${knownOutcomes(db, 'cpi = {cpi:String}')}),
            x AS (SELECT subject, argMin((experiment, variant), time) AS arm, arm.1 AS arm_experiment, arm.2 AS arm_variant,
                         uniqExact(experiment, variant) > 1 AS conflicting
                  FROM ${db}.events
@@ -311,28 +291,61 @@ export async function queryExperimentArms(
       LEFT JOIN (${kpi}) AS k ON k.subject = o.subject
       GROUP BY experiment, variant
       ORDER BY experiment, variant`
-    const result = await rows<Record<string, unknown>>(
-      clickhouse,
-      query,
-      { ...rangeParams(options), cpi, experiment: options.experiment ?? '' },
-      `querying experiment arms of ${cpi}`,
-    )
-    for (const row of result) {
-      const total = Number(row.total)
+}
+
+const armsQuery = defineQuery({
+  name: 'querying experiment arms of a CPI',
+  params: rangeSchema.extend({ cpi: z.string(), experiment: z.string(), domain: kpiDomain.nullable() }),
+  sql: (db, { domain }) => armsSql(db, domain),
+  bind: ({ domain: _, ...params }) => params,
+  row: z.object({
+    experiment: z.string(),
+    variant: z.string(),
+    good: z.coerce.number(),
+    total: z.coerce.number(),
+    kpi_successes: z.coerce.number(),
+    conflicting: z.coerce.number(),
+    kpi_complete: z.coerce.number(),
+    cpi_sequence: z.string(),
+    kpi_sequence: z.string(),
+  }),
+  what: ({ cpi }) => `querying experiment arms of ${cpi}`,
+})
+
+/**
+ * Per experiment, arm and CPI: the CPI over the arm's interactions with a known outcome and the
+ * domain's linked KPI over the same interactions (intent to treat: every assigned interaction
+ * counts). An interaction's arm is the `experiment`/`variant` its events carry.
+ */
+export async function queryExperimentArms(
+  clickhouse: ClickHouse,
+  options: Range & {
+    /** Each CPI with the type prefix of its interactions' events (`quote`) and its KPI domain, if any. */
+    cpis: { cpi: string; subjectType: string; domain: KpiDomain | null }[]
+    experiment?: string
+  },
+): Promise<ExperimentArmRow[]> {
+  const range = { ...rangeParams(options), experiment: options.experiment ?? '' }
+  // Only the CPIs of domains whose events carry an experiment in the range: usually one of them.
+  const present = await experimentDomainsQuery(clickhouse, range)
+  const domains = new Set(present.map((row) => row.domain))
+  const out: ExperimentArmRow[] = []
+  for (const { cpi, domain, subjectType } of options.cpis) {
+    if (!domains.has(subjectType)) continue
+    for (const row of await armsQuery(clickhouse, { ...range, cpi, domain }))
       out.push({
-        experiment: String(row.experiment),
-        variant: String(row.variant),
+        experiment: row.experiment,
+        variant: row.variant,
         cpi,
-        good: Number(row.good),
-        total,
-        kpiSuccesses: domain ? Number(row.kpi_successes) : null,
-        kpiTrials: domain ? total : null,
-        conflicting: Number(row.conflicting),
-        kpiFollowUpComplete: domain ? Number(row.kpi_complete) : null,
-        cpiSequence: String(row.cpi_sequence),
-        kpiSequence: domain ? String(row.kpi_sequence) : null,
+        good: row.good,
+        total: row.total,
+        kpiSuccesses: domain ? row.kpi_successes : null,
+        kpiTrials: domain ? row.total : null,
+        conflicting: row.conflicting,
+        kpiFollowUpComplete: domain ? row.kpi_complete : null,
+        cpiSequence: row.cpi_sequence,
+        kpiSequence: domain ? row.kpi_sequence : null,
       })
-    }
   }
   return out
 }

@@ -1,5 +1,6 @@
+import { z } from 'zod'
 import type { ClickHouse } from '../client.ts'
-import { toClickHouseError } from '../errors.ts'
+import { defineQuery } from '../query.ts'
 
 // The breach queue: interactions not decided yet whose deadline comes within a given time of
 // their partition's watermark (the event-time "now" of the processor that decides them). A
@@ -28,15 +29,8 @@ export interface BreachingQuery {
   limit: number
 }
 
-/** The interactions about to breach, soonest deadline first, and how many there are per CPI and segment. */
-export async function queryBreaching(
-  clickhouse: ClickHouse,
-  query: BreachingQuery,
-): Promise<{ interactions: BreachingInteraction[]; total: number; counts: BreachingCount[] }> {
-  if (query.cpis.length === 0) return { interactions: [], total: 0, counts: [] }
-  const db = clickhouse.database
-  // Pending rows of the CPIs in the look-back, each with its deadline and its partition's watermark.
-  const due = `
+/** Pending rows of the CPIs in the look-back, each with its deadline and its partition's watermark. */
+const due = (db: string) => `
     WITH (SELECT CAST((groupArray(partition), groupArray(current)), 'Map(UInt32, Int64)')
           FROM (SELECT partition, toUnixTimestamp64Milli(argMax(watermark, updated_at)) AS current
                 FROM ${db}.watermarks GROUP BY partition)) AS watermark_of,
@@ -48,44 +42,66 @@ export async function queryBreaching(
       AND cohort_at >= fromUnixTimestamp64Milli(newest - {lookBack:Int64}, 'UTC')
       AND mapContains(watermark_of, kafka_partition)
       AND toUnixTimestamp64Milli(revisit_at) - 1 <= watermark_of[kafka_partition] + {within:Int64}`
-  const params = { cpis: [...query.cpis], lookBack: query.lookBackMs, within: query.withinMs }
-  try {
-    const [listed, counted] = await Promise.all([
-      clickhouse.reader.query({
-        query: `SELECT * FROM (${due}) ORDER BY deadline, cpi, subject LIMIT {limit:UInt32}`,
-        query_params: { ...params, limit: query.limit },
-        format: 'JSONEachRow',
+
+const dueParams = z.object({
+  cpis: z.array(z.string()),
+  lookBack: z.number().int(),
+  within: z.number().int(),
+})
+
+const breachingQuery = defineQuery({
+  name: 'reading the interactions about to breach',
+  params: dueParams.extend({ limit: z.number().int().nonnegative() }),
+  sql: (database) => `SELECT * FROM (${due(database)}) ORDER BY deadline, cpi, subject LIMIT {limit:UInt32}`,
+  row: z
+    .object({
+      cpi: z.string(),
+      subject: z.string(),
+      started: z.coerce.number(),
+      deadline: z.coerce.number(),
+      now: z.coerce.number(),
+      segments: z.record(z.string(), z.string()),
+    })
+    .transform(
+      (row): BreachingInteraction => ({
+        cpi: row.cpi,
+        subject: row.subject,
+        startedAt: row.started,
+        deadline: row.deadline,
+        now: row.now,
+        segments: row.segments,
       }),
-      clickhouse.reader.query({
-        query: `SELECT cpi, segment.1 AS dimension, segment.2 AS value, count() AS n
-                FROM (${due})
+    ),
+})
+
+const breachingCountQuery = defineQuery({
+  name: 'counting the interactions about to breach',
+  params: dueParams,
+  sql: (database) => `SELECT cpi, segment.1 AS dimension, segment.2 AS value, count() AS n
+                FROM (${due(database)})
                 ARRAY JOIN arrayConcat([('all', 'all')], arrayZip(mapKeys(segments), mapValues(segments))) AS segment
                 GROUP BY cpi, dimension, value ORDER BY cpi, dimension = 'all' DESC, dimension, n DESC, value`,
-        query_params: params,
-        format: 'JSONEachRow',
-      }),
-    ])
-    const rows = await listed.json<Record<string, unknown>>()
-    const counts = (await counted.json<Record<string, unknown>>()).map((row) => ({
-      cpi: String(row.cpi),
-      dimension: String(row.dimension),
-      value: String(row.value),
-      count: Number(row.n),
-    }))
-    return {
-      interactions: rows.map((row) => ({
-        cpi: String(row.cpi),
-        subject: String(row.subject),
-        startedAt: Number(row.started),
-        deadline: Number(row.deadline),
-        now: Number(row.now),
-        segments: row.segments as Record<string, string>,
-      })),
-      total: counts.filter((count) => count.dimension === 'all').reduce((sum, count) => sum + count.count, 0),
-      counts,
-    }
-  } catch (error) {
-    throw toClickHouseError(error, 'reading the interactions about to breach')
+  row: z
+    .object({ cpi: z.string(), dimension: z.string(), value: z.string(), n: z.coerce.number() })
+    .transform(({ n, ...row }): BreachingCount => ({ ...row, count: n })),
+  what: () => 'reading the interactions about to breach',
+})
+
+/** The interactions about to breach, soonest deadline first, and how many there are per CPI and segment. */
+export async function queryBreaching(
+  clickhouse: ClickHouse,
+  query: BreachingQuery,
+): Promise<{ interactions: BreachingInteraction[]; total: number; counts: BreachingCount[] }> {
+  if (query.cpis.length === 0) return { interactions: [], total: 0, counts: [] }
+  const params = { cpis: [...query.cpis], lookBack: query.lookBackMs, within: query.withinMs }
+  const [interactions, counts] = await Promise.all([
+    breachingQuery(clickhouse, { ...params, limit: query.limit }),
+    breachingCountQuery(clickhouse, params),
+  ])
+  return {
+    interactions,
+    total: counts.filter((count) => count.dimension === 'all').reduce((sum, count) => sum + count.count, 0),
+    counts,
   }
 }
 

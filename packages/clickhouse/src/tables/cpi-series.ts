@@ -1,5 +1,6 @@
+import { z } from 'zod'
 import type { ClickHouse } from '../client.ts'
-import { toClickHouseError } from '../errors.ts'
+import { defineQuery } from '../query.ts'
 import { histogramKey, histogramQuantiles, MINUTE_MS, ROLLUP_GRAINS } from './rollups.ts'
 
 // Reads of CPI values over arbitrary ranges, steps and segments, for the API and the alerter.
@@ -124,17 +125,20 @@ interface UnitRange {
   value?: string
 }
 
+/** The values of the placeholders `units` writes for a range. */
+const unitParams = (range: Pick<UnitRange, 'cpi' | 'dimension' | 'value'>) => ({
+  unit_cpi: range.cpi ?? '',
+  unit_dimension: range.dimension ?? '',
+  unit_value: range.value ?? '',
+})
+
 /**
  * Unit rows of a range of whole minutes, one per rollup row read: (cpi, t, dimension, value,
  * good, total, pending, provisional, latency_count, latency_histogram, open_keys) — t is the
  * bucket's start. Open interactions' waits are measured to their partition's current watermark.
+ * Its placeholders take `unitParams(range)`.
  */
-function units(db: string, range: UnitRange, params: Record<string, unknown>): string {
-  Object.assign(params, {
-    unit_cpi: range.cpi ?? '',
-    unit_dimension: range.dimension ?? '',
-    unit_value: range.value ?? '',
-  })
+function units(db: string, range: UnitRange): string {
   const grains = [60, ...(range.grains ?? []).filter((grain) => grain !== 60)]
   // Computed integers only: literal ranges let the engine skip to them in the sorting key.
   const buckets = rollupSegments(range.from, range.to, grains)
@@ -160,21 +164,19 @@ function units(db: string, range: UnitRange, params: Record<string, unknown>): s
 const WATERMARK_PER_PARTITION = `SELECT partition, toUnixTimestamp64Milli(argMax(watermark, updated_at)) AS current
                                   FROM {db}.watermarks GROUP BY partition`
 
+const watermarksNowQuery = defineQuery({
+  name: 'reading the current watermarks',
+  params: z.object({}),
+  sql: (database) => WATERMARK_PER_PARTITION.replaceAll('{db}', database),
+  row: (row) => [Number(row.partition), Number(row.current)] as const,
+})
+
 /**
  * Each partition's current watermark, read now: what an interaction still open past its deadline
  * has waited is measured to it.
  */
 export async function currentWatermarks(clickhouse: ClickHouse): Promise<Map<number, number>> {
-  try {
-    const result = await clickhouse.reader.query({
-      query: WATERMARK_PER_PARTITION.replaceAll('{db}', clickhouse.database),
-      format: 'JSONEachRow',
-    })
-    const rows = await result.json<{ partition: number; current: string | number }>()
-    return new Map(rows.map((row) => [Number(row.partition), Number(row.current)]))
-  } catch (error) {
-    throw toClickHouseError(error, 'reading the current watermarks')
-  }
+  return new Map(await watermarksNowQuery(clickhouse, {}))
 }
 
 /** Grains whose buckets each fall within one window of `stepSeconds` (epoch-aligned), or all without a step. */
@@ -183,16 +185,12 @@ const grainsWithin = (stepSeconds: number | undefined) =>
 
 /**
  * Unit rows from `outcomes_now` alone, for filters the rollup has no rows for (two dimensions):
- * dimension `by` (or `all`), filtered by the segment values of `where`.
+ * dimension `by` (or `all`), filtered by the segment values of `where` (`detailParams`).
  */
-function detailUnits(db: string, query: SeriesQuery, params: Record<string, unknown>): string {
+function detailUnits(db: string, query: SeriesQuery): string {
   const known = `state IN ('good', 'bad') AND latency_ms IS NOT NULL`
-  const filters = Object.entries(query.where ?? {})
-    .map(([name, value], index) => {
-      params[`where_name_${index}`] = name
-      params[`where_value_${index}`] = value
-      return ` AND segments[{where_name_${index}:String}] = {where_value_${index}:String}`
-    })
+  const filters = Object.keys(query.where ?? {})
+    .map((_, index) => ` AND segments[{where_name_${index}:String}] = {where_value_${index}:String}`)
     .join('')
   return `SELECT cpi, cohort_at AS t, ${query.by ? '{by:String}' : "'all'"} AS dimension,
                  ${query.by ? 'segments[{by:String}]' : "'all'"} AS value,
@@ -207,16 +205,61 @@ function detailUnits(db: string, query: SeriesQuery, params: Record<string, unkn
             ${query.by ? `AND segments[{by:String}] != ''` : ''}${filters}`
 }
 
-/** The unit rows of a series query: from the rollup when one dimension (or none) is asked for. */
-function seriesUnits(db: string, query: SeriesQuery, params: Record<string, unknown>): string {
+/** The values of the `where` placeholders of `detailUnits`. */
+function detailParams(query: SeriesQuery): Record<string, string> {
+  const params: Record<string, string> = {}
+  for (const [index, [name, value]] of Object.entries(query.where ?? {}).entries()) {
+    params[`where_name_${index}`] = name
+    params[`where_value_${index}`] = value
+  }
+  return params
+}
+
+/** The rollup rows a series query reads (one dimension, or none, asked for); undefined: `detailUnits`. */
+function seriesRange(query: SeriesQuery): UnitRange | undefined {
   const where = Object.entries(query.where ?? {})
   const [first] = where
   const range = { cpi: query.cpi, from: query.from, to: query.to, grains: grainsWithin(query.stepSeconds) }
-  if (where.length === 0) return units(db, { ...range, dimension: query.by ?? 'all' }, params)
+  if (where.length === 0) return { ...range, dimension: query.by ?? 'all' }
   if (where.length === 1 && first && (query.by === undefined || query.by === first[0]))
-    return units(db, { ...range, dimension: first[0], value: first[1] }, params)
-  return detailUnits(db, query, params)
+    return { ...range, dimension: first[0], value: first[1] }
+  return undefined
 }
+
+const seriesQuery = defineQuery({
+  name: 'querying the series of a CPI',
+  params: z.object({
+    cpi: z.string(),
+    from: z.number(),
+    to: z.number(),
+    stepSeconds: z.number().optional(),
+    by: z.string().optional(),
+    where: z.record(z.string(), z.string()).optional(),
+  }),
+  sql: (db, query) => {
+    const range = seriesRange(query)
+    const window = query.stepSeconds
+      ? `toStartOfInterval(t, toIntervalSecond({step:UInt32}), 'UTC')`
+      : `toDateTime64({from:Float64}, 3, 'UTC')`
+    return `SELECT ${window} AS window_start, ${query.by ? 'value' : `'all'`} AS segment, ${aggregates}
+               FROM (${range ? units(db, range) : detailUnits(db, query)})
+               GROUP BY window_start, segment
+               ORDER BY segment, window_start`
+  },
+  bind: (query) => {
+    const range = seriesRange(query)
+    return {
+      cpi: query.cpi,
+      from: query.from / 1000,
+      to: query.to / 1000,
+      step: query.stepSeconds ?? 0,
+      by: query.by ?? '',
+      ...(range ? unitParams(range) : detailParams(query)),
+    }
+  },
+  row: (row) => ({ segment: String(row.segment), point: toPoint(row) }),
+  what: ({ cpi }) => `querying the series of CPI ${cpi}`,
+})
 
 /**
  * One series per segment (`all` without `by`), points ordered by window. The rollup's grain is a
@@ -227,37 +270,55 @@ export async function queryCpiSeries(
   clickhouse: ClickHouse,
   asked: SeriesQuery,
 ): Promise<{ segment: string; points: CpiPoint[] }[]> {
-  const query = { ...asked, ...wholeMinutes(asked.from, asked.to) }
-  const params: Record<string, unknown> = {
-    cpi: query.cpi,
-    from: query.from / 1000,
-    to: query.to / 1000,
-    step: query.stepSeconds ?? 0,
-    by: query.by ?? '',
+  const rows = await seriesQuery(clickhouse, { ...asked, ...wholeMinutes(asked.from, asked.to) })
+  const bySegment = new Map<string, CpiPoint[]>()
+  for (const { segment, point } of rows) {
+    const points = bySegment.get(segment) ?? []
+    points.push(point)
+    bySegment.set(segment, points)
   }
-  const window = query.stepSeconds
-    ? `toStartOfInterval(t, toIntervalSecond({step:UInt32}), 'UTC')`
-    : `toDateTime64({from:Float64}, 3, 'UTC')`
-  const segment = query.by ? 'value' : `'all'`
-  const sql = `SELECT ${window} AS window_start, ${segment} AS segment, ${aggregates}
-               FROM (${seriesUnits(clickhouse.database, query, params)})
-               GROUP BY window_start, segment
-               ORDER BY segment, window_start`
-  try {
-    const result = await clickhouse.reader.query({ query: sql, query_params: params, format: 'JSONEachRow' })
-    const rows = await result.json<Record<string, unknown>>()
-    const bySegment = new Map<string, CpiPoint[]>()
-    for (const row of rows) {
-      const name = String(row.segment)
-      const points = bySegment.get(name) ?? []
-      points.push(toPoint(row))
-      bySegment.set(name, points)
-    }
-    return [...bySegment].map(([segment, points]) => ({ segment, points }))
-  } catch (error) {
-    throw toClickHouseError(error, `querying the series of CPI ${asked.cpi}`)
-  }
+  return [...bySegment].map(([segment, points]) => ({ segment, points }))
 }
+
+/**
+ * The windows of `queryCpiWindows`: labelled from `to` back (window k starts at from + k·step),
+ * holding whole minutes — the last one ends with the minute `to` falls in, so the freshest
+ * minute counts.
+ */
+function windowsPlan(options: { to: number; stepSeconds: number; windows: number }) {
+  const stepMs = options.stepSeconds * 1000
+  const from = options.to - stepMs * options.windows
+  const { to: end } = wholeMinutes(from, options.to)
+  const minutesFrom = end - stepMs * options.windows
+  const range: UnitRange = {
+    from: minutesFrom,
+    to: end,
+    // Buckets within one window: windows here start at any minute.
+    grains: grainsWithin(options.stepSeconds).filter((grain) => (minutesFrom / 1000) % grain === 0),
+    dimension: 'all',
+  }
+  return { from, stepMs, minutesFrom, range }
+}
+
+const windowsQuery = defineQuery({
+  name: 'querying the current CPI values',
+  params: z.object({
+    to: z.number(),
+    stepSeconds: z.number().positive(),
+    windows: z.number().int().nonnegative(),
+  }),
+  sql: (db, options) => `SELECT cpi,
+                      toDateTime64({from:Float64} + intDiv(toUnixTimestamp64Milli(t) - {minutesFrom:Int64}, {stepMs:Int64}) * {step:Float64}, 3, 'UTC') AS window_start,
+                      ${aggregates}
+               FROM (${units(db, windowsPlan(options).range)})
+               GROUP BY cpi, window_start
+               ORDER BY cpi, window_start`,
+  bind: (options) => {
+    const { from, stepMs, minutesFrom, range } = windowsPlan(options)
+    return { from: from / 1000, minutesFrom, step: options.stepSeconds, stepMs, ...unitParams(range) }
+  },
+  row: (row) => ({ cpi: String(row.cpi), point: toPoint(row) }),
+})
 
 /**
  * Every CPI's value in consecutive windows of `stepSeconds` ending at `to` (the whole CPI, no
@@ -267,49 +328,13 @@ export async function queryCpiWindows(
   clickhouse: ClickHouse,
   options: { to: number; stepSeconds: number; windows: number },
 ): Promise<Map<string, CpiPoint[]>> {
-  const stepMs = options.stepSeconds * 1000
-  const from = options.to - stepMs * options.windows
-  // Windows are labelled from `to` back (window k starts at from + k·step) and hold whole
-  // minutes: the last one ends with the minute `to` falls in, so the freshest minute counts.
-  const { to: end } = wholeMinutes(from, options.to)
-  const minutesFrom = end - stepMs * options.windows
-  const params: Record<string, unknown> = {
-    from: from / 1000,
-    minutesFrom,
-    step: options.stepSeconds,
-    stepMs,
+  const byCpi = new Map<string, CpiPoint[]>()
+  for (const { cpi, point } of await windowsQuery(clickhouse, options)) {
+    const points = byCpi.get(cpi) ?? []
+    points.push(point)
+    byCpi.set(cpi, points)
   }
-  const sql = `SELECT cpi,
-                      toDateTime64({from:Float64} + intDiv(toUnixTimestamp64Milli(t) - {minutesFrom:Int64}, {stepMs:Int64}) * {step:Float64}, 3, 'UTC') AS window_start,
-                      ${aggregates}
-               FROM (${units(
-                 clickhouse.database,
-                 {
-                   from: minutesFrom,
-                   to: end,
-                   // Buckets within one window: windows here start at any minute.
-                   grains: grainsWithin(options.stepSeconds).filter(
-                     (grain) => (minutesFrom / 1000) % grain === 0,
-                   ),
-                   dimension: 'all',
-                 },
-                 params,
-               )})
-               GROUP BY cpi, window_start
-               ORDER BY cpi, window_start`
-  try {
-    const result = await clickhouse.reader.query({ query: sql, query_params: params, format: 'JSONEachRow' })
-    const rows = await result.json<Record<string, unknown>>()
-    const byCpi = new Map<string, CpiPoint[]>()
-    for (const row of rows) {
-      const points = byCpi.get(String(row.cpi)) ?? []
-      points.push(toPoint(row))
-      byCpi.set(String(row.cpi), points)
-    }
-    return byCpi
-  } catch (error) {
-    throw toClickHouseError(error, 'querying the current CPI values')
-  }
+  return byCpi
 }
 
 export interface MinuteCountRow {
@@ -321,55 +346,50 @@ export interface MinuteCountRow {
   pending: number
 }
 
-/** Known outcomes per minute of one CPI, for the whole CPI (`all`) and every segment: the alerter's input. */
-export async function queryMinuteCounts(
-  clickhouse: ClickHouse,
-  options: { cpi: string; from: number; to: number },
-): Promise<MinuteCountRow[]> {
-  const params: Record<string, unknown> = {}
-  try {
-    const result = await clickhouse.reader.query({
-      query: `SELECT dimension, value, toUnixTimestamp64Milli(toDateTime64(toStartOfMinute(t), 3, 'UTC')) AS minute,
+const minuteCountsQuery = defineQuery({
+  name: 'querying minute counts of a CPI',
+  params: z.object({ cpi: z.string(), from: z.number(), to: z.number() }),
+  sql: (db, { cpi, from, to }) => `SELECT dimension, value,
+                     toUnixTimestamp64Milli(toDateTime64(toStartOfMinute(t), 3, 'UTC')) AS minute,
                      sum(good) AS good, sum(total) AS total, sum(pending) AS pending
-              FROM (${units(clickhouse.database, { cpi: options.cpi, ...wholeMinutes(options.from, options.to) }, params)})
+              FROM (${units(db, { cpi, ...wholeMinutes(from, to) })})
               GROUP BY dimension, value, minute
               ORDER BY dimension, value, minute`,
-      query_params: params,
-      format: 'JSONEachRow',
-    })
-    const rows = await result.json<Record<string, unknown>>()
-    return rows.map((row) => ({
-      dimension: String(row.dimension),
-      value: String(row.value),
-      minute: Number(row.minute),
-      good: Number(row.good),
-      total: Number(row.total),
-      pending: Number(row.pending),
-    }))
-  } catch (error) {
-    throw toClickHouseError(error, `querying minute counts of CPI ${options.cpi}`)
-  }
-}
+  bind: ({ cpi }) => unitParams({ cpi }),
+  row: (row): MinuteCountRow => ({
+    dimension: String(row.dimension),
+    value: String(row.value),
+    minute: Number(row.minute),
+    good: Number(row.good),
+    total: Number(row.total),
+    pending: Number(row.pending),
+  }),
+  what: ({ cpi }) => `querying minute counts of CPI ${cpi}`,
+})
+
+/** Known outcomes per minute of one CPI, for the whole CPI (`all`) and every segment: the alerter's input. */
+export const queryMinuteCounts = (
+  clickhouse: ClickHouse,
+  options: { cpi: string; from: number; to: number },
+): Promise<MinuteCountRow[]> => minuteCountsQuery(clickhouse, options)
+
+const lastOutcomesQuery = defineQuery({
+  name: 'querying the latest outcome per CPI',
+  params: z.object({ before: z.number() }),
+  sql: (database) => `SELECT cpi, toUnixTimestamp64Milli(max(cohort_at)) AS last
+              FROM ${database}.outcomes
+              WHERE state != 'excluded' AND cohort_at < toDateTime64({before:Float64}, 3, 'UTC')
+              GROUP BY cpi`,
+  row: z.object({ cpi: z.string(), last: z.coerce.number() }),
+})
 
 /** Latest cohort time with any outcome before `before`, per CPI (the no-data rule). */
 export async function queryLastOutcomeTimes(
   clickhouse: ClickHouse,
   before: number,
 ): Promise<Map<string, number>> {
-  try {
-    const result = await clickhouse.reader.query({
-      query: `SELECT cpi, toUnixTimestamp64Milli(max(cohort_at)) AS last
-              FROM ${clickhouse.database}.outcomes
-              WHERE state != 'excluded' AND cohort_at < toDateTime64({before:Float64}, 3, 'UTC')
-              GROUP BY cpi`,
-      query_params: { before: before / 1000 },
-      format: 'JSONEachRow',
-    })
-    const rows = await result.json<{ cpi: string; last: string | number }>()
-    return new Map(rows.map((row) => [row.cpi, Number(row.last)]))
-  } catch (error) {
-    throw toClickHouseError(error, 'querying the latest outcome per CPI')
-  }
+  const rows = await lastOutcomesQuery(clickhouse, { before: before / 1000 })
+  return new Map(rows.map((row) => [row.cpi, row.last]))
 }
 
 export interface PartitionFreshness {
@@ -380,27 +400,34 @@ export interface PartitionFreshness {
   updatedAt: number
 }
 
-/** The processor's latest recorded watermark and event time per partition. */
-export async function queryWatermarks(clickhouse: ClickHouse): Promise<PartitionFreshness[]> {
-  try {
-    const result = await clickhouse.reader.query({
-      query: `SELECT topic, partition,
+const watermarksQuery = defineQuery({
+  name: 'querying watermarks',
+  params: z.object({}),
+  sql: (database) => `SELECT topic, partition,
                      toUnixTimestamp64Milli(max(watermark)) AS watermark,
                      toUnixTimestamp64Milli(max(max_event_time)) AS max_event_time,
                      toUnixTimestamp64Milli(max(updated_at)) AS updated_at
-              FROM ${clickhouse.database}.watermarks
+              FROM ${database}.watermarks
               GROUP BY topic, partition ORDER BY topic, partition`,
-      format: 'JSONEachRow',
+  row: z
+    .object({
+      topic: z.string(),
+      partition: z.coerce.number(),
+      watermark: z.coerce.number(),
+      max_event_time: z.coerce.number(),
+      updated_at: z.coerce.number(),
     })
-    const rows = await result.json<Record<string, unknown>>()
-    return rows.map((row) => ({
-      topic: String(row.topic),
-      partition: Number(row.partition),
-      watermark: Number(row.watermark),
-      maxEventTime: Number(row.max_event_time),
-      updatedAt: Number(row.updated_at),
-    }))
-  } catch (error) {
-    throw toClickHouseError(error, 'querying watermarks')
-  }
-}
+    .transform(
+      (row): PartitionFreshness => ({
+        topic: row.topic,
+        partition: row.partition,
+        watermark: row.watermark,
+        maxEventTime: row.max_event_time,
+        updatedAt: row.updated_at,
+      }),
+    ),
+})
+
+/** The processor's latest recorded watermark and event time per partition. */
+export const queryWatermarks = (clickhouse: ClickHouse): Promise<PartitionFreshness[]> =>
+  watermarksQuery(clickhouse, {})

@@ -1,5 +1,6 @@
+import { z } from 'zod'
 import type { ClickHouse } from '../client.ts'
-import { toClickHouseError } from '../errors.ts'
+import { defineQuery } from '../query.ts'
 
 /** One CPI × segment value's counts over all of the rollup's history (the hour rows). */
 export interface CpiTotals {
@@ -15,30 +16,29 @@ export interface CpiTotals {
   provisional: number
 }
 
+const totalsQuery = defineQuery({
+  name: 'reading the CPI totals',
+  params: z.object({}),
+  sql: (
+    database,
+  ) => `SELECT cpi, dimension, value, sum(good) AS good, sum(total) AS total, sum(pending) AS pending, sum(provisional) AS provisional
+              FROM ${database}.cpi_rollup FINAL
+              WHERE grain = 3600
+              GROUP BY cpi, dimension, value
+              ORDER BY cpi, dimension, total DESC, value`,
+  row: z.object({
+    cpi: z.string(),
+    dimension: z.string(),
+    value: z.string(),
+    good: z.coerce.number(),
+    total: z.coerce.number(),
+    pending: z.coerce.number(),
+    provisional: z.coerce.number(),
+  }),
+})
+
 /**
  * Every CPI × segment value's good, known and pending counts over all history, from the rollup's
  * hour rows (written a sweep after the minutes: about a second behind).
  */
-export async function queryCpiTotals(clickhouse: ClickHouse): Promise<CpiTotals[]> {
-  try {
-    const result = await clickhouse.reader.query({
-      query: `SELECT cpi, dimension, value, sum(good) AS good, sum(total) AS total, sum(pending) AS pending, sum(provisional) AS provisional
-              FROM ${clickhouse.database}.cpi_rollup FINAL
-              WHERE grain = 3600
-              GROUP BY cpi, dimension, value
-              ORDER BY cpi, dimension, total DESC, value`,
-      format: 'JSONEachRow',
-    })
-    return (await result.json<Record<string, unknown>>()).map((row) => ({
-      cpi: String(row.cpi),
-      dimension: String(row.dimension),
-      value: String(row.value),
-      good: Number(row.good),
-      total: Number(row.total),
-      pending: Number(row.pending),
-      provisional: Number(row.provisional),
-    }))
-  } catch (error) {
-    throw toClickHouseError(error, 'reading the CPI totals')
-  }
-}
+export const queryCpiTotals = (clickhouse: ClickHouse): Promise<CpiTotals[]> => totalsQuery(clickhouse, {})

@@ -1,6 +1,7 @@
+import { z } from 'zod'
 import type { ClickHouse } from '../client.ts'
-import { toClickHouseError } from '../errors.ts'
-import { insertAsTabSeparated, type TsvColumns, tsvString, tsvValue } from '../tab-separated.ts'
+import { defineCommand, defineQuery, defineTabSeparatedInsert } from '../query.ts'
+import { type TsvColumns, tsvString, tsvValue } from '../tab-separated.ts'
 
 // Table `events`, created by schemas/clickhouse/migrations/0001_create_events.sql.
 
@@ -35,18 +36,19 @@ const EVENT_COLUMNS: TsvColumns<RawEventRow> = [
   ['source_identity', (row) => tsvString(row.source)],
 ]
 
+const eventsInsert = defineTabSeparatedInsert({
+  name: 'inserting rows into events',
+  table: 'events',
+  columns: EVENT_COLUMNS,
+  what: (rows) => `inserting ${rows.length} rows into events`,
+})
+
 /**
  * Inserts raw events through the write path. Idempotent: a replayed row merges away. Each row's
  * source goes to the sorting key's `source_identity` too (migration 0006).
  */
-export async function insertEvents(clickhouse: ClickHouse, rows: readonly RawEventRow[]): Promise<void> {
-  if (rows.length === 0) return
-  try {
-    await insertAsTabSeparated(clickhouse, `${clickhouse.database}.events`, EVENT_COLUMNS, rows)
-  } catch (error) {
-    throw toClickHouseError(error, `inserting ${rows.length} rows into events`)
-  }
-}
+export const insertEvents = (clickhouse: ClickHouse, rows: readonly RawEventRow[]): Promise<void> =>
+  eventsInsert(clickhouse, rows)
 
 export interface EventCounts {
   /** Events: rows after deduplication by identity (source, id). */
@@ -55,23 +57,21 @@ export interface EventCounts {
   stored: number
 }
 
+const countQuery = defineQuery({
+  name: 'counting events',
+  params: z.object({ topic: z.string() }),
+  sql: (database) => `SELECT uniqExact(source, id) AS distinct, count() AS stored FROM ${database}.events
+              WHERE {topic:String} = '' OR kafka_topic = {topic:String}`,
+  row: z.object({ distinct: z.coerce.number(), stored: z.coerce.number() }),
+})
+
 /** Counts events, optionally of one Kafka topic, through the query path. */
 export async function countEvents(
   clickhouse: ClickHouse,
   filter: { kafkaTopic?: string } = {},
 ): Promise<EventCounts> {
-  try {
-    const result = await clickhouse.reader.query({
-      query: `SELECT uniqExact(source, id) AS distinct, count() AS stored FROM ${clickhouse.database}.events
-              WHERE {topic:String} = '' OR kafka_topic = {topic:String}`,
-      query_params: { topic: filter.kafkaTopic ?? '' },
-      format: 'JSONEachRow',
-    })
-    const [row] = await result.json<{ distinct: string; stored: string }>()
-    return { distinct: Number(row?.distinct ?? 0), stored: Number(row?.stored ?? 0) }
-  } catch (error) {
-    throw toClickHouseError(error, 'counting events')
-  }
+  const [row] = await countQuery(clickhouse, { topic: filter.kafkaTopic ?? '' })
+  return { distinct: row?.distinct ?? 0, stored: row?.stored ?? 0 }
 }
 
 export interface BeyondHorizon {
@@ -81,26 +81,55 @@ export interface BeyondHorizon {
   latestAt: number | null
 }
 
+const beyondHorizonQuery = defineQuery({
+  name: 'counting events beyond the revision horizon',
+  params: z.object({ topic: z.string() }),
+  sql: (
+    database,
+  ) => `SELECT uniqExact(source, id) AS events, toUnixTimestamp64Milli(maxOrNull(ingested_at)) AS latest
+              FROM ${database}.events
+              WHERE kafka_topic = {topic:String} AND too_late = 1`,
+  row: z.object({ events: z.coerce.number(), latest: z.coerce.number().nullable() }),
+})
+
 /** The events of one Kafka topic stored beyond the revision horizon, through the query path. */
 export async function countEventsBeyondHorizon(
   clickhouse: ClickHouse,
   filter: { kafkaTopic: string },
 ): Promise<BeyondHorizon> {
-  try {
-    const result = await clickhouse.reader.query({
-      query: `SELECT uniqExact(source, id) AS events, toUnixTimestamp64Milli(maxOrNull(ingested_at)) AS latest
-              FROM ${clickhouse.database}.events
-              WHERE kafka_topic = {topic:String} AND too_late = 1`,
-      query_params: { topic: filter.kafkaTopic },
-      format: 'JSONEachRow',
-    })
-    const [row] = await result.json<{ events: string | number; latest: string | number | null }>()
-    const latest = row?.latest ?? null
-    return { events: Number(row?.events ?? 0), latestAt: latest === null ? null : Number(latest) }
-  } catch (error) {
-    throw toClickHouseError(error, 'counting events beyond the revision horizon')
-  }
+  const [row] = await beyondHorizonQuery(clickhouse, { topic: filter.kafkaTopic })
+  return { events: row?.events ?? 0, latestAt: row?.latest ?? null }
 }
+
+const including = (interactions: number) =>
+  `including the events beyond the horizon of ${interactions} interactions`
+
+const lateEventsQuery = defineQuery({
+  name: 'finding events beyond the horizon',
+  connection: 'writer',
+  params: z.object({ topic: z.string(), subjects: z.array(z.string()) }),
+  sql: (database) => `SELECT subject, uniqExact(source, id) AS late FROM ${database}.events
+                WHERE kafka_topic = {topic:String} AND too_late = 1 AND subject IN {subjects:Array(String)}
+                GROUP BY subject`,
+  row: z.object({ subject: z.string(), late: z.coerce.number() }),
+  what: (params) => including(params.subjects.length),
+})
+
+const includeCommand = defineCommand({
+  name: 'including events beyond the horizon',
+  params: z.object({
+    topic: z.string(),
+    subjects: z.array(z.string()),
+    interactions: z.number().int(),
+    onCluster: z.boolean(),
+  }),
+  sql: (database) => `ALTER TABLE ${database}.events UPDATE too_late = 0
+                WHERE kafka_topic = {topic:String} AND too_late = 1 AND subject IN {subjects:Array(String)}`,
+  bind: ({ topic, subjects }) => ({ topic, subjects }),
+  // On a cluster, every replica: the recompute that follows may read from any of them.
+  settings: ({ onCluster }) => ({ mutations_sync: onCluster ? '2' : '1' }),
+  what: (params) => including(params.interactions),
+})
 
 /**
  * Clears `too_late` on the events of these interactions (one topic), so that every later
@@ -115,31 +144,16 @@ export async function includeEventsBeyondHorizon(
   // 5,000 ids per statement keep the query parameter under a server's HTTP field limit (128 KiB).
   for (let start = 0; start < filter.subjects.length; start += 5000) {
     const chunk = filter.subjects.slice(start, start + 5000)
-    try {
-      const result = await clickhouse.writer.query({
-        query: `SELECT subject, uniqExact(source, id) AS late FROM ${clickhouse.database}.events
-                WHERE kafka_topic = {topic:String} AND too_late = 1 AND subject IN {subjects:Array(String)}
-                GROUP BY subject`,
-        query_params: { topic: filter.kafkaTopic, subjects: chunk },
-        format: 'JSONEachRow',
-      })
-      const late = await result.json<{ subject: string; late: string | number }>()
-      // Most interactions have none: a mutation (it rewrites parts) only where one is flagged.
-      if (late.length === 0) continue
-      await clickhouse.writer.command({
-        query: `ALTER TABLE ${clickhouse.database}.events UPDATE too_late = 0
-                WHERE kafka_topic = {topic:String} AND too_late = 1 AND subject IN {subjects:Array(String)}`,
-        query_params: { topic: filter.kafkaTopic, subjects: late.map((row) => row.subject) },
-        // On a cluster, every replica: the recompute that follows may read from any of them.
-        clickhouse_settings: { mutations_sync: clickhouse.cluster ? '2' : '1' },
-      })
-      included += late.reduce((sum, row) => sum + Number(row.late), 0)
-    } catch (error) {
-      throw toClickHouseError(
-        error,
-        `including the events beyond the horizon of ${chunk.length} interactions`,
-      )
-    }
+    const late = await lateEventsQuery(clickhouse, { topic: filter.kafkaTopic, subjects: chunk })
+    // Most interactions have none: a mutation (it rewrites parts) only where one is flagged.
+    if (late.length === 0) continue
+    await includeCommand(clickhouse, {
+      topic: filter.kafkaTopic,
+      subjects: late.map((row) => row.subject),
+      interactions: chunk.length,
+      onCluster: Boolean(clickhouse.cluster),
+    })
+    included += late.reduce((sum, row) => sum + row.late, 0)
   }
   return included
 }

@@ -1,7 +1,8 @@
+import { z } from 'zod'
 import type { ClickHouse } from '../client.ts'
-import { toClickHouseError } from '../errors.ts'
+import { defineInsert, defineQuery, defineTabSeparatedInsert } from '../query.ts'
 import { setParts, stringSet, stringSetParameter } from '../string-set.ts'
-import { insertAsTabSeparated, type TsvColumns, tsvString, tsvStringMap, tsvValue } from '../tab-separated.ts'
+import { type TsvColumns, tsvString, tsvStringMap, tsvValue } from '../tab-separated.ts'
 import { type CpiPoint, toPoint } from './cpi-series.ts'
 
 // Tables `outcomes` and `watermarks`, views `cpi_values*`: schemas/clickhouse/migrations/0003_create_outcomes.sql.
@@ -51,14 +52,16 @@ const OUTCOME_COLUMNS: TsvColumns<OutcomeRow> = [
   ['is_deleted', (row) => tsvValue(row.is_deleted ?? 0)],
 ]
 
-export async function insertOutcomes(clickhouse: ClickHouse, rows: readonly OutcomeRow[]): Promise<void> {
-  if (rows.length === 0) return
-  try {
-    await insertAsTabSeparated(clickhouse, `${clickhouse.database}.outcomes`, OUTCOME_COLUMNS, rows)
-  } catch (error) {
-    throw toClickHouseError(error, `inserting ${rows.length} outcomes`)
-  }
-}
+const outcomesInsert = defineTabSeparatedInsert({
+  name: 'inserting outcomes',
+  table: 'outcomes',
+  columns: OUTCOME_COLUMNS,
+  what: (rows) => `inserting ${rows.length} outcomes`,
+})
+
+/** Writes outcome rows (and tombstones) through the write path; the latest version of a row wins. */
+export const insertOutcomes = (clickhouse: ClickHouse, rows: readonly OutcomeRow[]): Promise<void> =>
+  outcomesInsert(clickhouse, rows)
 
 /** Where a (cpi, subject) has a row: its cohort time (ISO), version, and whether it is a tombstone. */
 export interface OutcomePlacement {
@@ -66,6 +69,32 @@ export interface OutcomePlacement {
   version: number
   deleted: boolean
 }
+
+/** A set of subjects as a `stringSet` parameter, with how many interactions a failure names. */
+const subjectSet = z.object({ subjects: z.string(), interactions: z.number().int() })
+
+const placementsQuery = defineQuery({
+  name: 'reading where outcomes stand',
+  connection: 'writer',
+  params: subjectSet,
+  sql: (
+    database,
+  ) => `SELECT cpi, subject, toUnixTimestamp64Milli(argMax(cohort_at, (version, computed_at))) AS at,
+                       toString(max(version)) AS placed_version, argMax(is_deleted, (version, computed_at)) AS gone
+                FROM ${database}.outcomes
+                WHERE subject IN ${stringSet('subjects')}
+                GROUP BY cpi, subject, toStartOfMinute(cohort_at)`,
+  bind: ({ subjects }) => ({ subjects }),
+  row: (row) => ({
+    key: `${row.cpi}\u0000${row.subject}`,
+    placement: {
+      cohortAt: new Date(Number(row.at)).toISOString(),
+      version: Number(row.placed_version),
+      deleted: Number(row.gone) === 1,
+    } satisfies OutcomePlacement,
+  }),
+  what: ({ interactions }) => `reading where the outcomes of ${interactions} interactions stand`,
+})
 
 /**
  * Every minute where each (cpi, subject) of these subjects has a row, live or a tombstone (the
@@ -80,34 +109,14 @@ export async function outcomePlacements(
   const places = new Map<string, OutcomePlacement[]>()
   const distinct = [...new Set(subjects)]
   for (const part of setParts(clickhouse, distinct)) {
-    try {
-      const result = await clickhouse.writer.query({
-        query: `SELECT cpi, subject, toUnixTimestamp64Milli(argMax(cohort_at, (version, computed_at))) AS at,
-                       toString(max(version)) AS placed_version, argMax(is_deleted, (version, computed_at)) AS gone
-                FROM ${clickhouse.database}.outcomes
-                WHERE subject IN ${stringSet('subjects')}
-                GROUP BY cpi, subject, toStartOfMinute(cohort_at)`,
-        query_params: { subjects: stringSetParameter(part) },
-        format: 'JSONEachRow',
-      })
-      for (const row of await result.json<{
-        cpi: string
-        subject: string
-        at: string | number
-        placed_version: string
-        gone: number
-      }>()) {
-        const key = `${row.cpi}\u0000${row.subject}`
-        const list = places.get(key) ?? []
-        list.push({
-          cohortAt: new Date(Number(row.at)).toISOString(),
-          version: Number(row.placed_version),
-          deleted: Number(row.gone) === 1,
-        })
-        places.set(key, list)
-      }
-    } catch (error) {
-      throw toClickHouseError(error, `reading where the outcomes of ${distinct.length} interactions stand`)
+    const rows = await placementsQuery(clickhouse, {
+      subjects: stringSetParameter(part),
+      interactions: distinct.length,
+    })
+    for (const { key, placement } of rows) {
+      const list = places.get(key) ?? []
+      list.push(placement)
+      places.set(key, list)
     }
   }
   return places
@@ -130,6 +139,32 @@ export interface StoredEvent {
   decoded?: unknown
 }
 
+const eventCopiesQuery = defineQuery({
+  name: 'loading the events of interactions',
+  connection: 'writer',
+  params: subjectSet,
+  // Aliases differ from column names: an alias named like a column would replace it in WHERE.
+  sql: (database) => `SELECT id, source AS event_source, subject, type AS event_type,
+                     toUnixTimestamp64Milli(time) AS event_time, payload AS event_payload,
+                     too_late AS late, kafka_partition AS position_partition,
+                     toString(kafka_offset) AS position_offset
+              FROM ${database}.events
+              WHERE subject IN ${stringSet('subjects')}`,
+  bind: ({ subjects }) => ({ subjects }),
+  row: (row): StoredEvent => ({
+    id: row.id as string,
+    source: row.event_source as string,
+    subject: row.subject as string,
+    type: row.event_type as string,
+    time: Number(row.event_time),
+    payload: row.event_payload as string,
+    tooLate: Number(row.late) === 1,
+    partition: Number(row.position_partition),
+    offset: BigInt(row.position_offset as string),
+  }),
+  what: ({ interactions }) => `loading the events of ${interactions} interactions`,
+})
+
 /**
  * Every stored copy of the events of these interactions (subjects), with their Kafka
  * positions, so that the caller decides which copy of an identity counts (the first accepted).
@@ -141,52 +176,28 @@ export async function loadEventCopies(
 ): Promise<StoredEvent[]> {
   const copies: StoredEvent[] = []
   for (const part of setParts(clickhouse, subjects))
-    copies.push(...(await loadEventCopiesOnce(clickhouse, part)))
+    copies.push(
+      ...(await eventCopiesQuery(clickhouse, {
+        subjects: stringSetParameter(part),
+        interactions: part.length,
+      })),
+    )
   return copies
 }
 
-async function loadEventCopiesOnce(
-  clickhouse: ClickHouse,
-  subjects: readonly string[],
-): Promise<StoredEvent[]> {
-  try {
-    const result = await clickhouse.writer.query({
-      // Aliases differ from column names: an alias named like a column would replace it in WHERE.
-      query: `SELECT id, source AS event_source, subject, type AS event_type,
-                     toUnixTimestamp64Milli(time) AS event_time, payload AS event_payload,
-                     too_late AS late, kafka_partition AS position_partition,
-                     toString(kafka_offset) AS position_offset
-              FROM ${clickhouse.database}.events
-              WHERE subject IN ${stringSet('subjects')}`,
-      query_params: { subjects: stringSetParameter(subjects) },
-      format: 'JSONEachRow',
-    })
-    const rows = await result.json<{
-      id: string
-      event_source: string
-      subject: string
-      event_type: string
-      event_time: string | number
-      event_payload: string
-      late: number
-      position_partition: number
-      position_offset: string
-    }>()
-    return rows.map((row) => ({
-      id: row.id,
-      source: row.event_source,
-      subject: row.subject,
-      type: row.event_type,
-      time: Number(row.event_time),
-      payload: row.event_payload,
-      tooLate: Number(row.late) === 1,
-      partition: Number(row.position_partition),
-      offset: BigInt(row.position_offset),
-    }))
-  } catch (error) {
-    throw toClickHouseError(error, `loading the events of ${subjects.length} interactions`)
-  }
-}
+const revisitsQuery = defineQuery({
+  name: 'loading the revisits of a partition',
+  connection: 'writer',
+  params: z.object({ partition: z.number().int().nonnegative() }),
+  // FINAL keeps each (cpi, cohort minute, subject)'s latest row the way the table does — the highest
+  // watermark, and at equal watermarks the row written last — then only waiting ones count.
+  sql: (database) => `SELECT subject, toUnixTimestamp64Milli(min(revisit_at)) AS at
+              FROM ${database}.outcomes FINAL
+              WHERE kafka_partition = {partition:UInt32} AND revisit_at IS NOT NULL
+              GROUP BY subject`,
+  row: (row) => [row.subject as string, Number(row.at)] as const,
+  what: ({ partition }) => `loading the revisits of partition ${partition}`,
+})
 
 /**
  * Every interaction of a partition whose latest outcome waits for a revisit, with the earliest
@@ -196,23 +207,40 @@ export async function pendingRevisits(
   clickhouse: ClickHouse,
   partition: number,
 ): Promise<Map<string, number>> {
-  try {
-    const result = await clickhouse.writer.query({
-      // FINAL keeps each (cpi, cohort minute, subject)'s latest row the way the table does — the highest
-      // watermark, and at equal watermarks the row written last — then only waiting ones count.
-      query: `SELECT subject, toUnixTimestamp64Milli(min(revisit_at)) AS at
-              FROM ${clickhouse.database}.outcomes FINAL
-              WHERE kafka_partition = {partition:UInt32} AND revisit_at IS NOT NULL
-              GROUP BY subject`,
-      query_params: { partition },
-      format: 'JSONEachRow',
-    })
-    const rows = await result.json<{ subject: string; at: string | number }>()
-    return new Map(rows.map((row) => [row.subject, Number(row.at)]))
-  } catch (error) {
-    throw toClickHouseError(error, `loading the revisits of partition ${partition}`)
-  }
+  return new Map(await revisitsQuery(clickhouse, { partition }))
 }
+
+/** A partition's events before an offset (the placeholders of `maxEventTimeQuery`). */
+const BEFORE_OFFSET =
+  'kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32} AND kafka_offset < {offset:UInt64}'
+
+const maxEventTimeQuery = defineQuery({
+  name: 'reading the latest event time of a partition',
+  connection: 'writer',
+  params: z.object({
+    topic: z.string(),
+    partition: z.number().int().nonnegative(),
+    offset: z.string(),
+    maxSources: z.number().int().nonnegative(),
+  }),
+  // The partition's latest time, and each source's: the first `maxSources` sources in order of
+  // first appearance, as the live clock keeps them (a producer may invent a source per event).
+  sql: (database) => `SELECT toUnixTimestamp64Milli(max(time)) AS max, count() AS rows,
+                     (SELECT groupArray((event_source, latest)) FROM (
+                        SELECT source AS event_source, toUnixTimestamp64Milli(max(time)) AS latest,
+                               min(kafka_offset) AS first
+                        FROM ${database}.events WHERE ${BEFORE_OFFSET}
+                        GROUP BY source ORDER BY first LIMIT {maxSources:UInt32})) AS sources
+              FROM ${database}.events WHERE ${BEFORE_OFFSET}`,
+  row: (row) => ({
+    max: Number(row.rows) > 0 ? Number(row.max) : undefined,
+    bySource: new Map(
+      ((row.sources as [string, string | number][] | undefined) ?? []).map(
+        ([source, latest]) => [source, Number(latest)] as const,
+      ),
+    ),
+  }),
+})
 
 /** The latest event time stored for a partition before an offset (deterministic on replay). */
 export async function maxEventTimeBefore(
@@ -220,53 +248,31 @@ export async function maxEventTimeBefore(
   position: { topic: string; partition: number; offset: string },
   maxSources = 10_000,
 ): Promise<{ max: number | undefined; bySource: Map<string, number> }> {
-  const events = `${clickhouse.database}.events`
-  const where =
-    'kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32} AND kafka_offset < {offset:UInt64}'
-  try {
-    // The partition's latest time, and each source's: the first `maxSources` sources in order of
-    // first appearance, as the live clock keeps them (a producer may invent a source per event).
-    const result = await clickhouse.writer.query({
-      query: `SELECT toUnixTimestamp64Milli(max(time)) AS max, count() AS rows,
-                     (SELECT groupArray((event_source, latest)) FROM (
-                        SELECT source AS event_source, toUnixTimestamp64Milli(max(time)) AS latest,
-                               min(kafka_offset) AS first
-                        FROM ${events} WHERE ${where}
-                        GROUP BY source ORDER BY first LIMIT {maxSources:UInt32})) AS sources
-              FROM ${events} WHERE ${where}`,
-      query_params: { ...position, maxSources },
-      format: 'JSONEachRow',
-    })
-    const [row] = await result.json<{ max: string; rows: string; sources: [string, string | number][] }>()
-    const bySource = new Map(
-      (row?.sources ?? []).map(([source, latest]) => [source, Number(latest)] as const),
-    )
-    return { max: row && Number(row.rows) > 0 ? Number(row.max) : undefined, bySource }
-  } catch (error) {
-    throw toClickHouseError(error, 'reading the latest event time of a partition')
-  }
+  const [row] = await maxEventTimeQuery(clickhouse, {
+    topic: position.topic,
+    partition: position.partition,
+    offset: position.offset,
+    maxSources,
+  })
+  return row ?? { max: undefined, bySource: new Map() }
 }
 
-export async function recordWatermarks(
+const watermarksInsert = defineInsert({
+  name: 'recording watermarks',
+  table: 'watermarks',
+  values: (row: { topic: string; partition: number; watermark: number; maxEventTime: number }) => ({
+    topic: row.topic,
+    partition: row.partition,
+    watermark: new Date(row.watermark).toISOString(),
+    max_event_time: new Date(row.maxEventTime).toISOString(),
+  }),
+})
+
+/** Records partitions' watermarks and latest event times (the processor's clock) through the write path. */
+export const recordWatermarks = (
   clickhouse: ClickHouse,
   rows: readonly { topic: string; partition: number; watermark: number; maxEventTime: number }[],
-): Promise<void> {
-  if (rows.length === 0) return
-  try {
-    await clickhouse.writer.insert({
-      table: `${clickhouse.database}.watermarks`,
-      values: rows.map((row) => ({
-        topic: row.topic,
-        partition: row.partition,
-        watermark: new Date(row.watermark).toISOString(),
-        max_event_time: new Date(row.maxEventTime).toISOString(),
-      })),
-      format: 'JSONEachRow',
-    })
-  } catch (error) {
-    throw toClickHouseError(error, 'recording watermarks')
-  }
-}
+): Promise<void> => watermarksInsert(clickhouse, rows)
 
 export interface CpiValueRow extends CpiPoint {
   cpi: string
@@ -275,67 +281,69 @@ export interface CpiValueRow extends CpiPoint {
   definitionVersion: number
 }
 
-/** CPI values at a grain (`cpi_values`, `cpi_values_hourly`, `cpi_values_daily`), through the query path. */
-export async function queryCpiValues(
-  clickhouse: ClickHouse,
-  filter: { grain?: 'minute' | 'hour' | 'day'; cpi?: string; dimension?: string } = {},
-): Promise<CpiValueRow[]> {
-  const view = { minute: 'cpi_values', hour: 'cpi_values_hourly', day: 'cpi_values_daily' }[
-    filter.grain ?? 'minute'
-  ]
-  try {
-    const result = await clickhouse.reader.query({
-      query: `SELECT cpi, window_start, dimension, value, good, total, pending, ratio, latency_count, latency_quantiles_ms AS q, status,
-                     definition_version
-              FROM ${clickhouse.database}.${view}
+const VIEWS = { minute: 'cpi_values', hour: 'cpi_values_hourly', day: 'cpi_values_daily' } as const
+
+const cpiValuesQuery = defineQuery({
+  name: 'querying CPI values',
+  params: z.object({ grain: z.enum(['minute', 'hour', 'day']), cpi: z.string(), dimension: z.string() }),
+  sql: (
+    database,
+    { grain },
+  ) => `SELECT cpi, window_start, dimension, value, good, total, pending, ratio, latency_count,
+                     latency_quantiles_ms AS q, status, definition_version
+              FROM ${database}.${VIEWS[grain]}
               WHERE ({cpi:String} = '' OR cpi = {cpi:String}) AND ({dimension:String} = '' OR dimension = {dimension:String})
               ORDER BY cpi, window_start, dimension, value`,
-      query_params: { cpi: filter.cpi ?? '', dimension: filter.dimension ?? '' },
-      format: 'JSONEachRow',
-    })
-    const rows = await result.json<Record<string, unknown>>()
-    return rows.map((row) => ({
-      cpi: String(row.cpi),
-      dimension: String(row.dimension),
-      value: String(row.value),
-      ...toPoint(row),
-      definitionVersion: Number(row.definition_version),
-    }))
-  } catch (error) {
-    throw toClickHouseError(error, 'querying CPI values')
-  }
-}
+  bind: ({ cpi, dimension }) => ({ cpi, dimension }),
+  row: (row): CpiValueRow => ({
+    cpi: String(row.cpi),
+    dimension: String(row.dimension),
+    value: String(row.value),
+    ...toPoint(row),
+    definitionVersion: Number(row.definition_version),
+  }),
+})
+
+/** CPI values at a grain (`cpi_values`, `cpi_values_hourly`, `cpi_values_daily`), through the query path. */
+export const queryCpiValues = (
+  clickhouse: ClickHouse,
+  filter: { grain?: 'minute' | 'hour' | 'day'; cpi?: string; dimension?: string } = {},
+): Promise<CpiValueRow[]> =>
+  cpiValuesQuery(clickhouse, {
+    grain: filter.grain ?? 'minute',
+    cpi: filter.cpi ?? '',
+    dimension: filter.dimension ?? '',
+  })
+
+const partitionTimeQuery = defineQuery({
+  name: 'reading where a partition clock stands',
+  connection: 'writer',
+  params: z.object({ topic: z.string(), partition: z.number().int().nonnegative() }),
+  sql: (database) => `SELECT
+                (SELECT toUnixTimestamp64Milli(max(time)) FROM ${database}.events
+                 WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32}) AS max_event_time,
+                (SELECT count() FROM ${database}.events
+                 WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32}) AS events,
+                (SELECT toUnixTimestamp64Milli(max(watermark)) FROM ${database}.watermarks
+                 WHERE topic = {topic:String} AND partition = {partition:UInt32}) AS recorded,
+                (SELECT count() FROM ${database}.watermarks
+                 WHERE topic = {topic:String} AND partition = {partition:UInt32}) AS records`,
+  row: (row) => {
+    const time: { maxEventTime?: number; watermark?: number } = {}
+    if (Number(row.events) > 0) time.maxEventTime = Number(row.max_event_time)
+    if (Number(row.records) > 0) time.watermark = Number(row.recorded)
+    return time
+  },
+})
 
 /** Where a partition's clock stands: its latest stored event time and the last watermark recorded. */
 export async function partitionTime(
   clickhouse: ClickHouse,
   position: { topic: string; partition: number },
 ): Promise<{ maxEventTime?: number; watermark?: number }> {
-  try {
-    const result = await clickhouse.writer.query({
-      query: `SELECT
-                (SELECT toUnixTimestamp64Milli(max(time)) FROM ${clickhouse.database}.events
-                 WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32}) AS max_event_time,
-                (SELECT count() FROM ${clickhouse.database}.events
-                 WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32}) AS events,
-                (SELECT toUnixTimestamp64Milli(max(watermark)) FROM ${clickhouse.database}.watermarks
-                 WHERE topic = {topic:String} AND partition = {partition:UInt32}) AS recorded,
-                (SELECT count() FROM ${clickhouse.database}.watermarks
-                 WHERE topic = {topic:String} AND partition = {partition:UInt32}) AS records`,
-      query_params: position,
-      format: 'JSONEachRow',
-    })
-    const [row] = await result.json<{
-      max_event_time: string
-      events: string
-      recorded: string
-      records: string
-    }>()
-    const time: { maxEventTime?: number; watermark?: number } = {}
-    if (row && Number(row.events) > 0) time.maxEventTime = Number(row.max_event_time)
-    if (row && Number(row.records) > 0) time.watermark = Number(row.recorded)
-    return time
-  } catch (error) {
-    throw toClickHouseError(error, 'reading where a partition clock stands')
-  }
+  const [time] = await partitionTimeQuery(clickhouse, {
+    topic: position.topic,
+    partition: position.partition,
+  })
+  return time ?? {}
 }

@@ -1,5 +1,6 @@
+import { z } from 'zod'
 import type { ClickHouse } from '../client.ts'
-import { toClickHouseError } from '../errors.ts'
+import { defineInsert, defineQuery } from '../query.ts'
 
 // Table `rejected_events`, created by schemas/clickhouse/migrations/0002_create_rejected_events.sql.
 
@@ -22,21 +23,18 @@ export interface RejectedEventRow {
   rejected_at: string
 }
 
-export async function insertRejectedEvents(
+const rejectedInsert = defineInsert({
+  name: 'inserting rows into rejected_events',
+  table: 'rejected_events',
+  values: (row: RejectedEventRow) => ({ ...row }),
+  what: (rows) => `inserting ${rows.length} rows into rejected_events`,
+})
+
+/** Records rejected events (dead letters) through the write path; a replayed one merges away. */
+export const insertRejectedEvents = (
   clickhouse: ClickHouse,
   rows: readonly RejectedEventRow[],
-): Promise<void> {
-  if (rows.length === 0) return
-  try {
-    await clickhouse.writer.insert({
-      table: `${clickhouse.database}.rejected_events`,
-      values: rows as RejectedEventRow[],
-      format: 'JSONEachRow',
-    })
-  } catch (error) {
-    throw toClickHouseError(error, `inserting ${rows.length} rows into rejected_events`)
-  }
-}
+): Promise<void> => rejectedInsert(clickhouse, rows)
 
 export interface RejectedEventView {
   origin: string
@@ -52,53 +50,63 @@ export interface RejectedEventView {
   rejectedAt: string
 }
 
-/** The rejections, deduplicated, newest first; optionally of one event id. */
-export async function listRejectedEvents(
-  clickhouse: ClickHouse,
-  filter: { eventId?: string; limit?: number } = {},
-): Promise<RejectedEventView[]> {
-  try {
-    const result = await clickhouse.reader.query({
-      query: `SELECT origin, reason, errors, event_id, event_type, subject, raw, source_topic, source_partition,
+const rejectedQuery = defineQuery({
+  name: 'listing rejected events',
+  params: z.object({ eventId: z.string(), limit: z.number().int().nonnegative() }),
+  sql: (
+    database,
+  ) => `SELECT origin, reason, errors, event_id, event_type, subject, raw, source_topic, source_partition,
                      source_offset, rejected_at
-              FROM ${clickhouse.database}.rejected_events FINAL
+              FROM ${database}.rejected_events FINAL
               WHERE {eventId:String} = '' OR event_id = {eventId:String}
               ORDER BY rejected_at DESC, dedup_key LIMIT {limit:UInt32}`,
-      query_params: { eventId: filter.eventId ?? '', limit: filter.limit ?? 1000 },
-      format: 'JSONEachRow',
+  row: z
+    .object({
+      origin: z.string(),
+      reason: z.string(),
+      errors: z.string(),
+      event_id: z.string(),
+      event_type: z.string(),
+      subject: z.string(),
+      raw: z.string(),
+      source_topic: z.string(),
+      source_partition: z.coerce.number(),
+      source_offset: z.coerce.number(),
+      rejected_at: z.string(),
     })
-    const rows = await result.json<Record<string, string | number>>()
-    return rows.map((row) => ({
-      origin: String(row.origin),
-      reason: String(row.reason),
-      errors: JSON.parse(String(row.errors)),
-      eventId: String(row.event_id),
-      eventType: String(row.event_type),
-      subject: String(row.subject),
-      raw: String(row.raw),
-      sourceTopic: String(row.source_topic),
-      sourcePartition: Number(row.source_partition),
-      sourceOffset: Number(row.source_offset),
-      rejectedAt: String(row.rejected_at),
-    }))
-  } catch (error) {
-    throw toClickHouseError(error, 'listing rejected events')
-  }
-}
+    .transform(
+      (row): RejectedEventView => ({
+        origin: row.origin,
+        reason: row.reason,
+        errors: JSON.parse(row.errors),
+        eventId: row.event_id,
+        eventType: row.event_type,
+        subject: row.subject,
+        raw: row.raw,
+        sourceTopic: row.source_topic,
+        sourcePartition: row.source_partition,
+        sourceOffset: row.source_offset,
+        rejectedAt: row.rejected_at,
+      }),
+    ),
+})
+
+/** The rejections, deduplicated, newest first; optionally of one event id. */
+export const listRejectedEvents = (
+  clickhouse: ClickHouse,
+  filter: { eventId?: string; limit?: number } = {},
+): Promise<RejectedEventView[]> =>
+  rejectedQuery(clickhouse, { eventId: filter.eventId ?? '', limit: filter.limit ?? 1000 })
+
+const rejectedCountQuery = defineQuery({
+  name: 'counting rejected events',
+  params: z.object({}),
+  sql: (database) => `SELECT origin, reason, count() AS count FROM ${database}.rejected_events FINAL
+              GROUP BY origin, reason ORDER BY origin, reason`,
+  row: z.object({ origin: z.string(), reason: z.string(), count: z.coerce.number() }),
+})
 
 /** Rejections after deduplication, per origin and reason. */
-export async function countRejectedEvents(
+export const countRejectedEvents = (
   clickhouse: ClickHouse,
-): Promise<{ origin: string; reason: string; count: number }[]> {
-  try {
-    const result = await clickhouse.reader.query({
-      query: `SELECT origin, reason, count() AS count FROM ${clickhouse.database}.rejected_events FINAL
-              GROUP BY origin, reason ORDER BY origin, reason`,
-      format: 'JSONEachRow',
-    })
-    const rows = await result.json<{ origin: string; reason: string; count: string }>()
-    return rows.map((row) => ({ origin: row.origin, reason: row.reason, count: Number(row.count) }))
-  } catch (error) {
-    throw toClickHouseError(error, 'counting rejected events')
-  }
-}
+): Promise<{ origin: string; reason: string; count: number }[]> => rejectedCountQuery(clickhouse, {})

@@ -47,7 +47,7 @@ export function blockStarts(grain: number, from: number, to: number): number[] {
   return starts
 }
 
-/** A row of the engine's answer (see `readBlockRows` in rollup-cache.ts) as the cache holds it. */
+/** A row of the engine's answer (see `blockRowsQuery` in rollup-cache.ts) as the cache holds it. */
 function rowOf(raw: Record<string, unknown>): Row {
   return {
     bucket: Number(raw.at),

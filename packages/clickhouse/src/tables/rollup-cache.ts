@@ -1,5 +1,6 @@
+import { z } from 'zod'
 import type { ClickHouse } from '../client.ts'
-import { toClickHouseError } from '../errors.ts'
+import { defineQuery } from '../query.ts'
 import {
   type CpiPoint,
   currentWatermarks,
@@ -39,6 +40,7 @@ export interface RollupCache {
   readonly stats: { hits: number; misses: number; dropped: number; bytes: number }
 }
 
+/** A rollup cache of at most `maxBytes` of blocks on this client's query path (see above). */
 export function createRollupCache(clickhouse: ClickHouse, options: { maxBytes: number }): RollupCache {
   const cache = new RollupBlockCache(clickhouse, options.maxBytes)
   return { series: (query) => cache.series(query), follow: () => cache.follow(), stats: cache.stats }
@@ -85,17 +87,14 @@ class RollupBlockCache {
 
   /** Drops the blocks the change feed reports changed (see `RollupCache.follow`). */
   async follow(): Promise<void> {
-    try {
-      if (this.followed === undefined) await this.firstLook()
-      else await this.dropChanged(this.followed)
-    } catch (error) {
-      throw toClickHouseError(error, 'following the rollup')
-    }
+    if (this.followed === undefined) await this.firstLook()
+    else await this.dropChanged(this.followed)
   }
 
   /** Notes where the change feed stands, and empties the cache: blocks read before may predate it. */
   private async firstLook(): Promise<void> {
-    this.followed = await readNewestBlockNumber(this.clickhouse)
+    const [newest = 0n] = await newestBlockQuery(this.clickhouse, {})
+    this.followed = newest
     // Blocks read before the first look may predate rows it will not report: start empty.
     this.clear()
     this.follows++
@@ -104,11 +103,11 @@ class RollupBlockCache {
 
   /** Drops the blocks with rows committed after block number `since`, marking each dropped key. */
   private async dropChanged(since: bigint): Promise<void> {
-    const changed = await readChangedBuckets(this.clickhouse, since)
+    const changed = await changedBucketsQuery(this.clickhouse, { since: since.toString() })
     this.follows++
     let followed = since
     for (const row of changed) {
-      const key = keyOfBucket(row.cpi, Number(row.grain), row.dimension, Number(row.at))
+      const key = keyOfBucket(row.cpi, row.grain, row.dimension, row.at)
       this.droppedAt.set(key, this.follows)
       const block = this.blocks.get(key)
       if (block) {
@@ -116,10 +115,9 @@ class RollupBlockCache {
         this.stats.bytes -= block.bytes
         this.stats.dropped++
       }
-      const newest = BigInt(row.newest)
-      if (newest > followed) {
-        followed = newest
-        this.followed = newest
+      if (row.newest > followed) {
+        followed = row.newest
+        this.followed = row.newest
       }
     }
     this.followedAt = Date.now()
@@ -213,7 +211,7 @@ class RollupBlockCache {
         cpi,
         dimension,
         wanted,
-        await readBlockRows(this.clickhouse, cpi, dimension, wanted),
+        await blockRowsQuery(this.clickhouse, { cpi, dimension, wanted }),
       )
       // Kept only when the change feed was already followed when the read began, and said nothing
       // of the block since: otherwise a row committed after the read may never be reported.
@@ -262,53 +260,58 @@ function seriesOf(
     }))
 }
 
-/** Every row of the wanted blocks of one CPI and dimension, as `blocksFromRows` takes them. */
-async function readBlockRows(
-  clickhouse: ClickHouse,
-  cpi: string,
-  dimension: string,
-  wanted: readonly { grain: number; start: number }[],
-): Promise<Record<string, unknown>[]> {
-  const ranges = wanted
-    .map(
-      ({ grain, start }) =>
-        `(grain = ${grain} AND bucket >= toDateTime(${start}, 'UTC') AND bucket < toDateTime(${start + blockSpan(grain)}, 'UTC'))`,
-    )
-    .join(' OR ')
-  try {
-    const result = await clickhouse.reader.query({
-      query: `SELECT grain, toUnixTimestamp(bucket) AS at, value, good, total, pending, provisional, latency_count,
+const blockRowsQuery = defineQuery({
+  name: 'reading rollup blocks of a CPI',
+  params: z.object({
+    cpi: z.string(),
+    dimension: z.string(),
+    /** The blocks: each grain (seconds) with its first bucket (epoch seconds). */
+    wanted: z.array(z.object({ grain: z.number().int().positive(), start: z.number().int() })),
+  }),
+  sql: (database, { wanted }) => {
+    const ranges = wanted
+      .map(
+        ({ grain, start }) =>
+          `(grain = ${grain} AND bucket >= toDateTime(${start}, 'UTC') AND bucket < toDateTime(${start + blockSpan(grain)}, 'UTC'))`,
+      )
+      .join(' OR ')
+    return `SELECT grain, toUnixTimestamp(bucket) AS at, value, good, total, pending, provisional, latency_count,
                      mapKeys(latency_histogram) AS histogram_keys, mapValues(latency_histogram) AS histogram_counts,
                      open_since
-              FROM ${clickhouse.database}.cpi_rollup FINAL
-              WHERE cpi = {cpi:String} AND dimension = {dimension:String} AND (${ranges})`,
-      query_params: { cpi, dimension },
-      format: 'JSONEachRow',
-    })
-    return await result.json<Record<string, unknown>>()
-  } catch (error) {
-    throw toClickHouseError(error, `reading rollup blocks of CPI ${cpi}`)
-  }
-}
+              FROM ${database}.cpi_rollup FINAL
+              WHERE cpi = {cpi:String} AND dimension = {dimension:String} AND (${ranges})`
+  },
+  bind: ({ cpi, dimension }) => ({ cpi, dimension }),
+  // As `blocksFromRows` takes them.
+  row: (row) => row,
+  what: ({ cpi }) => `reading rollup blocks of CPI ${cpi}`,
+})
 
-/** The rollup's newest block number: where the change feed starts. */
-async function readNewestBlockNumber(clickhouse: ClickHouse): Promise<bigint> {
-  const result = await clickhouse.reader.query({
-    query: `SELECT toString(max(_block_number)) AS b FROM ${clickhouse.database}.cpi_rollup`,
-    format: 'JSONEachRow',
-  })
-  return BigInt((await result.json<{ b: string }>())[0]?.b ?? '0')
-}
+const FOLLOWING = 'following the rollup'
 
-/** The buckets with rows committed after block number `since`, each with its newest block number. */
-async function readChangedBuckets(clickhouse: ClickHouse, since: bigint) {
-  const result = await clickhouse.reader.query({
-    query: `SELECT cpi, grain, dimension, toUnixTimestamp(bucket) AS at, toString(max(_block_number)) AS newest
-            FROM ${clickhouse.database}.cpi_rollup
+const newestBlockQuery = defineQuery({
+  name: 'reading the rollup change feed start',
+  params: z.object({}),
+  sql: (database) => `SELECT toString(max(_block_number)) AS b FROM ${database}.cpi_rollup`,
+  row: (row) => BigInt(row.b as string),
+  what: () => FOLLOWING,
+})
+
+const changedBucketsQuery = defineQuery({
+  name: 'reading the rollup change feed',
+  params: z.object({ since: z.string().regex(/^\d+$/) }),
+  sql: (
+    database,
+  ) => `SELECT cpi, grain, dimension, toUnixTimestamp(bucket) AS at, toString(max(_block_number)) AS newest
+            FROM ${database}.cpi_rollup
             WHERE ${newerParts('{since:UInt64}')} AND _block_number > {since:UInt64}
             GROUP BY cpi, grain, dimension, at`,
-    query_params: { since: since.toString() },
-    format: 'JSONEachRow',
-  })
-  return await result.json<{ cpi: string; grain: number; dimension: string; at: number; newest: string }>()
-}
+  row: (row) => ({
+    cpi: row.cpi as string,
+    grain: Number(row.grain),
+    dimension: row.dimension as string,
+    at: Number(row.at),
+    newest: BigInt(row.newest as string),
+  }),
+  what: () => FOLLOWING,
+})

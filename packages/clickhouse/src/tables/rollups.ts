@@ -1,5 +1,6 @@
+import { z } from 'zod'
 import type { ClickHouse } from '../client.ts'
-import { toClickHouseError } from '../errors.ts'
+import { defineCommand, defineQuery } from '../query.ts'
 
 // The rollup `cpi_rollup` (schemas/clickhouse/migrations/0008_outcome_rollups.sql): one row per
 // CPI, grain (minute, 5 minutes, hour), bucket and (dimension, value), written by the processor
@@ -43,45 +44,50 @@ function bucketRanges(buckets: readonly number[], grain: number): [number, numbe
   return ranges
 }
 
-/**
- * The engine's clock now, read before a write: the write's snapshot of the table is taken after
- * it, so of two writes of a row the one with the higher version saw everything the other saw.
- */
-async function engineClock(clickhouse: ClickHouse): Promise<string> {
-  const result = await clickhouse.writer.query({
-    query: 'SELECT toString(toUnixTimestamp64Nano(now64(9))) AS now',
-    format: 'JSONEachRow',
-  })
-  return (await result.json<{ now: string }>())[0]?.now ?? '0'
-}
+/** What a refresh writes: one grain's buckets, the touched ones (`cpis` × `buckets`, pairwise) or all. */
+const refreshScope = z.object({
+  grain: z.number().int().positive(),
+  all: z.boolean(),
+  cpis: z.array(z.string()),
+  /** Epoch seconds. */
+  buckets: z.array(z.number().int()),
+})
+
+/** A refresh's failure: a rebuild's, or one of `count` touched buckets. */
+const refreshing = ({ all, grain, count }: { all: boolean; grain: number; count: number }) =>
+  all ? 'rebuilding the rollup' : `refreshing the rollup of ${count} buckets of ${grain} s`
+
+const engineClockQuery = defineQuery({
+  name: 'reading the engine clock',
+  connection: 'writer',
+  // What it is read for names a failure, as the refresh's own failure does.
+  params: z.object({ grain: z.number(), all: z.boolean(), count: z.number() }),
+  sql: () => 'SELECT toString(toUnixTimestamp64Nano(now64(9))) AS now',
+  bind: () => ({}),
+  row: (row) => String(row.now),
+  what: refreshing,
+})
 
 /**
- * Writes one grain's rows for the touched buckets (or all of them) from the grain below
- * (minutes: from `outcomes`), with a row of zeros for a (dimension, value) a bucket had and no
- * longer has.
+ * The source of one grain's rows (minutes: `outcomes`; coarser: the grain below) and the rows of
+ * that grain already there, for a refresh's scope.
  */
-async function refreshGrain(
-  clickhouse: ClickHouse,
-  grain: number,
-  touched: readonly { cpi: string; bucket: number }[] | 'all',
-  followed: bigint,
-): Promise<void> {
-  const db = clickhouse.database
+function refreshSources(
+  db: string,
+  scope: z.output<typeof refreshScope>,
+): { source: string; current: string } {
+  const { grain, all } = scope
   const finer = ROLLUP_GRAINS[ROLLUP_GRAINS.indexOf(grain as (typeof ROLLUP_GRAINS)[number]) - 1]
   const set = `(SELECT tupleElement(t, 1), toDateTime(tupleElement(t, 2), 'UTC')
                 FROM (SELECT arrayJoin(arrayZip({cpis:Array(String)}, {buckets:Array(UInt32)})) AS t))`
   const coarse = `toStartOfInterval(bucket, toIntervalSecond(${grain}), 'UTC')`
   // Literal ranges (computed integers) let the engine skip to the buckets in the sorting key.
-  const within =
-    touched === 'all'
-      ? '1'
-      : bucketRanges(
-          touched.map((entry) => entry.bucket),
-          grain,
-        )
-          .map(([from, to]) => `(bucket >= toDateTime(${from}, 'UTC') AND bucket < toDateTime(${to}, 'UTC'))`)
-          .join(' OR ')
-  const these = (bucket: string) => (touched === 'all' ? '1' : `(cpi, ${bucket}) IN ${set}`)
+  const within = all
+    ? '1'
+    : bucketRanges(scope.buckets, grain)
+        .map(([from, to]) => `(bucket >= toDateTime(${from}, 'UTC') AND bucket < toDateTime(${to}, 'UTC'))`)
+        .join(' OR ')
+  const these = (bucket: string) => (all ? '1' : `(cpi, ${bucket}) IN ${set}`)
   const source =
     finer === undefined
       ? `SELECT cpi, bucket AS b, dimension, value, good, total, pending, provisional, latency_count,
@@ -90,27 +96,62 @@ async function refreshGrain(
       : `SELECT cpi, ${coarse} AS b, dimension, value, good, total, pending, provisional, latency_count,
                 latency_histogram, open_since, definition_version
          FROM ${db}.cpi_rollup FINAL WHERE grain = ${finer} AND (${within}) AND ${these(coarse)}`
-  const version = await engineClock(clickhouse)
-  await clickhouse.writer.command({
-    query: `INSERT INTO ${db}.cpi_rollup
-            SELECT cpi, ${grain}, b, dimension, value, sum(good), sum(total), sum(pending), sum(provisional),
+  const current = `FROM ${db}.cpi_rollup FINAL WHERE grain = ${grain} AND (${within}) AND ${these('bucket')}`
+  return { source, current }
+}
+
+const refreshCommand = defineCommand({
+  name: 'refreshing the rollup',
+  params: refreshScope.extend({
+    /** The engine's clock before the write (ns), the rows' version. */
+    version: z.string().regex(/^\d+$/),
+    /** The newest block the write follows (coarsest grain), else 0. */
+    followed: z.string().regex(/^\d+$/),
+  }),
+  sql: (db, params) => {
+    const { source, current } = refreshSources(db, params)
+    return `INSERT INTO ${db}.cpi_rollup
+            SELECT cpi, ${params.grain}, b, dimension, value, sum(good), sum(total), sum(pending), sum(provisional),
                    sum(latency_count), sumMap(latency_histogram), groupArrayArray(open_since),
-                   max(definition_version), ${version}, ${followed}
+                   max(definition_version), ${params.version}, ${params.followed}
             FROM
             (
                 ${source}
                 UNION ALL
                 SELECT cpi, bucket AS b, dimension, value, toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0),
                        CAST(map(), 'Map(Int16, UInt64)'), CAST([], 'Array(Tuple(UInt32, Int64))'), toUInt32(0)
-                FROM ${db}.cpi_rollup FINAL
-                WHERE grain = ${grain} AND (${within}) AND ${these('bucket')}
+                ${current}
             )
-            GROUP BY cpi, b, dimension, value`,
-    query_params:
-      touched === 'all'
-        ? {}
-        : { cpis: touched.map((entry) => entry.cpi), buckets: touched.map((entry) => entry.bucket) },
-  })
+            GROUP BY cpi, b, dimension, value`
+  },
+  bind: ({ all, cpis, buckets }) => (all ? {} : { cpis, buckets }),
+  what: ({ all, grain, buckets }) => refreshing({ all, grain, count: buckets.length }),
+})
+
+/**
+ * Writes one grain's rows for the touched buckets (or all of them) from the grain below
+ * (minutes: from `outcomes`), with a row of zeros for a (dimension, value) a bucket had and no
+ * longer has. Versioned by the engine's clock, read just before: the write's snapshot of the
+ * table is taken after it, so of two writes of a row the one with the higher version saw
+ * everything the other saw.
+ */
+async function refreshGrain(
+  clickhouse: ClickHouse,
+  grain: number,
+  touched: readonly { cpi: string; bucket: number }[] | 'all',
+  followed: bigint,
+): Promise<void> {
+  const scope =
+    touched === 'all'
+      ? { grain, all: true, cpis: [], buckets: [] }
+      : {
+          grain,
+          all: false,
+          cpis: touched.map((entry) => entry.cpi),
+          buckets: touched.map((entry) => entry.bucket),
+        }
+  const [version = '0'] = await engineClockQuery(clickhouse, { ...scope, count: scope.buckets.length })
+  await refreshCommand(clickhouse, { ...scope, version, followed: followed.toString() })
 }
 
 /** Buckets of one grain, each (cpi, bucket start in epoch seconds) once. */
@@ -136,13 +177,13 @@ async function refreshBuckets(
 ) {
   const buckets = bucketsOf(minutes, grain)
   for (let start = 0; start < buckets.length; start += 2000) {
-    const part = buckets.slice(start, start + 2000)
     const last = start + 2000 >= buckets.length
-    try {
-      await refreshGrain(clickhouse, grain, part, last ? marks.followed : marks.before)
-    } catch (error) {
-      throw toClickHouseError(error, `refreshing the rollup of ${part.length} buckets of ${grain} s`)
-    }
+    await refreshGrain(
+      clickhouse,
+      grain,
+      buckets.slice(start, start + 2000),
+      last ? marks.followed : marks.before,
+    )
   }
 }
 
@@ -163,6 +204,34 @@ export async function refreshRollups(
     for (const grain of ROLLUP_GRAINS.slice(1)) await refreshBuckets(clickhouse, grain, minutes)
 }
 
+const FOLLOWING = 'writing the coarser grains of the rollup'
+
+const followerStartQuery = defineQuery({
+  name: 'reading where the rollup follower stopped',
+  connection: 'writer',
+  params: z.object({}),
+  sql: (db) =>
+    `SELECT toString(max(followed_block)) AS b FROM ${db}.cpi_rollup WHERE grain = ${ROLLUP_GRAINS[ROLLUP_GRAINS.length - 1]}`,
+  row: (row) => BigInt(row.b as string),
+  what: () => FOLLOWING,
+})
+
+const minutesSinceQuery = defineQuery({
+  name: 'reading the rollup minutes written since a block',
+  connection: 'writer',
+  params: z.object({ since: z.string().regex(/^\d+$/) }),
+  sql: (db) => `SELECT cpi, toUnixTimestamp(bucket) AS minute, toString(max(_block_number)) AS newest
+       FROM ${db}.cpi_rollup
+       WHERE ${newerParts('{since:UInt64}')} AND grain = 60 AND _block_number > {since:UInt64}
+       GROUP BY cpi, minute`,
+  row: (row) => ({
+    cpi: row.cpi as string,
+    minute: Number(row.minute) * 1000,
+    newest: BigInt(row.newest as string),
+  }),
+  what: () => FOLLOWING,
+})
+
 /**
  * Writes again the 5-minute and hour buckets of every minute row committed since block `since`
  * (`_block_number`: inserts in commit order), each grain from the one below, and returns the
@@ -175,41 +244,17 @@ export async function followCoarserGrains(
   since: bigint | undefined,
 ): Promise<bigint> {
   if (clickhouse.cluster) return since ?? 0n // written with the minutes (`refreshRollups`)
-  const db = clickhouse.database
   const coarsest = ROLLUP_GRAINS[ROLLUP_GRAINS.length - 1]
-  const read = async <T>(query: string, params: Record<string, unknown> = {}) =>
-    (await clickhouse.writer.query({ query, query_params: params, format: 'JSONEachRow' })).json<T>()
-  try {
-    const start =
-      since ??
-      BigInt(
-        (
-          await read<{ b: string }>(
-            `SELECT toString(max(followed_block)) AS b FROM ${db}.cpi_rollup WHERE grain = ${coarsest}`,
-          )
-        )[0]?.b ?? '0',
-      )
-    const rows = await read<{ cpi: string; minute: number | string; newest: string }>(
-      `SELECT cpi, toUnixTimestamp(bucket) AS minute, toString(max(_block_number)) AS newest
-       FROM ${db}.cpi_rollup
-       WHERE ${newerParts('{since:UInt64}')} AND grain = 60 AND _block_number > {since:UInt64}
-       GROUP BY cpi, minute`,
-      { since: start.toString() },
-    )
-    const followed = rows.reduce(
-      (newest, row) => (BigInt(row.newest) > newest ? BigInt(row.newest) : newest),
-      start,
-    )
-    const minutes = rows.map((row) => ({ cpi: row.cpi, minute: Number(row.minute) * 1000 }))
-    for (const grain of ROLLUP_GRAINS.slice(1))
-      await refreshBuckets(clickhouse, grain, minutes, {
-        followed: grain === coarsest ? followed : 0n,
-        before: grain === coarsest ? start : 0n,
-      })
-    return followed
-  } catch (error) {
-    throw toClickHouseError(error, 'writing the coarser grains of the rollup')
-  }
+  const start = since ?? (await followerStartQuery(clickhouse, {}))[0] ?? 0n
+  const rows = await minutesSinceQuery(clickhouse, { since: start.toString() })
+  let followed = start
+  for (const row of rows) if (row.newest > followed) followed = row.newest
+  for (const grain of ROLLUP_GRAINS.slice(1))
+    await refreshBuckets(clickhouse, grain, rows, {
+      followed: grain === coarsest ? followed : 0n,
+      before: grain === coarsest ? start : 0n,
+    })
+  return followed
 }
 
 /**
@@ -219,29 +264,24 @@ export async function followCoarserGrains(
  */
 export const newerParts = (since: string) => `toUInt64OrZero(splitByChar('_', _part)[3]) > ${since}`
 
+const newestMinuteBlockQuery = defineQuery({
+  name: 'reading the newest block of the rollup minutes',
+  connection: 'writer',
+  params: z.object({}),
+  sql: (db) => `SELECT toString(max(_block_number)) AS b FROM ${db}.cpi_rollup WHERE grain = 60`,
+  row: (row) => BigInt(row.b as string),
+  what: () => 'rebuilding the rollup',
+})
+
 /**
  * Every rollup row written again from `outcomes`, grain by grain, with zeros where a bucket's
  * (dimension, value) has no outcome any more (after a bulk load, or to repair).
  */
 export async function rebuildRollups(clickhouse: ClickHouse): Promise<void> {
-  try {
-    for (const grain of ROLLUP_GRAINS.slice(0, -1)) await refreshGrain(clickhouse, grain, 'all', 0n)
-    const newest = await (
-      await clickhouse.writer.query({
-        query: `SELECT toString(max(_block_number)) AS b FROM ${clickhouse.database}.cpi_rollup WHERE grain = 60`,
-        format: 'JSONEachRow',
-      })
-    ).json<{ b: string }>()
-    // The coarser rows now hold every minute written: the sweep's follower starts from there.
-    await refreshGrain(
-      clickhouse,
-      ROLLUP_GRAINS[ROLLUP_GRAINS.length - 1] as number,
-      'all',
-      BigInt(newest[0]?.b ?? '0'),
-    )
-  } catch (error) {
-    throw toClickHouseError(error, 'rebuilding the rollup')
-  }
+  for (const grain of ROLLUP_GRAINS.slice(0, -1)) await refreshGrain(clickhouse, grain, 'all', 0n)
+  const [newest = 0n] = await newestMinuteBlockQuery(clickhouse, {})
+  // The coarser rows now hold every minute written: the sweep's follower starts from there.
+  await refreshGrain(clickhouse, ROLLUP_GRAINS[ROLLUP_GRAINS.length - 1] as number, 'all', newest)
 }
 
 /** The latency a histogram key stands for (ms): its bucket's centre on the log scale, whole ms (as the views compute it). */
