@@ -5,7 +5,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { registerAnalyticsRoutes } from './analytics.routes.ts'
 import { registerApiRoutes } from './api.routes.ts'
 import type { LiveState } from './live.ts'
-import { openApiDocument } from './openapi.ts'
+import { apiDocument } from './openapi-document.ts'
 import { registerStream } from './stream.ts'
 
 // Pure: the real module loads the embedded engine (a native addon that crashes worker threads
@@ -70,7 +70,7 @@ describe('the OpenAPI document and the routes', () => {
     await http.ready()
     stream.stop()
 
-    const documented = Object.entries(openApiDocument.paths).flatMap(([path, operations]) =>
+    const documented = Object.entries(apiDocument().paths).flatMap(([path, operations]) =>
       Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
     )
     expect([...routes].sort()).toEqual([...documented].sort())
@@ -90,7 +90,7 @@ describe('the OpenAPI document and the routes', () => {
   })
 
   it('gives each operation a unique operationId and each path parameter a declaration', () => {
-    const operations = Object.entries(openApiDocument.paths).flatMap(([path, methods]) =>
+    const operations = Object.entries(apiDocument().paths).flatMap(([path, methods]) =>
       Object.values(methods).map((operation) => ({ path, operation: operation as Record<string, unknown> })),
     )
     const ids = operations.map(({ operation }) => operation.operationId)

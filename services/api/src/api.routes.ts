@@ -14,18 +14,32 @@ import {
 } from '@cpi/clickhouse'
 import { type CpiDefinition, revisionHorizonMs } from '@cpi/cpi-core'
 import type { FastifyInstance } from 'fastify'
-import { badRequest } from './bad-request.ts'
+import { z } from 'zod'
 import type { LiveState } from './live.ts'
-import { openApiDocument } from './openapi.ts'
+import { documentedAs, type OpenApiDocument, openApiDocument } from './openapi.ts'
 import {
+  alertStateQuery,
+  breachingQuery,
   formatDuration,
-  parseAlertState,
-  parseBreachingParameters,
-  parseSeriesParameters,
-  parseWindow,
+  type SeriesParameters,
+  seriesQuery,
+  windowQuery,
 } from './params.ts'
 import { prometheusExposition } from './prometheus.ts'
 import { createReadCache } from './read-cache.ts'
+import { declaredRoutes, defineRoute, serve } from './route.ts'
+import {
+  Alert,
+  AlertRules,
+  Breaching,
+  CpiSummary,
+  Freshness,
+  isoTime,
+  Problem,
+  Series,
+  Silence,
+  SilenceRequest,
+} from './schemas.ts'
 
 const silenceView = (silence: StoredSilence, now: number) => ({
   id: silence.id,
@@ -57,7 +71,7 @@ interface ApiContext extends ApiRoutesOptions {
   shared: ReturnType<typeof createReadCache>
 }
 
-/** The JSON API under /v1 (the live stream is registered beside it). */
+/** The JSON API under /v1 (the live stream is registered beside it), and its OpenAPI document. */
 export function registerApiRoutes(http: FastifyInstance, options: ApiRoutesOptions): void {
   const now = options.now ?? Date.now
   const context: ApiContext = {
@@ -65,53 +79,104 @@ export function registerApiRoutes(http: FastifyInstance, options: ApiRoutesOptio
     now,
     shared: createReadCache({ ttlMs: options.shareReadsMs ?? 1000, now }),
   }
-  http.get('/v1/openapi.json', async () => openApiDocument)
-  registerCpiRoutes(http, context)
-  registerBreachingRoute(http, context)
-  registerPrometheusRoute(http, context)
-  registerAlertsRoute(http, context)
-  registerSilenceRoutes(http, context)
-  http.get('/v1/freshness', async () => options.live.freshness())
-  registerAlertRulesRoute(http, context)
+  serve(http, listCpisRoute(context))
+  serve(http, cpiSeriesRoute(context))
+  serve(http, alertsRoute(context))
+  serve(http, listSilencesRoute(context))
+  serve(http, createSilenceRoute(context))
+  serve(http, expireSilenceRoute(context))
+  serve(http, freshnessRoute(context))
+  serve(http, breachingRoute(context))
+  serve(http, prometheusRoute(context))
+  serve(http, alertRulesRoute(context))
+  serve(http, openApiRoute(http))
 }
 
-/** `GET /v1/cpis` (the catalog's summaries over a window) and `GET /v1/cpis/:name` (one CPI's series). */
-function registerCpiRoutes(http: FastifyInstance, context: ApiContext): void {
-  const { clickhouse, live, now, shared } = context
+/** `GET /v1/cpis`: the catalog's summaries over a window. */
+function listCpisRoute({ live, shared }: ApiContext) {
+  return defineRoute({
+    method: 'GET',
+    url: '/v1/cpis',
+    operationId: 'listCpis',
+    summary:
+      'The catalog, each CPI with its current value, the previous window, target, health and a sparkline.',
+    query: windowQuery,
+    responses: {
+      200: {
+        description: 'The catalog as of the pipeline watermark.',
+        schema: z.object({ asOf: isoTime, window: z.string(), cpis: z.array(CpiSummary) }),
+      },
+    },
+    handler: async ({ query }) => {
+      const snapshot = await shared.get(`cpis ${query.window}`, () => live.snapshot(query.window))
+      return {
+        asOf: new Date(snapshot.asOf).toISOString(),
+        window: formatDuration(query.window),
+        cpis: snapshot.cpis,
+      }
+    },
+  })
+}
+
+/** `GET /v1/cpis/:name`: one CPI's series, its parameters checked against its own dimensions. */
+function cpiSeriesRoute(context: ApiContext) {
+  const { clickhouse, now, shared } = context
   const byName = new Map(context.catalog.map((definition) => [definition.name, definition]))
+  const names = [...byName.keys()].join(', ')
+  const queries = new Map(context.catalog.map((cpi) => [cpi.name, seriesQuery(cpi.dimensions, now)]))
+  const documented = seriesQuery([], now)
   const seriesOf = async (query: SeriesQuery) =>
     (await context.rollups?.series(query)) ?? (await queryCpiSeries(clickhouse, query))
-
-  http.get('/v1/cpis', async (request, reply) => {
-    const window = parseWindow(request.query as Record<string, unknown>)
-    if (!window.ok) return badRequest(reply, window.problems)
-    const snapshot = await shared.get(`cpis ${window.value}`, () => live.snapshot(window.value))
-    return {
-      asOf: new Date(snapshot.asOf).toISOString(),
-      window: formatDuration(window.value),
-      cpis: snapshot.cpis,
-    }
+  return defineRoute({
+    method: 'GET',
+    url: '/v1/cpis/:name',
+    operationId: 'cpiSeries',
+    summary: 'A series of CPI values; without step one value for the whole range; by groups by a dimension.',
+    params: z.object({
+      name: z
+        .string()
+        .refine((name) => byName.has(name), {
+          error: (issue) => `expected a CPI of the catalog (${names}), got ${JSON.stringify(issue.input)}`,
+        })
+        .describe('A CPI of the catalog.'),
+    }),
+    query: documented,
+    queryFor: ({ name }) => queries.get(name) ?? documented,
+    responses: {
+      200: { description: 'One series per segment (`all` without by).', schema: Series },
+      404: { description: 'No CPI of that name.', schema: Problem },
+    },
+    handler: async ({ params, query }) => {
+      const definition = byName.get(params.name) as CpiDefinition
+      const read = seriesRead(definition, query)
+      // Requests that resolve to the same whole minutes are the same read (shared within a second).
+      return shared.get(`series ${read.key}`, async () => ({
+        ...read.answer,
+        series: await seriesOf(read.query),
+      }))
+    },
   })
+}
 
-  http.get<{ Params: { name: string } }>('/v1/cpis/:name', async (request, reply) => {
-    const definition = byName.get(request.params.name)
-    if (!definition)
-      return reply.code(404).send({
-        error: 'not_found',
-        message: `expected a CPI of the catalog (${[...byName.keys()].join(', ')}), got ${JSON.stringify(request.params.name)}`,
-      })
-    const parsed = parseSeriesParameters(
-      request.query as Record<string, unknown>,
-      definition.dimensions,
-      now(),
-    )
-    if (!parsed.ok) return badRequest(reply, parsed.problems)
-    // CPI values are kept per minute of cohort time: the range is counted, and reported, in whole minutes.
-    const { stepMs, by, where } = parsed.value
-    const { from, to } = wholeMinutes(parsed.value.from, parsed.value.to)
-    // Requests that resolve to the same whole minutes are the same read (shared within a second).
-    const key = JSON.stringify([definition.name, from, to, stepMs ?? null, by ?? null, where])
-    return shared.get(`series ${key}`, async () => ({
+/**
+ * The read a series request makes. CPI values are kept per minute of cohort time: the range is
+ * counted, and reported, in whole minutes.
+ */
+function seriesRead(definition: CpiDefinition, parameters: SeriesParameters) {
+  const { stepMs, by, where } = parameters
+  const { from, to } = wholeMinutes(parameters.from, parameters.to)
+  const query: SeriesQuery = {
+    cpi: definition.name,
+    from,
+    to,
+    ...(stepMs === undefined ? {} : { stepSeconds: stepMs / 1000 }),
+    ...(by === undefined ? {} : { by }),
+    where,
+  }
+  return {
+    key: JSON.stringify([definition.name, from, to, stepMs ?? null, by ?? null, where]),
+    query,
+    answer: {
       cpi: definition.name,
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
@@ -119,16 +184,8 @@ function registerCpiRoutes(http: FastifyInstance, context: ApiContext): void {
       by: by ?? null,
       where,
       target: definition.objective.target,
-      series: await seriesOf({
-        cpi: definition.name,
-        from,
-        to,
-        ...(stepMs === undefined ? {} : { stepSeconds: stepMs / 1000 }),
-        ...(by === undefined ? {} : { by }),
-        where,
-      }),
-    }))
-  })
+    },
+  }
 }
 
 /**
@@ -136,38 +193,47 @@ function registerCpiRoutes(http: FastifyInstance, context: ApiContext): void {
  * (latency CPIs only: theirs is the deadline a customer waits against). Interactions started
  * longer ago than the catalog's revision horizon (at least two weeks) are not looked at.
  */
-function registerBreachingRoute(http: FastifyInstance, context: ApiContext): void {
+function breachingRoute(context: ApiContext) {
   const { clickhouse, shared } = context
   const withDeadlines = context.catalog
     .filter((definition) => definition.shape === 'latency' && definition.lifecycle !== 'draft')
     .map((definition) => definition.name)
   const lookBackMs = Math.max(revisionHorizonMs(context.catalog), 14 * 86_400_000)
-  http.get('/v1/breaching', async (request, reply) => {
-    const parsed = parseBreachingParameters(request.query as Record<string, unknown>, withDeadlines)
-    if (!parsed.ok) return badRequest(reply, parsed.problems)
-    const { withinMs, cpi, limit } = parsed.value
-    const key = JSON.stringify([withinMs, cpi ?? null, limit])
-    return shared.get(`breaching ${key}`, async () => {
-      const found = await queryBreaching(clickhouse, {
-        cpis: cpi ? [cpi] : withDeadlines,
-        withinMs,
-        lookBackMs,
-        limit,
+  return defineRoute({
+    method: 'GET',
+    url: '/v1/breaching',
+    operationId: 'breaching',
+    summary:
+      'The breach queue: interactions not decided yet whose deadline comes within `within` of their partition’s watermark, soonest first, and how many per CPI and segment.',
+    description:
+      'Latency CPIs only; deadlines are in working time on a business-hours calendar and moved by paused time. An interaction whose clock is paused is not listed until it resumes. `dueInMs` is negative for one past its deadline that the processor has not decided yet.',
+    query: breachingQuery(withDeadlines),
+    responses: { 200: { description: 'The interactions about to breach.', schema: Breaching } },
+    handler: async ({ query }) => {
+      const { withinMs, cpi, limit } = query
+      const key = JSON.stringify([withinMs, cpi ?? null, limit])
+      return shared.get(`breaching ${key}`, async () => {
+        const found = await queryBreaching(clickhouse, {
+          cpis: cpi ? [cpi] : withDeadlines,
+          withinMs,
+          lookBackMs,
+          limit,
+        })
+        return {
+          within: formatDuration(withinMs),
+          total: found.total,
+          interactions: found.interactions.map((interaction) => ({
+            cpi: interaction.cpi,
+            subject: interaction.subject,
+            startedAt: new Date(interaction.startedAt).toISOString(),
+            deadline: new Date(interaction.deadline).toISOString(),
+            dueInMs: interaction.deadline - interaction.now,
+            segments: interaction.segments,
+          })),
+          counts: found.counts,
+        }
       })
-      return {
-        within: formatDuration(withinMs),
-        total: found.total,
-        interactions: found.interactions.map((interaction) => ({
-          cpi: interaction.cpi,
-          subject: interaction.subject,
-          startedAt: new Date(interaction.startedAt).toISOString(),
-          deadline: new Date(interaction.deadline).toISOString(),
-          dueInMs: interaction.deadline - interaction.now,
-          segments: interaction.segments,
-        })),
-        counts: found.counts,
-      }
-    })
+    },
   })
 }
 
@@ -175,12 +241,28 @@ function registerBreachingRoute(http: FastifyInstance, context: ApiContext): voi
  * `GET /v1/prometheus`: every CPI's counters for Prometheus (Sloth, Pyrra, Grafana SLO,
  * Alertmanager); one read of the rollup's hour rows shared by the scrapes of a second.
  */
-function registerPrometheusRoute(http: FastifyInstance, context: ApiContext): void {
-  http.get('/v1/prometheus', async (_request, reply) => {
-    const text = await context.shared.get('prometheus', async () =>
-      prometheusExposition(context.catalog, await queryCpiTotals(context.clickhouse)),
-    )
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text)
+function prometheusRoute(context: ApiContext) {
+  return defineRoute({
+    method: 'GET',
+    url: '/v1/prometheus',
+    operationId: 'prometheus',
+    summary:
+      "Every CPI's counts in the Prometheus text format, for SLO tools that compute ratios from counters (Sloth, Pyrra, Grafana SLO) and Alertmanager rules.",
+    description:
+      'cpi_outcomes_good_total and cpi_outcomes_total (good + bad) as counters of final outcomes, cpi_outcomes_provisional (goods whose follow-up window is open) and cpi_outcomes_pending as gauges, labelled cpi, dimension (`all` for the whole CPI) and value — per dimension the 20 values with the most outcomes, the rest summed under value="(other)" — and cpi_objective_target per CPI (draft CPIs left out). Counts are over all history by cohort; a revision (late data, a recompute) can lower them, which Prometheus reads as a counter reset.',
+    responses: {
+      200: {
+        description: 'The exposition (text/plain; version=0.0.4).',
+        type: 'text/plain',
+        schema: z.string(),
+      },
+    },
+    handler: async (_input, _request, reply) => {
+      const text = await context.shared.get('prometheus', async () =>
+        prometheusExposition(context.catalog, await queryCpiTotals(context.clickhouse)),
+      )
+      return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text)
+    },
   })
 }
 
@@ -194,46 +276,110 @@ const alertStatesOf = {
 } as const
 
 /** `GET /v1/alerts`: the alerts in the states asked for (default the active ones). */
-function registerAlertsRoute(http: FastifyInstance, context: ApiContext): void {
-  http.get('/v1/alerts', async (request, reply) => {
-    const state = parseAlertState(request.query as Record<string, unknown>)
-    if (!state.ok) return badRequest(reply, state.problems)
-    return { alerts: await context.live.alerts({ states: alertStatesOf[state.value] }) }
+function alertsRoute(context: ApiContext) {
+  return defineRoute({
+    method: 'GET',
+    url: '/v1/alerts',
+    operationId: 'listAlerts',
+    summary: 'Alerts by their latest state.',
+    query: alertStateQuery,
+    responses: {
+      200: { description: 'Alerts, newest first.', schema: z.object({ alerts: z.array(Alert) }) },
+    },
+    handler: async ({ query }) => ({
+      alerts: await context.live.alerts({ states: alertStatesOf[query.state] }),
+    }),
   })
 }
 
-/** `GET`, `POST /v1/silences` and `DELETE /v1/silences/:id`: list, add and expire silences. */
-function registerSilenceRoutes(http: FastifyInstance, context: ApiContext): void {
-  const { clickhouse, now } = context
-  http.get('/v1/silences', async () => {
-    const at = now()
-    return { silences: (await listSilences(clickhouse)).map((silence) => silenceView(silence, at)) }
+/** `GET /v1/silences`: every silence with its state. */
+function listSilencesRoute({ clickhouse, now }: ApiContext) {
+  return defineRoute({
+    method: 'GET',
+    url: '/v1/silences',
+    operationId: 'listSilences',
+    summary: 'Every silence with its state (pending, active, expired).',
+    responses: { 200: { description: 'Silences.', schema: z.object({ silences: z.array(Silence) }) } },
+    handler: async () => {
+      const at = now()
+      return { silences: (await listSilences(clickhouse)).map((silence) => silenceView(silence, at)) }
+    },
   })
+}
 
-  http.post('/v1/silences', async (request, reply) => {
-    const at = now()
-    const parsed = parseSilence(request.body, at)
-    if (!parsed.ok)
-      return badRequest(
-        reply,
-        parsed.errors.map((error) => ({ parameter: error.path, message: error.message })),
-      )
-    const silence: StoredSilence = { id: randomUUID(), ...parsed.silence }
-    await upsertSilence(clickhouse, silence)
-    return reply.code(201).header('location', `/v1/silences/${silence.id}`).send(silenceView(silence, at))
-  })
+/** The body of `POST /v1/silences`, checked by @cpi/alerting (as the alerter's own silences are). */
+const silenceBody = (now: () => number) =>
+  documentedAs(
+    z.unknown().transform((input, payload) => {
+      const at = now()
+      const parsed = parseSilence(input, at)
+      if (parsed.ok) return { silence: parsed.silence, at }
+      for (const error of parsed.errors)
+        payload.issues.push({ code: 'custom', message: error.message, input, path: [error.path] })
+      return z.NEVER
+    }),
+    SilenceRequest,
+  )
 
-  http.delete<{ Params: { id: string } }>('/v1/silences/:id', async (request, reply) => {
-    const at = now()
-    const silence = (await listSilences(clickhouse)).find((candidate) => candidate.id === request.params.id)
-    if (!silence)
+/** `POST /v1/silences`: adds a silence. */
+function createSilenceRoute({ clickhouse, now }: ApiContext) {
+  return defineRoute({
+    method: 'POST',
+    url: '/v1/silences',
+    operationId: 'createSilence',
+    summary: 'Silence the notifications of alerts whose labels match every matcher.',
+    description: 'Needs a key with the scope `admin`.',
+    body: silenceBody(now),
+    responses: { 201: { description: 'Created.', schema: Silence } },
+    handler: async ({ body }, _request, reply) => {
+      const silence: StoredSilence = { id: randomUUID(), ...body.silence }
+      await upsertSilence(clickhouse, silence)
       return reply
-        .code(404)
-        .send({ error: 'not_found', message: `no silence with id ${JSON.stringify(request.params.id)}` })
-    // Expiring is a new version of the silence that ends now; the history stays in the table.
-    if (silence.endsAt > at)
-      await upsertSilence(clickhouse, { ...silence, endsAt: Math.max(at, silence.startsAt) })
-    return reply.code(204).send()
+        .code(201)
+        .header('location', `/v1/silences/${silence.id}`)
+        .send(silenceView(silence, body.at))
+    },
+  })
+}
+
+/** `DELETE /v1/silences/:id`: expires a silence now. */
+function expireSilenceRoute({ clickhouse, now }: ApiContext) {
+  return defineRoute({
+    method: 'DELETE',
+    url: '/v1/silences/:id',
+    operationId: 'expireSilence',
+    summary: 'Expire a silence now (its history stays).',
+    description: 'Needs a key with the scope `admin`.',
+    params: z.object({ id: z.string() }),
+    responses: {
+      204: { description: 'Expired.' },
+      404: { description: 'No silence with that id.', schema: Problem },
+    },
+    handler: async ({ params }, _request, reply) => {
+      const at = now()
+      const silence = (await listSilences(clickhouse)).find((candidate) => candidate.id === params.id)
+      if (!silence)
+        return reply
+          .code(404)
+          .send({ error: 'not_found', message: `no silence with id ${JSON.stringify(params.id)}` })
+      // Expiring is a new version of the silence that ends now; the history stays in the table.
+      if (silence.endsAt > at)
+        await upsertSilence(clickhouse, { ...silence, endsAt: Math.max(at, silence.startsAt) })
+      return reply.code(204).send()
+    },
+  })
+}
+
+/** `GET /v1/freshness`: how current the CPIs are. */
+function freshnessRoute({ live }: ApiContext) {
+  return defineRoute({
+    method: 'GET',
+    url: '/v1/freshness',
+    operationId: 'freshness',
+    summary:
+      'How current the CPIs are: watermark and latest event time per partition, consumer lag, events stored beyond the revision horizon.',
+    responses: { 200: { description: 'Freshness.', schema: Freshness } },
+    handler: async () => live.freshness(),
   })
 }
 
@@ -241,26 +387,50 @@ function registerSilenceRoutes(http: FastifyInstance, context: ApiContext): void
  * `GET /v1/alert-rules`: what the alerter evaluates per CPI, its burn-rate tiers scaled to the
  * objective window, and the tiers left out because they can never fire at the CPI's target.
  */
-function registerAlertRulesRoute(http: FastifyInstance, context: ApiContext): void {
-  http.get('/v1/alert-rules', async () => ({
-    policy: context.policy ?? null,
-    cpis: context.catalog.map((definition) => {
-      const { tiers, warnings } = burnTiers(definition.objective, definition.alerting)
-      return {
-        cpi: definition.name,
-        target: definition.objective.target,
-        objectiveWindow: formatDuration(definition.objective.window),
-        alerting: definition.alerting,
-        tiers: tiers.map((tier) => ({
-          severity: tier.severity,
-          factor: tier.factor,
-          longWindow: formatDuration(tier.longMs),
-          shortWindow: formatDuration(tier.shortMs),
-          errorRateThreshold: tier.errorRateThreshold,
-          budgetShare: tier.budgetShare,
-        })),
-        warnings,
-      }
+function alertRulesRoute(context: ApiContext) {
+  return defineRoute({
+    method: 'GET',
+    url: '/v1/alert-rules',
+    operationId: 'alertRules',
+    summary:
+      "The alerter's policy and, per CPI, its burn-rate tiers scaled to the objective window, with warnings for tiers that can never fire at the CPI's target.",
+    responses: { 200: { description: 'Alert rules.', schema: AlertRules } },
+    handler: async () => ({
+      policy: context.policy ?? null,
+      cpis: context.catalog.map((definition) => {
+        const { tiers, warnings } = burnTiers(definition.objective, definition.alerting)
+        return {
+          cpi: definition.name,
+          target: definition.objective.target,
+          objectiveWindow: formatDuration(definition.objective.window),
+          alerting: definition.alerting,
+          tiers: tiers.map((tier) => ({
+            severity: tier.severity,
+            factor: tier.factor,
+            longWindow: formatDuration(tier.longMs),
+            shortWindow: formatDuration(tier.shortMs),
+            errorRateThreshold: tier.errorRateThreshold,
+            budgetShare: tier.budgetShare,
+          })),
+          warnings,
+        }
+      }),
     }),
-  }))
+  })
+}
+
+/** `GET /v1/openapi.json`: the document of every route declared on `http`, written once. */
+function openApiRoute(http: FastifyInstance) {
+  let document: OpenApiDocument | undefined
+  return defineRoute({
+    method: 'GET',
+    url: '/v1/openapi.json',
+    operationId: 'openApi',
+    summary: 'This document.',
+    responses: { 200: { description: 'OpenAPI 3.1.', type: 'application/json' } },
+    handler: async () => {
+      document ??= openApiDocument(declaredRoutes(http))
+      return document
+    },
+  })
 }

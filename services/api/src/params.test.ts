@@ -1,17 +1,47 @@
 import { describe, expect, it } from 'vitest'
+import type { z } from 'zod'
 import {
+  alertStateQuery,
+  analyticsQuery,
+  analyticsWindowQuery,
+  breachingQuery,
   formatDuration,
-  type Parsed,
-  parseAlertState,
-  parseAnalyticsParameters,
-  parseAnalyticsWindow,
-  parseBreachingParameters,
+  type ParameterProblem,
   parseDuration,
-  parseSeriesParameters,
   parseTime,
-  parseWindow,
   type SeriesParameters,
+  seriesQuery,
+  windowQuery,
 } from './params.ts'
+import { problemsOf } from './route.ts'
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; problems: ParameterProblem[] }
+
+/** A query as the route layer parses it: its value, or its problems as the 400 lists them. */
+function parse<T>(schema: z.ZodType<T>, query: Record<string, unknown>): Parsed<T> {
+  const parsed = schema.safeParse(query)
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, problems: problemsOf(parsed.error) }
+}
+
+/** The parsed value of one field of the query, or its problems. */
+function field<T, K extends keyof T>(parsed: Parsed<T>, key: K): Parsed<T[K]> {
+  return parsed.ok ? { ok: true, value: parsed.value[key] } : parsed
+}
+
+const parseWindow = (query: Record<string, unknown>) => field(parse(windowQuery, query), 'window')
+const parseAlertState = (query: Record<string, unknown>) => field(parse(alertStateQuery, query), 'state')
+const parseAnalyticsParameters = (
+  query: Record<string, unknown>,
+  now: number,
+  options: { experiments?: boolean } = {},
+) =>
+  parse(
+    analyticsQuery(() => now, options),
+    query,
+  )
+const parseAnalyticsWindow = (query: Record<string, unknown>) => parse(analyticsWindowQuery, query)
+const parseBreachingParameters = (query: Record<string, unknown>, cpis: readonly string[]) =>
+  parse(breachingQuery(cpis), query)
 
 const MIN = 60_000
 const HOUR = 60 * MIN
@@ -20,7 +50,10 @@ const NOW = Date.parse('2026-11-22T10:00:00Z')
 const DIMENSIONS = ['channel', 'region']
 
 const series = (query: Record<string, unknown>, dimensions: readonly string[] = DIMENSIONS) =>
-  parseSeriesParameters(query, dimensions, NOW)
+  parse(
+    seriesQuery(dimensions, () => NOW),
+    query,
+  )
 
 function value<T>(parsed: Parsed<T>): T {
   if (!parsed.ok) throw new Error(`expected success, got ${JSON.stringify(parsed.problems)}`)
@@ -237,6 +270,30 @@ describe('parseSeriesParameters', () => {
     )
     expect(found.map((problem) => problem.parameter).sort()).toEqual(['by', 'from', 'limit', 'step', 'where'])
     for (const problem of found) expect(problem.message).toMatch(/^expected .+, got .+/)
+  })
+
+  it('lists problems as the 400 always has: unknown names, to, from, step, by, then each where item', () => {
+    const found = problems(
+      series({ where: 'foo:1,bad,channel:x', by: 'colour', from: 'now+1h', to: 'x', step: '1x', form: '1' }),
+    )
+    expect(found.map((problem) => problem.parameter)).toEqual([
+      'form',
+      'to',
+      'from',
+      'step',
+      'by',
+      'where',
+      'where',
+    ])
+    expect(found.slice(-2).map((problem) => problem.message)).toEqual([
+      `expected one of the CPI's dimensions: channel, region, got "foo"`,
+      'expected dimension:value pairs separated by commas, got "bad"',
+    ])
+    // A bad to falls back to now, and the range is still checked against it.
+    expect(problems(series({ to: 'x', from: '2030-01-01T00:00:00Z' }))).toEqual([
+      { parameter: 'to', message: expect.stringMatching(/got "x"$/) },
+      { parameter: 'from', message: 'expected a time before to, got "2030-01-01T00:00:00Z"' },
+    ])
   })
 
   it('uses the last value when a single-valued parameter is repeated', () => {

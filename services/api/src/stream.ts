@@ -1,12 +1,40 @@
 import type { ServerResponse } from 'node:http'
 import type { Logger } from '@cpi/logger'
 import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
 import type { LiveState, Snapshot, StreamEvent } from './live.ts'
+import { parameter } from './params.ts'
+import { defineRoute, serve } from './route.ts'
+import { Problem } from './schemas.ts'
 
 const HEARTBEAT_MS = 15_000
 
 /** One Server-Sent Event, serialized once whatever the number of clients it goes to. */
 const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+
+/** What `GET /v1/stream` takes and answers (its answer is written to the socket, past fastify). */
+const streamDeclaration = {
+  method: 'GET',
+  url: '/v1/stream',
+  operationId: 'stream',
+  summary:
+    'Server-Sent Events: `snapshot` ({cpis, alerts, freshness}) first, then `cpi` (a CpiSummary that changed), `alert` (an Alert that changed) and `freshness`, checked every CPI_STREAM_INTERVAL_MS.',
+  query: z.object({
+    access_token: parameter(z.string(), { expected: 'a key' }).describe(
+      'The key, for clients that cannot send an Authorization header (EventSource); this route only.',
+    ),
+  }),
+  responses: {
+    200: { description: 'An event stream.', type: 'text/event-stream', schema: z.string() },
+    // Its one parameter is never refused.
+    400: null,
+    503: {
+      description:
+        'CPI_STREAM_MAX_CLIENTS streams are open already (`too_many_streams`, with Retry-After), or the server is shutting down.',
+      schema: Problem,
+    },
+  },
+} as const
 
 /**
  * `GET /v1/stream`: Server-Sent Events. A new client gets a `snapshot`, then `cpi`, `alert` and
@@ -42,39 +70,45 @@ export function registerStream(
   let connecting = 0
 
   const shuttingDown = { error: 'shutting_down', message: 'the server is shutting down' }
-  http.get('/v1/stream', async (request, reply) => {
-    if (stopped) return reply.code(503).send(shuttingDown)
-    if (clients.size() + connecting >= maxClients)
-      return reply
-        .code(503)
-        .header('retry-after', '5')
-        .send({
-          error: 'too_many_streams',
-          message: `expected at most ${maxClients} open streams (CPI_STREAM_MAX_CLIENTS), got one more; retry later`,
+  serve(
+    http,
+    defineRoute({
+      ...streamDeclaration,
+      handler: async (_input, request, reply) => {
+        if (stopped) return reply.code(503).send(shuttingDown)
+        if (clients.size() + connecting >= maxClients)
+          return reply
+            .code(503)
+            .header('retry-after', '5')
+            .send({
+              error: 'too_many_streams',
+              message: `expected at most ${maxClients} open streams (CPI_STREAM_MAX_CLIENTS), got one more; retry later`,
+            })
+        connecting++
+        let snapshot: string
+        try {
+          snapshot = await snapshots.text()
+        } finally {
+          connecting--
+        }
+        if (stopped) return reply.code(503).send(shuttingDown)
+        reply.hijack()
+        const response = reply.raw
+        // The client may have left while the snapshot was read: nothing to stream to.
+        if (request.raw.socket.destroyed) return
+        response.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache, no-transform',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
         })
-    connecting++
-    let snapshot: string
-    try {
-      snapshot = await snapshots.text()
-    } finally {
-      connecting--
-    }
-    if (stopped) return reply.code(503).send(shuttingDown)
-    reply.hijack()
-    const response = reply.raw
-    // The client may have left while the snapshot was read: nothing to stream to.
-    if (request.raw.socket.destroyed) return
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    })
-    response.write('retry: 2000\n\n')
-    response.write(snapshot)
-    clients.add(response, request.accessStillValid ?? (() => true))
-    request.raw.on('close', () => clients.remove(response))
-  })
+        response.write('retry: 2000\n\n')
+        response.write(snapshot)
+        clients.add(response, request.accessStillValid ?? (() => true))
+        request.raw.on('close', () => clients.remove(response))
+      },
+    }),
+  )
 
   return {
     clients: clients.size,

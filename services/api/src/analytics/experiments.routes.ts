@@ -2,9 +2,10 @@ import { type ArmCounts, analyzeExperiment, type ExperimentDesign } from '@cpi/a
 import { type ExperimentArmRow, type KpiDomain, queryExperimentArms } from '@cpi/clickhouse'
 import { domainOf } from '@cpi/cpi-core'
 import type { FastifyInstance } from 'fastify'
-import { badRequest } from '../bad-request.ts'
 import type { ExperimentDesignEntry } from '../experiment-designs.ts'
-import { type AnalyticsParameters, parseAnalyticsParameters } from '../params.ts'
+import { type AnalyticsParameters, analyticsQuery } from '../params.ts'
+import { defineRoute, serve } from '../route.ts'
+import { Experiments } from './schemas.ts'
 import { type AnalyticsContext, iso, queryOf } from './shared.ts'
 
 const FIXED_HORIZON =
@@ -27,13 +28,25 @@ type Design = Pick<ExperimentDesign, 'minimumDetectableEffect' | 'alpha' | 'powe
  * with the control, under the registered design or the request's.
  */
 export function registerExperimentsRoute(http: FastifyInstance, context: AnalyticsContext): void {
-  http.get('/v1/analytics/experiments', async (request, reply) => {
-    const parsed = parseAnalyticsParameters(request.query as Record<string, unknown>, context.now(), {
-      experiments: true,
-    })
-    if (!parsed.ok) return badRequest(reply, parsed.problems)
-    return context.shared.get(`experiments ${queryOf(request.url)}`, () => experiments(context, parsed.value))
-  })
+  serve(
+    http,
+    defineRoute({
+      method: 'GET',
+      url: '/v1/analytics/experiments',
+      operationId: 'experiments',
+      summary:
+        'Experiments: for interactions carrying `experiment`/`variant`, each arm’s CPI and linked KPI, the difference to the control with interval, two-proportion z-test, p-value, the planned sample size per arm and what is still missing (fixed-horizon design).',
+      query: analyticsQuery(context.now, { experiments: true }),
+      responses: {
+        200: {
+          description: 'Every experiment seen in the range, per CPI its interactions count in.',
+          schema: Experiments,
+        },
+      },
+      handler: async ({ query }, request) =>
+        context.shared.get(`experiments ${queryOf(request.url)}`, () => experiments(context, query)),
+    }),
+  )
 }
 
 /** The experiments view: every experiment with arms in the range (or the one asked for). */

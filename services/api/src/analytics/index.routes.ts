@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
-import { badRequest } from '../bad-request.ts'
-import { formatDuration, parseAnalyticsWindow } from '../params.ts'
+import { analyticsWindowQuery, formatDuration } from '../params.ts'
+import { defineRoute, serve } from '../route.ts'
+import { IndexSeries } from './schemas.ts'
 import { type AnalyticsContext, indexOf, iso } from './shared.ts'
 
 /** Windows of the index's series. */
@@ -11,11 +12,20 @@ const WINDOWS = 30
  * of 1 day) and the latest window's components.
  */
 export function registerIndexRoute(http: FastifyInstance, context: AnalyticsContext): void {
-  http.get('/v1/analytics/index', async (request, reply) => {
-    const window = parseAnalyticsWindow(request.query as Record<string, unknown>)
-    if (!window.ok) return badRequest(reply, window.problems)
-    return context.shared.get(`index ${window.value}`, () => customerIndexView(context, window.value))
-  })
+  serve(
+    http,
+    defineRoute({
+      method: 'GET',
+      url: '/v1/analytics/index',
+      operationId: 'customerIndex',
+      summary:
+        'The one customer index every team shares: the weighted mean of the CPIs’ ratios (weights `indexWeight` in the catalog), 0–100, per window for 30 windows and its latest components.',
+      query: analyticsWindowQuery,
+      responses: { 200: { description: 'Windows end at the pipeline watermark.', schema: IndexSeries } },
+      handler: async ({ query: windowMs }) =>
+        context.shared.get(`index ${windowMs}`, () => customerIndexView(context, windowMs)),
+    }),
+  )
 }
 
 /** The index over the last WINDOWS windows of `windowMs` ending at the watermark. */

@@ -2,8 +2,11 @@ import { type LinkGroupCounts, linkage } from '@cpi/analytics'
 import { type LinkRow, queryLinkage } from '@cpi/clickhouse'
 import { linksOf, type ResolvedKpiLink } from '@cpi/cpi-core'
 import type { FastifyInstance } from 'fastify'
-import { badRequest } from '../bad-request.ts'
-import { parseAnalyticsParameters } from '../params.ts'
+import { z } from 'zod'
+import { analyticsQuery } from '../params.ts'
+import { defineRoute, serve } from '../route.ts'
+import { isoTime } from '../schemas.ts'
+import { Link } from './schemas.ts'
 import { type AnalyticsContext, countedKpi, iso, queryOf } from './shared.ts'
 
 const OBSERVATIONAL =
@@ -15,16 +18,34 @@ const OBSERVATIONAL =
  */
 export function registerLinkageRoute(http: FastifyInstance, context: AnalyticsContext): void {
   const links = linksOf(context.kpis, context.catalog)
-  http.get('/v1/analytics/linkage', async (request, reply) => {
-    const parsed = parseAnalyticsParameters(request.query as Record<string, unknown>, context.now())
-    if (!parsed.ok) return badRequest(reply, parsed.problems)
-    const { from, to } = parsed.value
-    return context.shared.get(`linkage ${queryOf(request.url)}`, async () => {
-      const reported = []
-      for (const link of links) reported.push(await linkView(context, link, from, to))
-      return { from: iso(from), to: iso(to), note: OBSERVATIONAL, links: reported }
-    })
-  })
+  serve(
+    http,
+    defineRoute({
+      method: 'GET',
+      url: '/v1/analytics/linkage',
+      operationId: 'linkage',
+      summary:
+        'CPI → KPI links (observational): quote acceptance by time-to-quote bucket, repeat order within 90 days after an intact vs a broken delivery, churn within 90 days after first-time resolution vs not; Wilson intervals and each group against the first.',
+      query: analyticsQuery(context.now),
+      responses: {
+        200: {
+          description: 'The links whose CPI is in the catalog.',
+          schema: z.object({
+            from: isoTime,
+            to: isoTime,
+            note: z.string().describe('What observational means here.'),
+            links: z.array(Link),
+          }),
+        },
+      },
+      handler: async ({ query: { from, to } }, request) =>
+        context.shared.get(`linkage ${queryOf(request.url)}`, async () => {
+          const reported = []
+          for (const link of links) reported.push(await linkView(context, link, from, to))
+          return { from: iso(from), to: iso(to), note: OBSERVATIONAL, links: reported }
+        }),
+    }),
+  )
 }
 
 /** One link over the cohorts in [from, to): its groups in the catalog's order, each against the first. */

@@ -2,8 +2,11 @@ import { perceptionGap, type SurveyCounts } from '@cpi/analytics'
 import { queryPerception } from '@cpi/clickhouse'
 import { domainOf } from '@cpi/cpi-core'
 import type { FastifyInstance } from 'fastify'
-import { badRequest } from '../bad-request.ts'
-import { parseAnalyticsParameters } from '../params.ts'
+import { z } from 'zod'
+import { analyticsQuery } from '../params.ts'
+import { defineRoute, serve } from '../route.ts'
+import { isoTime } from '../schemas.ts'
+import { Perception } from './schemas.ts'
 import { type AnalyticsContext, iso, queryOf } from './shared.ts'
 
 const NOTE =
@@ -20,12 +23,26 @@ const empty = (): SurveyCounts => ({
 
 /** `GET /v1/analytics/perception`: survey scores of interactions that met the CPI vs those that missed it. */
 export function registerPerceptionRoute(http: FastifyInstance, context: AnalyticsContext): void {
-  http.get('/v1/analytics/perception', async (request, reply) => {
-    const parsed = parseAnalyticsParameters(request.query as Record<string, unknown>, context.now())
-    if (!parsed.ok) return badRequest(reply, parsed.problems)
-    const { from, to } = parsed.value
-    return context.shared.get(`perception ${queryOf(request.url)}`, () => perception(context, from, to))
-  })
+  serve(
+    http,
+    defineRoute({
+      method: 'GET',
+      url: '/v1/analytics/perception',
+      operationId: 'perception',
+      summary:
+        'Perception vs performance: per CPI, CSAT (top-two-box), NPS and CES of interactions that met the expectation vs those that missed it, the gaps with intervals, and the survey response rate per group.',
+      query: analyticsQuery(context.now),
+      responses: {
+        200: {
+          description:
+            'One entry per CPI with an interaction domain (survey CPIs are the scores themselves).',
+          schema: z.object({ from: isoTime, to: isoTime, note: z.string(), cpis: z.array(Perception) }),
+        },
+      },
+      handler: async ({ query: { from, to } }, request) =>
+        context.shared.get(`perception ${queryOf(request.url)}`, () => perception(context, from, to)),
+    }),
+  )
 }
 
 /** The perception view of the cohorts in [from, to): per CPI with a domain, met vs missed. */

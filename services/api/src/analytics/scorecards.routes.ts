@@ -1,9 +1,10 @@
 import type { CpiDefinition } from '@cpi/cpi-core'
 import type { FastifyInstance } from 'fastify'
-import { badRequest } from '../bad-request.ts'
 import { laggingOf } from '../live.ts'
-import { formatDuration, parseAnalyticsWindow } from '../params.ts'
+import { analyticsWindowQuery, formatDuration } from '../params.ts'
+import { defineRoute, serve } from '../route.ts'
 import type { CpiSummary } from '../summaries.ts'
+import { Scorecards } from './schemas.ts'
 import { type AnalyticsContext, indexOf, iso } from './shared.ts'
 
 /**
@@ -11,11 +12,20 @@ import { type AnalyticsContext, indexOf, iso } from './shared.ts'
  * leading and lagging indicators beside it, and its share of the customer index.
  */
 export function registerScorecardsRoute(http: FastifyInstance, context: AnalyticsContext): void {
-  http.get('/v1/analytics/scorecards', async (request, reply) => {
-    const window = parseAnalyticsWindow(request.query as Record<string, unknown>)
-    if (!window.ok) return badRequest(reply, window.problems)
-    return context.shared.get(`scorecards ${window.value}`, () => scorecards(context, window.value))
-  })
+  serve(
+    http,
+    defineRoute({
+      method: 'GET',
+      url: '/v1/analytics/scorecards',
+      operationId: 'scorecards',
+      summary:
+        'Per team (the CPIs’ owner): the CPIs it can move with value, target, health, trend, their leading and lagging indicators beside them, and their points in the customer index.',
+      query: analyticsWindowQuery,
+      responses: { 200: { description: 'Teams in name order.', schema: Scorecards } },
+      handler: async ({ query: windowMs }) =>
+        context.shared.get(`scorecards ${windowMs}`, () => scorecards(context, windowMs)),
+    }),
+  )
 }
 
 /** The scorecards of every team from one snapshot of the window. */
