@@ -46,14 +46,13 @@ export {
 } from './tables/alerts.ts'
 export {
   type ExperimentArmRow,
-  type KpiDomain,
-  kpiOfDomain,
+  type KpiCount,
+  type LinkGrouping,
   type LinkRow,
   type PerceptionRow,
   queryExperimentArms,
   queryLinkage,
   queryPerception,
-  quoteBuckets,
   type Range as AnalyticsRange,
 } from './tables/analytics.ts'
 export {

@@ -9,8 +9,23 @@ const kpi = {
   displayName: 'quote accepted',
   description: 'quote accepted',
   higherIsBetter: true,
+  rule: {
+    after: ['quote.requested'],
+    event: 'quote.accepted',
+    match: 'interaction' as const,
+    within: 30 * 86_400_000,
+    endedBy: ['quote.declined'],
+  },
 }
-const link = { cpi: 'fast_quote', kpi: 'quote_acceptance', groupedBy: 'time', groups: ['fast', 'slow'] }
+const kpiInput = { ...kpi, rule: { ...kpi.rule, within: '30d' } }
+const grouping = { outcome: { good: 'fast', bad: 'slow' } }
+const link = {
+  cpi: 'fast_quote',
+  kpi: 'quote_acceptance',
+  groupedBy: 'time',
+  groups: ['fast', 'slow'],
+  grouping,
+}
 
 /** The problems a catalog is refused for ([] when it is accepted). */
 function problemsOf(input: unknown): string[] {
@@ -25,7 +40,7 @@ function problemsOf(input: unknown): string[] {
 
 describe('the built-in KPI catalog', () => {
   it('holds the three KPIs, one per interaction domain that has one', () => {
-    expect(builtinKpiCatalog().kpis).toEqual([
+    expect(builtinKpiCatalog().kpis.map(({ rule: _, ...kpi }) => kpi)).toEqual([
       {
         name: 'quote_acceptance',
         domain: 'quote',
@@ -48,6 +63,58 @@ describe('the built-in KPI catalog', () => {
         higherIsBetter: false,
       },
     ])
+  })
+
+  it('counts each KPI by its rule: which event, of the interaction or the customer, how long after', () => {
+    const rules = Object.fromEntries(builtinKpiCatalog().kpis.map((kpi) => [kpi.name, kpi.rule]))
+    expect(rules).toEqual({
+      quote_acceptance: {
+        after: ['quote.requested'],
+        event: 'quote.accepted',
+        match: 'interaction',
+        within: 30 * 86_400_000,
+        endedBy: ['quote.declined'],
+      },
+      repeat_order_90d: {
+        after: ['delivery.delivered', 'delivery.scheduled'],
+        event: 'order.placed',
+        match: 'customer',
+        customerFrom: 'delivery.scheduled',
+        within: 90 * 86_400_000,
+        endedBy: [],
+      },
+      churn_90d: {
+        after: ['ticket.opened'],
+        event: 'customer.churned',
+        match: 'customer',
+        customerFrom: 'ticket.opened',
+        within: 90 * 86_400_000,
+        endedBy: [],
+      },
+    })
+  })
+
+  it('refuses a rule by customer without the event that names the customer, and a grouping outside the groups', () => {
+    expect(
+      problemsOf({
+        kpis: [{ ...kpiInput, rule: { ...kpiInput.rule, match: 'customer', event: 'order.shipped' } }],
+        links: [{ ...link, grouping: { outcome: { good: 'fast', bad: 'late' } } }],
+      }),
+    ).toEqual(['kpis.json: kpis[0].rule.event: one of the v1 event types, got "order.shipped"'])
+    expect(
+      problemsOf({
+        kpis: [{ ...kpiInput, rule: { ...kpiInput.rule, match: 'customer' } }],
+        links: [{ ...link, grouping: { outcome: { good: 'fast', bad: 'late' } } }],
+      }),
+    ).toEqual([
+      'kpis.json: kpis[0].rule.customerFrom: a rule matching by customer names the event that carries the customer id (customerFrom)',
+    ])
+    expect(
+      problemsOf({
+        kpis: [kpiInput],
+        links: [{ ...link, grouping: { outcome: { good: 'fast', bad: 'late' } } }],
+      }),
+    ).toEqual(['kpis.json link fast_quote: grouping: late is not one of the groups (fast, slow)'])
   })
 
   it('links the three built-in CPIs to their KPIs, in display order, with the groups the adapter counts', async () => {
@@ -97,13 +164,13 @@ describe('the built-in KPI catalog', () => {
 
 describe('KPI catalog validation', () => {
   it('accepts a well-formed catalog, links optional', () => {
-    expect(parseKpiCatalog({ kpis: [kpi] })).toEqual({ kpis: [kpi], links: [] })
-    expect(problemsOf({ kpis: [kpi], links: [link] })).toEqual([])
+    expect(parseKpiCatalog({ kpis: [kpiInput] })).toEqual({ kpis: [kpi], links: [] })
+    expect(problemsOf({ kpis: [kpiInput], links: [link] })).toEqual([])
   })
 
   it('names the entry, the field and the problem', () => {
     const problems = problemsOf({
-      kpis: [{ ...kpi, name: 'Quote Acceptance', domain: 'lead', higherIsBetter: 'yes' }],
+      kpis: [{ ...kpiInput, name: 'Quote Acceptance', domain: 'lead', higherIsBetter: 'yes' }],
       links: [{ ...link, groups: ['only'], colour: 'red' }],
     })
     expect(problems).toEqual([
@@ -123,11 +190,11 @@ describe('KPI catalog validation', () => {
   it('refuses repeats, two KPIs of one domain and links to no KPI', () => {
     expect(
       problemsOf({
-        kpis: [kpi, kpi, { ...kpi, name: 'quote_revenue' }],
+        kpis: [kpiInput, kpiInput, { ...kpiInput, name: 'quote_revenue' }],
         links: [
           link,
           { ...link, kpi: 'repeat_order_90d' },
-          { ...link, cpi: 'x_cpi', groups: ['a', 'b', 'a'] },
+          { ...link, cpi: 'x_cpi', groups: ['a', 'b', 'a'], grouping: { outcome: { good: 'a', bad: 'b' } } },
         ],
       }),
     ).toEqual([
@@ -140,20 +207,20 @@ describe('KPI catalog validation', () => {
   })
 
   it('refuses a document that is not one', () => {
-    expect(problemsOf([kpi])).toEqual([expect.stringMatching(/^kpis\.json: \(catalog\): /)])
-    expect(problemsOf({ kpis: [kpi], cpis: [] })).toEqual([expect.stringContaining('cpis')])
+    expect(problemsOf([kpiInput])).toEqual([expect.stringMatching(/^kpis\.json: \(catalog\): /)])
+    expect(problemsOf({ kpis: [kpiInput], cpis: [] })).toEqual([expect.stringContaining('cpis')])
   })
 })
 
 describe('links against the CPI catalog', () => {
-  const catalog = parseKpiCatalog({ kpis: [kpi], links: [link] })
+  const catalog = parseKpiCatalog({ kpis: [kpiInput], links: [link] })
   const cpi = (start: string) =>
     ({ name: 'fast_quote', shape: 'latency', start: { type: start, where: {} } }) as unknown as CpiDefinition
 
   it('leaves out a link whose CPI the catalog lacks', () => {
     expect(linksOf(catalog, [])).toEqual([])
     expect(linksOf(catalog, [cpi('quote.requested')])).toEqual([
-      { cpi: 'fast_quote', kpi, groupedBy: 'time', groups: ['fast', 'slow'] },
+      { cpi: 'fast_quote', kpi, groupedBy: 'time', groups: ['fast', 'slow'], grouping },
     ])
   })
 

@@ -3,12 +3,14 @@ import { eventTypes, formatPath } from '@cpi/schemas'
 import { z } from 'zod'
 import { CatalogError } from './catalog.ts'
 import type { CpiDefinition } from './definition.ts'
+import { durationSchema } from './duration.ts'
 
 // The business KPIs followed after the CPIs' interactions (a quote accepted, a repeat order,
 // churn) and the links that report one KPI per group of one CPI's outcomes (docs/analytics.md).
 // Like the CPIs they are data (catalog/kpis.json): which KPI a view reports, and for which CPI,
-// is decided here, not in a route. How a KPI is counted is the ClickHouse adapter's
-// (packages/clickhouse/src/tables/analytics.ts), one rule per interaction domain.
+// is decided here, not in a route, and so is how a KPI is counted (its rule: which events, how
+// long after) and how a link groups the interactions; the ClickHouse adapter
+// (packages/clickhouse/src/tables/analytics.ts) turns rules and groupings into queries.
 
 const snakeName = z.string().regex(/^[a-z][a-z0-9_]{1,62}$/, {
   error: (issue) => `a snake_case name, e.g. quote_acceptance, got ${JSON.stringify(issue.input)}`,
@@ -22,6 +24,45 @@ const interactionDomain = z.enum(domains as [string, ...string[]], {
     `one of the interaction domains (${domains.join(', ')}), got ${JSON.stringify(issue.input)}`,
 })
 
+const eventType = z.enum(eventTypes as [string, ...string[]], {
+  error: (issue) => `one of the v1 event types, got ${JSON.stringify(issue.input)}`,
+})
+
+/**
+ * How a KPI is counted after an interaction, as of the watermark: a KPI `event` within `within`
+ * of the interaction's reference time (the first of the `after` event types it has, in that
+ * order of preference), of the same interaction or of the same customer (the customer id of its
+ * `customerFrom` event). Interactions with an `endedBy` event are reported apart (a declined quote
+ * cannot be accepted).
+ */
+export const kpiRuleSchema = z
+  .strictObject({
+    after: z.array(eventType).min(1),
+    event: eventType,
+    match: z.enum(['interaction', 'customer']),
+    customerFrom: eventType.optional(),
+    within: durationSchema,
+    endedBy: z.array(eventType).default([]),
+  })
+  .refine((rule) => rule.match === 'interaction' || rule.customerFrom !== undefined, {
+    error: 'a rule matching by customer names the event that carries the customer id (customerFrom)',
+    path: ['customerFrom'],
+  })
+
+/** How a link groups a CPI's interactions: by outcome, or by latency buckets. */
+export const linkGroupingSchema = z.union([
+  z.strictObject({ outcome: z.strictObject({ good: z.string().min(1), bad: z.string().min(1) }) }),
+  z.strictObject({
+    latency: z.strictObject({
+      /** Upper bounds, ascending, each with its group's label; above the last: `over`. */
+      buckets: z.array(z.strictObject({ upTo: durationSchema, label: z.string().min(1) })).min(1),
+      over: z.string().min(1),
+      /** Interactions never answered (still open at their deadline). */
+      never: z.string().min(1),
+    }),
+  }),
+])
+
 export const kpiDefinitionSchema = z.strictObject({
   /** Its id in the API (the name of a link), e.g. quote_acceptance. */
   name: snakeName,
@@ -33,6 +74,8 @@ export const kpiDefinitionSchema = z.strictObject({
   description: z.string().min(1),
   /** Acceptance and repeat orders should rise, churn should fall. */
   higherIsBetter: z.boolean(),
+  /** How it is counted. */
+  rule: kpiRuleSchema,
 })
 
 export const kpiLinkSchema = z.strictObject({
@@ -42,8 +85,10 @@ export const kpiLinkSchema = z.strictObject({
   kpi: snakeName,
   /** What the groups are, in words. */
   groupedBy: z.string().min(1),
-  /** The groups the adapter counts for the domain, in display order; each is compared with the first. */
+  /** The groups, in display order; each is compared with the first. */
   groups: z.array(z.string().min(1)).min(2),
+  /** How the CPI's interactions fall into the groups. */
+  grouping: linkGroupingSchema,
 })
 
 export const kpiCatalogSchema = z.strictObject({
@@ -61,6 +106,7 @@ export interface ResolvedKpiLink {
   kpi: KpiDefinition
   groupedBy: string
   groups: readonly string[]
+  grouping: KpiLink['grouping']
 }
 
 export const builtinKpiFile = new URL('../catalog/kpis.json', import.meta.url)
@@ -69,6 +115,13 @@ export const builtinKpiFile = new URL('../catalog/kpis.json', import.meta.url)
 const repeated = (names: readonly string[]) => [
   ...new Set(names.filter((name, index) => names.indexOf(name) !== index)),
 ]
+
+/** The group labels a grouping gives interactions. */
+function groupingLabels(grouping: KpiLink['grouping']): string[] {
+  if ('outcome' in grouping) return [grouping.outcome.good, grouping.outcome.bad]
+  const { buckets, over, never } = grouping.latency
+  return [...buckets.map((bucket) => bucket.label), over, never]
+}
 
 /** What is wrong between the entries of a well-formed KPI catalog: repeats and links to no KPI. */
 function crossProblems(catalog: KpiCatalog, source: string): string[] {
@@ -88,6 +141,11 @@ function crossProblems(catalog: KpiCatalog, source: string): string[] {
       )
     for (const group of repeated(link.groups))
       problems.push(`${source} link ${link.cpi}: groups: ${group} listed twice`)
+    for (const label of groupingLabels(link.grouping))
+      if (!link.groups.includes(label))
+        problems.push(
+          `${source} link ${link.cpi}: grouping: ${label} is not one of the groups (${link.groups.join(', ')})`,
+        )
   }
   return problems
 }
@@ -160,7 +218,13 @@ export function linksOf(catalog: KpiCatalog, cpis: readonly CpiDefinition[]): Re
       )
       continue
     }
-    links.push({ cpi: link.cpi, kpi, groupedBy: link.groupedBy, groups: link.groups })
+    links.push({
+      cpi: link.cpi,
+      kpi,
+      groupedBy: link.groupedBy,
+      groups: link.groups,
+      grouping: link.grouping,
+    })
   }
   if (problems.length > 0) throw new CatalogError(problems)
   return links

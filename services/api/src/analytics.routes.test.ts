@@ -1,4 +1,4 @@
-import { type CpiDefinition, type KpiCatalog, loadCatalog } from '@cpi/cpi-core'
+import { builtinKpiCatalog, type CpiDefinition, type KpiCatalog, loadCatalog } from '@cpi/cpi-core'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { registerAnalyticsRoutes } from './analytics.routes.ts'
@@ -12,7 +12,6 @@ const reads = vi.hoisted(() => ({
   arms: [] as unknown[],
 }))
 vi.mock('@cpi/clickhouse', () => ({
-  kpiOfDomain: { quote: 'quote_acceptance', delivery: 'repeat_order_90d', ticket: 'churn_90d' },
   queryPerception: async (_clickhouse: unknown, options: Record<string, unknown>) => {
     reads.asked.push({ read: 'perception', options })
     return []
@@ -28,6 +27,13 @@ vi.mock('@cpi/clickhouse', () => ({
 }))
 
 const NOW = Date.parse('2026-11-22T10:00:00Z')
+
+/** A built-in KPI by name. */
+const builtinKpi = (name: string) => {
+  const kpi = builtinKpiCatalog().kpis.find((entry) => entry.name === name)
+  if (!kpi) throw new Error(`no built-in KPI ${name}`)
+  return kpi
+}
 const DAY = 86_400_000
 
 let catalog: CpiDefinition[]
@@ -74,10 +80,18 @@ describe('the CPI → KPI linkage', () => {
       { group: 'intact', trials: 100, successes: 40, followUpComplete: 90 },
     ])
     const body = await get(await analytics(), '/v1/analytics/linkage?from=now-7d&to=now')
-    expect(reads.asked.map(({ options }) => [options.cpi, options.domain])).toEqual([
-      ['fast_quote', 'quote'],
-      ['nothing_broke', 'delivery'],
-      ['first_time_resolution', 'ticket'],
+    // Each link's KPI counted by its rule (which event, how long after) and grouped as the catalog says.
+    expect(
+      reads.asked.map(({ options }) => [
+        options.cpi,
+        (options.kpi as { event: string }).event,
+        (options.kpi as { withinMs: number }).withinMs / DAY,
+        Object.keys(options.grouping as object)[0],
+      ]),
+    ).toEqual([
+      ['fast_quote', 'quote.accepted', 30, 'latency'],
+      ['nothing_broke', 'order.placed', 90, 'outcome'],
+      ['first_time_resolution', 'customer.churned', 90, 'outcome'],
     ])
     expect(reads.asked[0]?.options).toMatchObject({ from: NOW - 7 * DAY, to: NOW, topic: 'events' })
     expect(body.from).toBe(new Date(NOW - 7 * DAY).toISOString())
@@ -141,6 +155,14 @@ describe('the CPI → KPI linkage', () => {
           displayName: 'orders again',
           description: 'orders again within 90 days',
           higherIsBetter: true,
+          rule: {
+            after: ['delivery.delivered'],
+            event: 'order.placed',
+            match: 'customer',
+            customerFrom: 'delivery.scheduled',
+            within: 60 * DAY,
+            endedBy: [],
+          },
         },
       ],
       links: [
@@ -148,14 +170,33 @@ describe('the CPI → KPI linkage', () => {
           cpi: 'on_time_in_full',
           kpi: 'repeat_order_90d',
           groupedBy: 'on time or late',
-          groups: ['intact', 'broken'],
+          groups: ['on_time', 'late'],
+          grouping: { outcome: { good: 'on_time', bad: 'late' } },
         },
-        { cpi: 'not_in_the_catalog', kpi: 'repeat_order_90d', groupedBy: 'x', groups: ['a', 'b'] },
+        {
+          cpi: 'not_in_the_catalog',
+          kpi: 'repeat_order_90d',
+          groupedBy: 'x',
+          groups: ['a', 'b'],
+          grouping: { outcome: { good: 'a', bad: 'b' } },
+        },
       ],
     }
     const body = await get(await analytics({ kpis }), '/v1/analytics/linkage')
-    expect(reads.asked.map(({ options }) => [options.cpi, options.domain])).toEqual([
-      ['on_time_in_full', 'delivery'],
+    // The adapter is asked to count the KPI by the catalog's rule and to group by its grouping.
+    expect(reads.asked.map(({ options }) => [options.cpi, options.kpi, options.grouping])).toEqual([
+      [
+        'on_time_in_full',
+        {
+          after: ['delivery.delivered'],
+          event: 'order.placed',
+          match: 'customer',
+          customerFrom: 'delivery.scheduled',
+          withinMs: 60 * DAY,
+          endedBy: [],
+        },
+        { outcome: { good: 'on_time', bad: 'late' } },
+      ],
     ])
     expect(body.links).toHaveLength(1)
     expect(body.links[0]).toMatchObject({
@@ -166,26 +207,21 @@ describe('the CPI → KPI linkage', () => {
     })
   })
 
-  it('refuses at registration a KPI the ClickHouse adapter does not count, or a link across domains', async () => {
-    const kpi = {
-      name: 'call_back',
-      domain: 'call',
-      displayName: 'x',
-      description: 'x',
-      higherIsBetter: true,
-    }
-    await expect(analytics({ kpis: { kpis: [kpi], links: [] } })).rejects.toThrow(
-      'KPI call_back of call interactions: the ClickHouse adapter counts no KPI for that domain',
-    )
-    await expect(
-      analytics({ kpis: { kpis: [{ ...kpi, name: 'churn', domain: 'ticket' }], links: [] } }),
-    ).rejects.toThrow('the ClickHouse adapter counts churn_90d for that domain')
-    const churn = { ...kpi, name: 'churn_90d', domain: 'ticket' }
+  it('refuses at registration a link across domains', async () => {
+    const churn = builtinKpi('churn_90d')
     await expect(
       analytics({
         kpis: {
           kpis: [churn],
-          links: [{ cpi: 'fast_quote', kpi: 'churn_90d', groupedBy: 'x', groups: ['a', 'b'] }],
+          links: [
+            {
+              cpi: 'fast_quote',
+              kpi: 'churn_90d',
+              groupedBy: 'x',
+              groups: ['a', 'b'],
+              grouping: { outcome: { good: 'a', bad: 'b' } },
+            },
+          ],
         },
       }),
     ).rejects.toThrow("link fast_quote: kpi: churn_90d follows ticket interactions, the CPI's are quote")
@@ -217,20 +253,25 @@ describe('the experiments', () => {
     kpiSequence: kpi ? '1'.repeat(10) + '0'.repeat(40) : null,
   })
 
-  it("asks for each CPI with a domain with its KPI's domain, and names the KPI beside each CPI", async () => {
+  it("asks for each CPI with a domain with its KPI's rule, and names the KPI beside each CPI", async () => {
     reads.arms = [
       arm('A', 'fast_quote', true),
       arm('B', 'fast_quote', true),
       arm('A', 'phone_answer_20s', false),
     ]
     const body = await get(await analytics(), '/v1/analytics/experiments?mde=0.05')
-    expect(reads.asked[0]?.options.cpis).toEqual([
-      { cpi: 'fast_quote', subjectType: 'quote', domain: 'quote' },
-      { cpi: 'on_time_in_full', subjectType: 'delivery', domain: 'delivery' },
-      { cpi: 'nothing_broke', subjectType: 'delivery', domain: 'delivery' },
-      { cpi: 'first_time_resolution', subjectType: 'ticket', domain: 'ticket' },
-      { cpi: 'first_reply_2h', subjectType: 'ticket', domain: 'ticket' },
-      { cpi: 'phone_answer_20s', subjectType: 'call', domain: null },
+    const asked = reads.asked[0]?.options.cpis as {
+      cpi: string
+      subjectType: string
+      kpi: { event: string } | null
+    }[]
+    expect(asked.map(({ cpi, subjectType, kpi }) => [cpi, subjectType, kpi?.event ?? null])).toEqual([
+      ['fast_quote', 'quote', 'quote.accepted'],
+      ['on_time_in_full', 'delivery', 'order.placed'],
+      ['nothing_broke', 'delivery', 'order.placed'],
+      ['first_time_resolution', 'ticket', 'customer.churned'],
+      ['first_reply_2h', 'ticket', 'customer.churned'],
+      ['phone_answer_20s', 'call', null],
     ])
     expect(body.design).toMatchObject({ minimumDetectableEffect: 0.05, alpha: 0.05, power: 0.8 })
     expect(body.experiments).toHaveLength(1)

@@ -23,8 +23,6 @@ vi.mock('@cpi/clickhouse', () => {
     queryPerception: unreachable('queryPerception'),
     queryLinkage: unreachable('queryLinkage'),
     queryExperimentArms: unreachable('queryExperimentArms'),
-    kpiOfDomain: { quote: 'quote_acceptance', delivery: 'repeat_order_90d', ticket: 'churn_90d' },
-    quoteBuckets: ['≤30s', '30s–5m', '5m–1h', '>1h', 'never'],
   }
 })
 

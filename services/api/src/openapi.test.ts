@@ -30,7 +30,6 @@ vi.mock('@cpi/clickhouse', () => {
     kpiSequence: '1000'.repeat(100),
   })
   return {
-    kpiOfDomain: { quote: 'quote_acceptance', delivery: 'repeat_order_90d', ticket: 'churn_90d' },
     wholeMinutes: (from: number, to: number) => ({ from, to }),
     queryCpiSeries: async () => [],
     listSilences: async () => [

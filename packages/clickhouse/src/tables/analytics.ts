@@ -9,15 +9,49 @@ import { defineQuery } from '../query.ts'
 // [from, to) with a known outcome (good or bad; pending ones are not yet evidence), and counts a
 // duplicate event once (existence, min, any — never sums over raw rows).
 
-/** The interaction domains whose CPIs link to a KPI. */
-export type KpiDomain = 'quote' | 'delivery' | 'ticket'
+/**
+ * How a KPI is counted after an interaction (the catalog's KPI rule, packages/cpi-core kpi.ts):
+ * a KPI `event` within `withinMs` of the interaction's reference time — the first of the `after`
+ * event types it has, in that order — of the same interaction or of the same customer (the
+ * customer id of its `customerFrom` event); one with an `endedBy` event is reported apart.
+ * Event types are v1 type names (the catalog validates them).
+ */
+export interface KpiCount {
+  after: readonly string[]
+  event: string
+  match: 'interaction' | 'customer'
+  customerFrom?: string | undefined
+  withinMs: number
+  endedBy: readonly string[]
+}
 
-/** The KPI linked to the CPIs of each domain. */
-export const kpiOfDomain = {
-  quote: 'quote_acceptance',
-  delivery: 'repeat_order_90d',
-  ticket: 'churn_90d',
-} as const satisfies Record<KpiDomain, string>
+/** How a link groups a CPI's interactions: by outcome, or by latency buckets (upper bounds in ms). */
+export type LinkGrouping =
+  | { outcome: { good: string; bad: string } }
+  | { latency: { buckets: readonly { upToMs: number; label: string }[]; over: string; never: string } }
+
+const eventTypeName = z.string().regex(/^[a-z]+(\.[a-z_]+)+$/, { error: 'a v1 event type name' })
+
+const kpiCountSchema = z.object({
+  after: z.array(eventTypeName).min(1),
+  event: eventTypeName,
+  match: z.enum(['interaction', 'customer']),
+  customerFrom: eventTypeName.optional(),
+  withinMs: z.number().int().positive(),
+  endedBy: z.array(eventTypeName),
+})
+
+const labelSchema = z.string().min(1)
+const groupingSchema = z.union([
+  z.object({ outcome: z.object({ good: labelSchema, bad: labelSchema }) }),
+  z.object({
+    latency: z.object({
+      buckets: z.array(z.object({ upToMs: z.number().int().positive(), label: labelSchema })).min(1),
+      over: labelSchema,
+      never: labelSchema,
+    }),
+  }),
+])
 
 export interface Range {
   from: number
@@ -25,10 +59,6 @@ export interface Range {
   /** The events topic whose watermarks are "now" (KPIs count as of the watermark). */
   topic: string
 }
-
-/** Days after the interaction a KPI event still counts. */
-const FOLLOW_UP_DAYS = 90
-const QUOTE_FOLLOW_UP_DAYS = 30
 
 const rangeParams = (range: Range) => ({ from: range.from / 1000, to: range.to / 1000, topic: range.topic })
 
@@ -53,58 +83,52 @@ const currentWatermark = (db: string) =>
 /** Each customer's times of one KPI event type; events without a customer id are left out. */
 const customerTimes = (db: string, type: string) =>
   `SELECT customer_id AS customer, groupArray(time) AS times FROM ${db}.events
-   WHERE type = '${type}' AND too_late = 0 AND customer_id != '' GROUP BY customer_id`
+   WHERE type = ${literal(type)} AND too_late = 0 AND customer_id != '' GROUP BY customer_id`
+
+/** A checked event type name as an SQL string literal. */
+const literal = (type: string) => `'${type}'`
+const literals = (types: readonly string[]) => types.map(literal).join(', ')
+
+/** The reference time of an interaction: the first of the event types it has, in order of preference. */
+function referenceTime(types: readonly string[]): string {
+  const [first, ...rest] = types
+  const at = `minIf(time, type = ${literal(first as string)})`
+  if (rest.length === 0) return at
+  return `if(countIf(type = ${literal(first as string)}) > 0, ${at}, ${referenceTime(rest)})`
+}
 
 /**
- * One row per interaction of a domain among `outcomeSubjects`: its KPI (1 or 0), whether its
- * follow-up window has fully passed, and (quotes) whether it was declined. Like the CPIs, the
- * KPI is as of the watermark: an event after it does not count yet (a replay gives the same
- * answer as the live run did at that point).
- * - quote: a `quote.accepted` within 30 days of the request.
- * - delivery: an `order.placed` by the same customer within 90 days after the delivery (after
- *   the schedule for one never delivered).
- * - ticket: a `customer.churned` of the same customer within 90 days after the opening.
+ * One row per interaction among `outcomeSubjects`: its KPI (1 or 0) by the KPI's rule, whether
+ * its follow-up window has fully passed, and whether an `endedBy` event took it out. Like the
+ * CPIs, the KPI is as of the watermark: an event after it does not count yet (a replay gives the
+ * same answer as the live run did at that point).
  */
-function kpiRows(db: string, domain: KpiDomain, outcomeSubjects: string): string {
-  const events = `${db}.events`
+function kpiRows(db: string, rule: KpiCount, outcomeSubjects: string): string {
   const watermark = currentWatermark(db)
-  const within = (days: number) =>
-    `arrayExists(t -> t > d.at AND t <= d.at + INTERVAL ${days} DAY AND t <= ${watermark}, c.times) AS kpi,
-     0 AS declined,
-     d.at + INTERVAL ${days} DAY <= ${watermark} AS complete`
-  switch (domain) {
-    case 'quote':
-      return `SELECT subject,
-                     minIf(time, type = 'quote.requested') AS requested,
-                     countIf(type = 'quote.accepted' AND time <= ${watermark}) > 0
-                       AND minIf(time, type = 'quote.accepted' AND time <= ${watermark})
-                           <= requested + INTERVAL ${QUOTE_FOLLOW_UP_DAYS} DAY AS kpi,
-                     max(type = 'quote.declined' AND time <= ${watermark}) AS declined,
-                     requested + INTERVAL ${QUOTE_FOLLOW_UP_DAYS} DAY <= ${watermark} AS complete
-              FROM ${events}
-              WHERE type IN ('quote.requested', 'quote.accepted', 'quote.declined') AND too_late = 0
-                AND subject IN (${outcomeSubjects})
-              GROUP BY subject`
-    case 'delivery':
-      return `SELECT d.subject AS subject, ${within(FOLLOW_UP_DAYS)}
-              FROM (SELECT subject,
-                           if(countIf(type = 'delivery.delivered') > 0, minIf(time, type = 'delivery.delivered'),
-                              minIf(time, type = 'delivery.scheduled')) AS at,
-                           anyIf(customer_id, type = 'delivery.scheduled') AS customer
-                    FROM ${events}
-                    WHERE type IN ('delivery.scheduled', 'delivery.delivered') AND too_late = 0
-                      AND subject IN (${outcomeSubjects})
-                    GROUP BY subject) AS d
-              LEFT JOIN (${customerTimes(db, 'order.placed')}) AS c ON c.customer = d.customer`
-    case 'ticket':
-      return `SELECT d.subject AS subject, ${within(FOLLOW_UP_DAYS)}
-              FROM (SELECT subject, minIf(time, type = 'ticket.opened') AS at,
-                           anyIf(customer_id, type = 'ticket.opened') AS customer
-                    FROM ${events}
-                    WHERE type = 'ticket.opened' AND too_late = 0 AND subject IN (${outcomeSubjects})
-                    GROUP BY subject) AS d
-              LEFT JOIN (${customerTimes(db, 'customer.churned')}) AS c ON c.customer = d.customer`
+  const within = `toIntervalMillisecond(${rule.withinMs})`
+  const complete = `at + ${within} <= ${watermark} AS complete`
+  if (rule.match === 'interaction') {
+    const ended =
+      rule.endedBy.length === 0 ? '0' : `max(type IN (${literals(rule.endedBy)}) AND time <= ${watermark})`
+    return `SELECT subject, ${referenceTime(rule.after)} AS at,
+                   countIf(type = ${literal(rule.event)} AND time <= ${watermark}) > 0
+                     AND minIf(time, type = ${literal(rule.event)} AND time <= ${watermark}) <= at + ${within} AS kpi,
+                   ${ended} AS declined, ${complete}
+            FROM ${db}.events
+            WHERE type IN (${literals([...rule.after, rule.event, ...rule.endedBy])}) AND too_late = 0
+              AND subject IN (${outcomeSubjects})
+            GROUP BY subject`
   }
+  return `SELECT d.subject AS subject,
+                 arrayExists(t -> t > d.at AND t <= d.at + ${within} AND t <= ${watermark}, c.times) AS kpi,
+                 0 AS declined, d.${complete}
+          FROM (SELECT subject, ${referenceTime(rule.after)} AS at,
+                       anyIf(customer_id, type = ${literal(rule.customerFrom as string)}) AS customer
+                FROM ${db}.events
+                WHERE type IN (${literals([...rule.after, rule.customerFrom as string])}) AND too_late = 0
+                  AND subject IN (${outcomeSubjects})
+                GROUP BY subject) AS d
+          LEFT JOIN (${customerTimes(db, rule.event)}) AS c ON c.customer = d.customer`
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -186,31 +210,32 @@ export interface LinkRow {
   followUpComplete: number
 }
 
-/** Time-to-quote buckets, in order. `never`: no answer as of the watermark. */
-export const quoteBuckets = ['≤30s', '30s–5m', '5m–1h', '>1h', 'never'] as const
-
-const kpiDomain = z.enum(['quote', 'delivery', 'ticket'])
-
-/** The group of an outcome row `o` per domain (see `queryLinkage`). */
-const linkGroups: Record<KpiDomain, string> = {
-  quote: `multiIf(o.open = 1 OR o.latency_ms IS NULL, 'never', o.latency_ms <= 30000, '≤30s',
-                  o.latency_ms <= 300000, '30s–5m', o.latency_ms <= 3600000, '5m–1h', '>1h')`,
-  delivery: `if(o.state = 'good', 'intact', 'broken')`,
-  ticket: `if(o.state = 'good', 'first_time', 'not_first_time')`,
+/** The group of an outcome row `o` by the link's grouping, as SQL. */
+function groupOf(grouping: LinkGrouping): string {
+  if ('outcome' in grouping) {
+    const { good, bad } = grouping.outcome
+    return `if(o.state = 'good', ${quoted(good)}, ${quoted(bad)})`
+  }
+  const { buckets, over, never } = grouping.latency
+  const steps = buckets.map((bucket) => `o.latency_ms <= ${bucket.upToMs}, ${quoted(bucket.label)}`)
+  return `multiIf(o.open = 1 OR o.latency_ms IS NULL, ${quoted(never)}, ${steps.join(', ')}, ${quoted(over)})`
 }
+
+/** A label as an SQL string literal (quotes and backslashes escaped). */
+const quoted = (text: string) => `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`
 
 const linkageQuery = defineQuery({
   name: 'querying the KPI linked to a CPI',
-  params: rangeSchema.extend({ cpi: z.string(), domain: kpiDomain }),
-  sql: (db, { domain }) => `
+  params: rangeSchema.extend({ cpi: z.string(), kpi: kpiCountSchema, grouping: groupingSchema }),
+  sql: (db, { kpi, grouping }) => `
     WITH o AS (${knownOutcomes(db, 'cpi = {cpi:String}')})
-    SELECT ${linkGroups[domain]} AS group, count() AS trials, countIf(k.kpi = 1) AS successes,
+    SELECT ${groupOf(grouping)} AS group, count() AS trials, countIf(k.kpi = 1) AS successes,
            countIf(k.complete = 1) AS followUpComplete
     FROM o
-    INNER JOIN (${kpiRows(db, domain, 'SELECT subject FROM o')}) AS k ON k.subject = o.subject
+    INNER JOIN (${kpiRows(db, kpi, 'SELECT subject FROM o')}) AS k ON k.subject = o.subject
     WHERE k.declined = 0
     GROUP BY group`,
-  bind: ({ domain: _, ...params }) => params,
+  bind: ({ kpi: _, grouping: __, ...params }) => params,
   row: z.object({
     group: z.string(),
     trials: z.coerce.number(),
@@ -221,18 +246,27 @@ const linkageQuery = defineQuery({
 })
 
 /**
- * The linked KPI per group of the CPI's outcomes:
- * - `fast_quote` (quote): acceptance per time-to-answer bucket; declined quotes are left out
- *   (a clear no cannot be accepted).
- * - a delivery CPI: repeat order within 90 days, per `intact` (good) / `broken` (bad) — named
- *   for nothing_broke; for another delivery CPI read them as met / missed.
- * - a ticket CPI: churn within 90 days, per `first_time` (good) / `not_first_time` (bad).
+ * The linked KPI per group of the CPI's outcomes, both as the catalog defines them (the KPI's
+ * rule, the link's grouping): e.g. quote acceptance per time-to-answer bucket, declined quotes
+ * left out (a clear no cannot be accepted); repeat orders within 90 days per intact / broken
+ * delivery; churn within 90 days per ticket resolved at the first contact or not.
  */
 export const queryLinkage = (
   clickhouse: ClickHouse,
-  options: Range & { cpi: string; domain: KpiDomain },
+  options: Range & { cpi: string; kpi: KpiCount; grouping: LinkGrouping },
 ): Promise<LinkRow[]> =>
-  linkageQuery(clickhouse, { ...rangeParams(options), cpi: options.cpi, domain: options.domain })
+  linkageQuery(clickhouse, {
+    ...rangeParams(options),
+    cpi: options.cpi,
+    kpi: { ...options.kpi, after: [...options.kpi.after], endedBy: [...options.kpi.endedBy] },
+    grouping: groupingInput(options.grouping),
+  })
+
+/** A grouping as its schema's (mutable) input. */
+const groupingInput = (grouping: LinkGrouping): z.input<typeof groupingSchema> =>
+  'outcome' in grouping
+    ? grouping
+    : { latency: { ...grouping.latency, buckets: grouping.latency.buckets.map((bucket) => ({ ...bucket })) } }
 
 // ---------------------------------------------------------------------------------------------
 // Experiments
@@ -269,9 +303,9 @@ const experimentDomainsQuery = defineQuery({
 /** The arm's interactions in cohort order (ties by subject): the fixed-horizon test takes the first n. */
 const ordered = `arraySort(t -> (t.1, t.2), groupArray((o.cohort_at, o.subject, o.state = 'good', k.kpi = 1)))`
 
-/** Per arm of the experiments (or one), a CPI's outcomes and its domain's KPI (`domain`: none without one). */
-function armsSql(db: string, domain: KpiDomain | null): string {
-  const kpi = domain ? kpiRows(db, domain, 'SELECT subject FROM o') : "SELECT '' AS subject, 0 AS kpi WHERE 0"
+/** Per arm of the experiments (or one), a CPI's outcomes and its KPI (none: `null`). */
+function armsSql(db: string, rule: KpiCount | null): string {
+  const kpi = rule ? kpiRows(db, rule, 'SELECT subject FROM o') : "SELECT '' AS subject, 0 AS kpi WHERE 0"
   return `
       WITH o AS (${knownOutcomes(db, 'cpi = {cpi:String}')}),
            x AS (SELECT subject, argMin((experiment, variant), time) AS arm, arm.1 AS arm_experiment, arm.2 AS arm_variant,
@@ -295,9 +329,9 @@ function armsSql(db: string, domain: KpiDomain | null): string {
 
 const armsQuery = defineQuery({
   name: 'querying experiment arms of a CPI',
-  params: rangeSchema.extend({ cpi: z.string(), experiment: z.string(), domain: kpiDomain.nullable() }),
-  sql: (db, { domain }) => armsSql(db, domain),
-  bind: ({ domain: _, ...params }) => params,
+  params: rangeSchema.extend({ cpi: z.string(), experiment: z.string(), kpi: kpiCountSchema.nullable() }),
+  sql: (db, { kpi }) => armsSql(db, kpi),
+  bind: ({ kpi: _, ...params }) => params,
   row: z.object({
     experiment: z.string(),
     variant: z.string(),
@@ -320,8 +354,8 @@ const armsQuery = defineQuery({
 export async function queryExperimentArms(
   clickhouse: ClickHouse,
   options: Range & {
-    /** Each CPI with the type prefix of its interactions' events (`quote`) and its KPI domain, if any. */
-    cpis: { cpi: string; subjectType: string; domain: KpiDomain | null }[]
+    /** Each CPI with the type prefix of its interactions' events (`quote`) and its KPI's rule, if any. */
+    cpis: { cpi: string; subjectType: string; kpi: KpiCount | null }[]
     experiment?: string
   },
 ): Promise<ExperimentArmRow[]> {
@@ -330,21 +364,22 @@ export async function queryExperimentArms(
   const present = await experimentDomainsQuery(clickhouse, range)
   const domains = new Set(present.map((row) => row.domain))
   const out: ExperimentArmRow[] = []
-  for (const { cpi, domain, subjectType } of options.cpis) {
+  for (const { cpi, kpi, subjectType } of options.cpis) {
     if (!domains.has(subjectType)) continue
-    for (const row of await armsQuery(clickhouse, { ...range, cpi, domain }))
+    const rule = kpi ? { ...kpi, after: [...kpi.after], endedBy: [...kpi.endedBy] } : null
+    for (const row of await armsQuery(clickhouse, { ...range, cpi, kpi: rule }))
       out.push({
         experiment: row.experiment,
         variant: row.variant,
         cpi,
         good: row.good,
         total: row.total,
-        kpiSuccesses: domain ? row.kpi_successes : null,
-        kpiTrials: domain ? row.total : null,
+        kpiSuccesses: kpi ? row.kpi_successes : null,
+        kpiTrials: kpi ? row.total : null,
         conflicting: row.conflicting,
-        kpiFollowUpComplete: domain ? row.kpi_complete : null,
+        kpiFollowUpComplete: kpi ? row.kpi_complete : null,
         cpiSequence: row.cpi_sequence,
-        kpiSequence: domain ? row.kpi_sequence : null,
+        kpiSequence: kpi ? row.kpi_sequence : null,
       })
   }
   return out

@@ -1,5 +1,5 @@
 import { type ArmCounts, analyzeExperiment, type ExperimentDesign } from '@cpi/analytics'
-import { type ExperimentArmRow, type KpiDomain, queryExperimentArms } from '@cpi/clickhouse'
+import { type ExperimentArmRow, type KpiCount, queryExperimentArms } from '@cpi/clickhouse'
 import { domainOf } from '@cpi/cpi-core'
 import type { FastifyInstance } from 'fastify'
 import type { ExperimentDesignEntry } from '../experiment-designs.ts'
@@ -15,8 +15,8 @@ const FIXED_HORIZON =
 interface ExperimentCpi {
   cpi: string
   subjectType: string
-  /** The domain whose KPI the adapter counts for it; null without a KPI. */
-  domain: KpiDomain | null
+  /** How its KPI is counted; null without a KPI. */
+  count: KpiCount | null
   /** The KPI's short name; null without a KPI. */
   kpi: string | null
 }
@@ -60,7 +60,7 @@ async function experiments(context: AnalyticsContext, parameters: AnalyticsParam
           {
             cpi: definition.name,
             subjectType: domain,
-            domain: kpi?.domain ?? null,
+            count: kpi?.count ?? null,
             kpi: kpi?.displayName ?? null,
           },
         ]
@@ -70,7 +70,7 @@ async function experiments(context: AnalyticsContext, parameters: AnalyticsParam
     from,
     to,
     topic: context.topic,
-    cpis: cpis.map(({ cpi, subjectType, domain }) => ({ cpi, subjectType, domain })),
+    cpis: cpis.map(({ cpi, subjectType, count }) => ({ cpi, subjectType, kpi: count })),
     ...(experiment ? { experiment } : {}),
   })
   const ids = [...new Set(rows.map((row) => row.experiment))].sort()

@@ -7,7 +7,7 @@ import { analyticsQuery } from '../params.ts'
 import { defineRoute, serve } from '../route.ts'
 import { isoTime } from '../schemas.ts'
 import { Link } from './schemas.ts'
-import { type AnalyticsContext, countedKpi, iso, queryOf } from './shared.ts'
+import { type AnalyticsContext, countedKpi, iso, linkGrouping, queryOf } from './shared.ts'
 
 const OBSERVATIONAL =
   'Observational: customers in these groups differ in more than the CPI outcome, so a difference is an association, not proof that improving the CPI moves the KPI. Experiments test causation.'
@@ -50,13 +50,13 @@ export function registerLinkageRoute(http: FastifyInstance, context: AnalyticsCo
 
 /** One link over the cohorts in [from, to): its groups in the catalog's order, each against the first. */
 async function linkView(context: AnalyticsContext, link: ResolvedKpiLink, from: number, to: number) {
-  const { domain } = countedKpi(link.kpi)
   const rows = await queryLinkage(context.clickhouse, {
     from,
     to,
     topic: context.topic,
     cpi: link.cpi,
-    domain,
+    kpi: countedKpi(link.kpi).count,
+    grouping: linkGrouping(link.grouping),
   })
   return {
     name: link.kpi.name,

@@ -1,6 +1,12 @@
 import { type CustomerIndex, customerIndex } from '@cpi/analytics'
-import { type ClickHouse, type CpiPoint, type KpiDomain, kpiOfDomain } from '@cpi/clickhouse'
-import { builtinKpiCatalog, type CpiDefinition, type KpiCatalog, type KpiDefinition } from '@cpi/cpi-core'
+import type { ClickHouse, CpiPoint, KpiCount, LinkGrouping } from '@cpi/clickhouse'
+import {
+  builtinKpiCatalog,
+  type CpiDefinition,
+  type KpiCatalog,
+  type KpiDefinition,
+  type KpiLink,
+} from '@cpi/cpi-core'
 import type { ExperimentDesignEntry } from '../experiment-designs.ts'
 import type { LiveState } from '../live.ts'
 import { createReadCache } from '../read-cache.ts'
@@ -24,8 +30,8 @@ export interface AnalyticsOptions {
   now?: () => number
 }
 
-/** A KPI the ClickHouse adapter counts: its domain is one the adapter has a rule for. */
-export type CountedKpi = KpiDefinition & { domain: KpiDomain }
+/** A KPI of the catalog, with its rule as the ClickHouse adapter takes it. */
+export type CountedKpi = KpiDefinition & { count: KpiCount }
 
 /** What every view reads from: the stores, the catalogs, the shared reads and the clock. */
 export interface AnalyticsContext {
@@ -42,20 +48,26 @@ export interface AnalyticsContext {
   now: () => number
 }
 
-/**
- * The KPI as the ClickHouse adapter counts it; throws (at start-up) for a KPI whose domain it
- * has no rule for, or whose rule counts a KPI of another name.
- */
+/** A KPI with its rule as the adapter takes it (the window in ms). */
 export function countedKpi(kpi: KpiDefinition): CountedKpi {
-  const counted = Object.entries(kpiOfDomain).find(([domain]) => domain === kpi.domain)
-  if (!counted || counted[1] !== kpi.name)
-    throw new Error(
-      `KPI ${kpi.name} of ${kpi.domain} interactions: the ClickHouse adapter counts ${counted ? counted[1] : 'no KPI'} for that domain (packages/clickhouse/src/tables/analytics.ts)`,
-    )
-  return { ...kpi, domain: counted[0] as KpiDomain }
+  const { within, ...rule } = kpi.rule
+  return { ...kpi, count: { ...rule, withinMs: within } }
 }
 
-/** The context of the views, from the options; checks the KPIs against what the adapter counts. */
+/** A link's grouping as the adapter takes it (bucket bounds in ms). */
+export function linkGrouping(grouping: KpiLink['grouping']): LinkGrouping {
+  if ('outcome' in grouping) return grouping
+  const { buckets, over, never } = grouping.latency
+  return {
+    latency: {
+      buckets: buckets.map((bucket) => ({ upToMs: bucket.upTo, label: bucket.label })),
+      over,
+      never,
+    },
+  }
+}
+
+/** The context of the views, from the options. */
 export function analyticsContext(options: AnalyticsOptions): AnalyticsContext {
   const now = options.now ?? Date.now
   const kpis = options.kpis ?? builtinKpiCatalog()
