@@ -1,4 +1,4 @@
-import { type CpiDefinition, loadCatalog } from '@cpi/cpi-core'
+import { type CpiDefinition, importOpenSlo, loadCatalog, parseCatalog } from '@cpi/cpi-core'
 import { createLogger } from '@cpi/logger'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -138,6 +138,22 @@ describe('the API routes', () => {
     expect(body.message).toMatch(/got "unknown"$/)
     for (const definition of catalog) expect(body.message).toContain(definition.name)
     expect(body.message).toContain('fast_quote, on_time_in_full')
+  })
+
+  it('serves a CPI as OpenSLO documents that import back to it, and 404 for one outside the catalog', async () => {
+    const server = await api()
+    const response = await server.inject({ method: 'GET', url: '/v1/cpis/fast_quote/openslo' })
+    expect(response.statusCode).toBe(200)
+    const documents = response.json()
+    expect(
+      documents.map((document: { kind: string; metadata: { name: string } }) => document.metadata.name),
+    ).toEqual(['fast-quote-sli', 'fast-quote'])
+    const catalog = await loadCatalog()
+    expect(parseCatalog({ cpis: importOpenSlo(documents) })).toEqual(
+      catalog.filter((definition) => definition.name === 'fast_quote'),
+    )
+    const unknown = await server.inject({ method: 'GET', url: '/v1/cpis/unknown/openslo' })
+    expect(unknown.statusCode).toBe(404)
   })
 
   it('answers 400 naming window before reading anything', async () => {

@@ -12,7 +12,7 @@ import {
   upsertSilence,
   wholeMinutes,
 } from '@cpi/clickhouse'
-import { type CpiDefinition, revisionHorizonMs } from '@cpi/cpi-core'
+import { type CpiDefinition, exportOpenSlo, openSloSli, openSloSlo, revisionHorizonMs } from '@cpi/cpi-core'
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import type { LiveState } from './live.ts'
@@ -81,6 +81,7 @@ export function registerApiRoutes(http: FastifyInstance, options: ApiRoutesOptio
   }
   serve(http, listCpisRoute(context))
   serve(http, cpiSeriesRoute(context))
+  serve(http, openSloRoute(context))
   serve(http, alertsRoute(context))
   serve(http, listSilencesRoute(context))
   serve(http, createSilenceRoute(context))
@@ -90,6 +91,32 @@ export function registerApiRoutes(http: FastifyInstance, options: ApiRoutesOptio
   serve(http, prometheusRoute(context))
   serve(http, alertRulesRoute(context))
   serve(http, openApiRoute(http))
+}
+
+/** `GET /v1/cpis/:name/openslo`: the CPI as OpenSLO v1 documents (as `bin/cpi openslo export`). */
+function openSloRoute({ catalog }: ApiContext) {
+  const byName = new Map(catalog.map((definition) => [definition.name, definition]))
+  const names = [...byName.keys()].join(', ')
+  return defineRoute({
+    method: 'GET',
+    url: '/v1/cpis/:name/openslo',
+    operationId: 'cpiOpenSlo',
+    summary:
+      'The CPI as OpenSLO v1 documents: its SLI (good over known outcomes, as Prometheus queries of /v1/prometheus, carrying the definition) and its SLO (target over the window). `bin/cpi openslo import` reads them back.',
+    params: z.object({
+      name: z
+        .string()
+        .refine((name) => byName.has(name), {
+          error: (issue) => `expected a CPI of the catalog (${names}), got ${JSON.stringify(issue.input)}`,
+        })
+        .describe('A CPI of the catalog.'),
+    }),
+    responses: {
+      200: { description: 'The SLI, then the SLO.', schema: z.tuple([openSloSli, openSloSlo]) },
+      404: { description: 'No CPI of that name.', schema: Problem },
+    },
+    handler: async ({ params }) => exportOpenSlo(byName.get(params.name) as CpiDefinition),
+  })
 }
 
 /** `GET /v1/cpis`: the catalog's summaries over a window. */
