@@ -39,7 +39,9 @@ describe('breachConditions', () => {
       segment: 'all',
     })
     expect(reply?.threshold).toBe(2)
-    expect(reply?.annotations.summary).toBe('First reply within 2 h: 5 open interactions breach within 15 min')
+    expect(reply?.annotations.summary).toBe(
+      'First reply within 2 h: 5 open interactions breach within 15 min',
+    )
     expect(reply?.annotations.description).toContain(
       'Most in region=north (4), channel=email (3), channel=chat (2).',
     )
