@@ -17,6 +17,9 @@ import { registerStream } from './stream.ts'
 
 const runbookFile = new URL('../../../docs/alerting.md', import.meta.url)
 
+/** The configuration the API reads: its own slice, access keys, the catalog files, the topics, the alert policy. */
+export type ApiConfig = Pick<Config, 'api' | 'access' | 'ingest' | 'mode' | 'processor' | 'topics' | 'alerter'>
+
 export interface Api {
   catalog: readonly CpiDefinition[]
   /** Ends the live streams; call before closing the HTTP server. */
@@ -29,7 +32,7 @@ export interface Api {
  * process, or the all-in-one one). Reads go through the ClickHouse query path only.
  */
 export async function startApi(options: {
-  config: Config
+  config: ApiConfig
   clickhouse: ClickHouse
   http: FastifyInstance
   logger: Logger
