@@ -18,7 +18,10 @@ import { registerStream } from './stream.ts'
 const runbookFile = new URL('../../../docs/alerting.md', import.meta.url)
 
 /** The configuration the API reads: its own slice, access keys, the catalog files, the topics, the alert policy. */
-export type ApiConfig = Pick<Config, 'api' | 'access' | 'ingest' | 'mode' | 'processor' | 'topics' | 'alerter'>
+export type ApiConfig = Pick<
+  Config,
+  'api' | 'access' | 'ingest' | 'mode' | 'processor' | 'topics' | 'alerter'
+>
 
 export interface Api {
   catalog: readonly CpiDefinition[]
