@@ -6,7 +6,9 @@
 // Then freshness (bench/freshness.ts), the takeover of a partition with 100,000 open interactions
 // (bench/takeover.ts) and API query latency over 10 million stored events
 // (bench/query-latency.ts). Options (environment): BENCH_EVENTS (1,000,000 events to produce),
-// BENCH_QUERY_EVENTS (10,000,000; 0 skips), KAFKA_BROKERS.
+// BENCH_QUERY_EVENTS (10,000,000; 0 skips), BENCH_SKIP (freshness, takeover: comma-separated parts
+// not to run), BENCH_PROCESSOR_NODE_OPTIONS (the processor's NODE_OPTIONS), KAFKA_BROKERS; CLICKHOUSE_URL runs everything against that server instead of the
+// embedded engine.
 import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFile, rm } from 'node:fs/promises'
@@ -168,6 +170,10 @@ const child = spawn(process.execPath, [...profile, path.join(root, 'services/pro
     ...pipelineDatabase.env,
     // Judged on the stream's own clock: the truth is taken as of each partition's latest event.
     CPI_IDLE_AFTER_MS: String(10 * 365 * 24 * 3_600_000),
+    // The processor's own Node flags (memory experiments), not this process's.
+    ...(process.env.BENCH_PROCESSOR_NODE_OPTIONS
+      ? { NODE_OPTIONS: process.env.BENCH_PROCESSOR_NODE_OPTIONS }
+      : {}),
   },
   stdio: ['ignore', 'ignore', 'inherit'],
 })
@@ -283,24 +289,31 @@ await engine.close()
 // in a process of its own: this one holds the whole workload in memory.
 // (Capped at 50,000: a tiny BENCH_EVENTS run measures no sustainable rate.)
 const nearMax = Math.min(50_000, Math.max(5000, Math.round(((total / endToEndSeconds) * 0.8) / 1000) * 1000))
-say(`freshness at 5000 and ${nearMax} events/s`)
-const freshnessRun = await promisify(execFile)(process.execPath, [path.join(root, 'bench/freshness.ts')], {
-  env: { ...process.env, KAFKA_BROKERS: brokers, FRESHNESS_RATES: [...new Set([5000, nearMax])].join(',') },
-  maxBuffer: 16 * 1024 * 1024,
-})
-const freshness = freshnessRun.stdout
-  .split('\n')
-  .filter((line) => line.startsWith('{"targetEventsPerSecond"'))
-  .map((line) => JSON.parse(line) as FreshnessResult)
+const skipped = new Set((process.env.BENCH_SKIP ?? '').split(',').map((part) => part.trim()))
+let freshness: FreshnessResult[] = []
+if (!skipped.has('freshness')) {
+  say(`freshness at 5000 and ${nearMax} events/s`)
+  const freshnessRun = await promisify(execFile)(process.execPath, [path.join(root, 'bench/freshness.ts')], {
+    env: { ...process.env, KAFKA_BROKERS: brokers, FRESHNESS_RATES: [...new Set([5000, nearMax])].join(',') },
+    maxBuffer: 16 * 1024 * 1024,
+  })
+  freshness = freshnessRun.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{"targetEventsPerSecond"'))
+    .map((line) => JSON.parse(line) as FreshnessResult)
+}
 // Takeover of a partition with 100,000 open interactions (bench/takeover.ts), in a process of its own.
-say('takeover of a partition with 100000 open interactions')
-const takeoverRun = await promisify(execFile)(process.execPath, [path.join(root, 'bench/takeover.ts')], {
-  env: { ...process.env, KAFKA_BROKERS: brokers },
-  maxBuffer: 16 * 1024 * 1024,
-})
-const takeover = JSON.parse(
-  takeoverRun.stdout.split('\n').find((line) => line.startsWith('{"openInteractions"')) ?? 'null',
-) as TakeoverResult | null
+let takeover: TakeoverResult | null = null
+if (!skipped.has('takeover')) {
+  say('takeover of a partition with 100000 open interactions')
+  const takeoverRun = await promisify(execFile)(process.execPath, [path.join(root, 'bench/takeover.ts')], {
+    env: { ...process.env, KAFKA_BROKERS: brokers },
+    maxBuffer: 16 * 1024 * 1024,
+  })
+  takeover = JSON.parse(
+    takeoverRun.stdout.split('\n').find((line) => line.startsWith('{"openInteractions"')) ?? 'null',
+  ) as TakeoverResult | null
+}
 // Query latency of the API over a large stored history (synthetic, see bench/synthetic-load.ts).
 const queryEvents = Number(process.env.BENCH_QUERY_EVENTS ?? 10_000_000)
 say(`query latency over ${queryEvents} stored events`)
@@ -317,6 +330,16 @@ const result = {
   benchmark: 'pipeline',
   at: new Date().toISOString(),
   machine: machine(),
+  /** Where ClickHouse ran: in the processor's process, or a server at CLICKHOUSE_URL (its own process). */
+  engine: process.env.CLICKHOUSE_URL
+    ? { kind: 'server', url: process.env.CLICKHOUSE_URL }
+    : { kind: 'embedded' },
+  /** What shaped the processor's memory: its fetch size and Node's flags. */
+  processorSettings: {
+    fetchBytesPerPartition: process.env.CPI_PROCESSOR_FETCH_BYTES ?? 'default',
+    stateMaxBytes: process.env.CPI_PROCESSOR_STATE_MAX_BYTES ?? 'default',
+    nodeOptions: process.env.BENCH_PROCESSOR_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '',
+  },
   workload: {
     messages: total,
     validEvents: validIds.size,
@@ -370,7 +393,7 @@ const pct = (ratio: number) => `${(ratio * 100).toFixed(1)} %`
 process.stdout.write(
   [
     '',
-    `pipeline benchmark — ${result.machine.cpus} cores, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}, broker and embedded engine on the same machine`,
+    `pipeline benchmark — ${result.machine.cpus} cores, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}, broker and ${process.env.CLICKHOUSE_URL ? `the ClickHouse server at ${process.env.CLICKHOUSE_URL}` : 'embedded engine'} on the same machine`,
     `  workload            ${total} messages (${validIds.size} valid events), ${PARTITIONS} partitions, mean ${result.workload.eventBytesMean} B`,
     `  produce             ${result.produce.eventsPerSecond} events/s`,
     `  ceiling: consume    ${result.ceilings.rawConsumePerSecond} messages/s (kafkajs, no processing)`,
@@ -393,7 +416,7 @@ process.stdout.write(
           ...routeRows(query.results).map((row) => `    ${row.trim()}`),
         ]
       : ['  API queries         not measured (BENCH_QUERY_EVENTS=0)']),
-    `  processor RSS       peak ${result.processor.peakRssMiB} MiB, mean ${result.processor.meanRssMiB} MiB (V8 heap peak ${result.processor.peakV8HeapMiB} MiB, off-heap buffers ${result.processor.peakExternalMiB} MiB; the rest is the embedded engine; anonymous peak ${result.processor.peakAnonymousMiB} MiB, file-backed peak ${result.processor.peakFileBackedMiB} MiB)`,
+    `  processor RSS       peak ${result.processor.peakRssMiB} MiB, mean ${result.processor.meanRssMiB} MiB (V8 heap peak ${result.processor.peakV8HeapMiB} MiB, off-heap buffers ${result.processor.peakExternalMiB} MiB; ${process.env.CLICKHOUSE_URL ? 'the engine is the server at CLICKHOUSE_URL, in its own process' : 'the rest is the embedded engine'}; anonymous peak ${result.processor.peakAnonymousMiB} MiB, file-backed peak ${result.processor.peakFileBackedMiB} MiB)`,
     `  processor CPU       ${result.processor.cpuSeconds} s over the end-to-end time (Node and the embedded engine's threads): ${result.processor.cpuMicrosecondsPerEvent} µs per message`,
     `  processor stages    ${Object.entries(stages)
       .sort((a, b) => b[1] - a[1])
