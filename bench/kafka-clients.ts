@@ -1,4 +1,4 @@
-// The Kafka client (issue 14): kafkajs, which the adapter (`packages/kafka`) wraps, against
+// The Kafka client (decision 0017): kafkajs, which the adapter (`packages/kafka`) wraps, against
 // `@platformatic/kafka` (pure JavaScript, from npm), on the same broker and the same messages.
 // For each client, alternately and twice: producing the workload into a topic of its own, then
 // consuming a topic from the beginning in a consumer group with nothing done per message — the

@@ -45,8 +45,11 @@ const allowed = (from: { layer: Layer; name: string }, to: { layer: Layer; name:
   return to.layer !== 'services' || from.name === 'all-in-one'
 }
 
-/** Documents that live beside the repository, not in it: code must not send a reader there. */
-const OUTSIDE_CITATION = /\.\.\/shared\b|CPI-CATALOG(?:\.md)?|ARCHITECTURE(?:\.md)?\b|STYLE\.md/g
+/**
+ * Documents that live beside the repository, not in it, and the tracker's issue numbers: code
+ * must not send a reader there.
+ */
+const OUTSIDE_CITATION = /\.\.\/shared\b|CPI-CATALOG(?:\.md)?|ARCHITECTURE(?:\.md)?\b|STYLE\.md|\b[Ii]ssue \d+/g
 
 const violations: string[] = []
 const importPattern = /(?:from\s+|import\s*\(\s*)['"]([^'"]+)['"]/g

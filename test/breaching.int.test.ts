@@ -1,4 +1,4 @@
-// The breach queue (`GET /v1/breaching`, issue 15 item 3) over what the real processor wrote:
+// The breach queue (`GET /v1/breaching`, docs/api.md) over what the real processor wrote:
 // tickets opened at chosen times before the newest one, first_reply_2h (2 hours, wall time)
 // deciding them against their partition's watermark — event time: the newest event's time,
 // moved on by the time the partition has been quiet since.

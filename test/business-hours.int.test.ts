@@ -1,4 +1,4 @@
-// CPIs whose clocks are not the wall clock (issue 15, items 1 and 2), through the real broker,
+// CPIs whose clocks are not the wall clock (business hours, pauses: docs/cpi-catalog.md), through the real broker,
 // processor and engine: a catalog file with a calendar (a holiday from an iCalendar file beside
 // it), a CPI on it, and a CPI whose clock pauses while a ticket waits on the customer. Every
 // expected value is computed by hand.

@@ -15,7 +15,7 @@ import { describe, expect } from 'vitest'
 import { testEnvironment, uniqueName } from './support/environment.ts'
 import { it } from './support/fixtures.ts'
 
-// Issue 8, security: scoped keys rotated without a restart, pseudonymized customer ids, and
+// Security (docs/security.md): scoped keys rotated without a restart, pseudonymized customer ids, and
 // retention TTLs, against the real broker and engine.
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')

@@ -6,7 +6,7 @@ import { CatalogError, loadCatalog, parseCatalog } from './catalog.ts'
 import { calendarOf, decideInteraction, type InteractionEvent } from './decide.ts'
 import type { LatencyDefinition } from './definition.ts'
 
-// A CPI's expectation on business hours (issue 15, item 1): the deadline is the time allowed in
+// A CPI's expectation on business hours (docs/cpi-catalog.md, Business hours): the deadline is the time allowed in
 // working time after the start, the latency is working time (wall time beside it). Every
 // expected value below is computed by hand from the calendars' hours.
 

@@ -103,11 +103,35 @@ describe('the built-in KPI catalog', () => {
     ).toEqual(['kpis.json: kpis[0].rule.event: one of the v1 event types, got "order.shipped"'])
     expect(
       problemsOf({
-        kpis: [{ ...kpiInput, rule: { ...kpiInput.rule, match: 'customer' } }],
+        kpis: [{ ...kpiInput, rule: { ...kpiInput.rule, match: 'customer', endedBy: [] } }],
         links: [{ ...link, grouping: { outcome: { good: 'fast', bad: 'late' } } }],
       }),
     ).toEqual([
       'kpis.json: kpis[0].rule.customerFrom: a rule matching by customer names the event that carries the customer id (customerFrom)',
+    ])
+    // Nothing of a customer's takes one interaction out; bucket bounds go up.
+    expect(
+      problemsOf({
+        kpis: [
+          { ...kpiInput, rule: { ...kpiInput.rule, match: 'customer', customerFrom: 'quote.requested' } },
+        ],
+      }),
+    ).toEqual([
+      'kpis.json: kpis[0].rule.endedBy: endedBy applies to a rule matching by interaction (an event of the interaction takes it out)',
+    ])
+    const latency = (first: string, second: string) => ({
+      latency: {
+        buckets: [
+          { upTo: first, label: 'fast' },
+          { upTo: second, label: 'slow' },
+        ],
+        over: 'slow',
+        never: 'slow',
+      },
+    })
+    expect(problemsOf({ kpis: [kpiInput], links: [{ ...link, grouping: latency('30s', '5m') }] })).toEqual([])
+    expect(problemsOf({ kpis: [kpiInput], links: [{ ...link, grouping: latency('5m', '30s') }] })).toEqual([
+      'kpis.json: links[0].grouping.latency.buckets: bucket bounds in ascending order (the first that holds an interaction takes it)',
     ])
     expect(
       problemsOf({

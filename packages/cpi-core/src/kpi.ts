@@ -48,6 +48,11 @@ export const kpiRuleSchema = z
     error: 'a rule matching by customer names the event that carries the customer id (customerFrom)',
     path: ['customerFrom'],
   })
+  // The customer's KPI events are not the interaction's: nothing of theirs can take it out.
+  .refine((rule) => rule.match === 'interaction' || rule.endedBy.length === 0, {
+    error: 'endedBy applies to a rule matching by interaction (an event of the interaction takes it out)',
+    path: ['endedBy'],
+  })
 
 /** How a link groups a CPI's interactions: by outcome, or by latency buckets. */
 export const linkGroupingSchema = z.union([
@@ -55,7 +60,16 @@ export const linkGroupingSchema = z.union([
   z.strictObject({
     latency: z.strictObject({
       /** Upper bounds, ascending, each with its group's label; above the last: `over`. */
-      buckets: z.array(z.strictObject({ upTo: durationSchema, label: z.string().min(1) })).min(1),
+      buckets: z
+        .array(z.strictObject({ upTo: durationSchema, label: z.string().min(1) }))
+        .min(1)
+        .refine(
+          (buckets) =>
+            buckets.every((bucket, index) => index === 0 || bucket.upTo > (buckets[index - 1]?.upTo ?? 0)),
+          {
+            error: 'bucket bounds in ascending order (the first that holds an interaction takes it)',
+          },
+        ),
       over: z.string().min(1),
       /** Interactions never answered (still open at their deadline). */
       never: z.string().min(1),

@@ -3,7 +3,7 @@ import { CatalogError, parseCatalog } from './catalog.ts'
 import { decideInteraction, type InteractionEvent } from './decide.ts'
 import type { LatencyDefinition } from './definition.ts'
 
-// Pausing clocks (issue 15, item 2): a ticket waiting on the customer stops the clock until the
+// Pausing clocks (docs/cpi-catalog.md, Pausing clocks): a ticket waiting on the customer stops the clock until the
 // customer replies; paused time counts neither in the latency nor toward the deadline. Every
 // expected value is computed by hand.
 

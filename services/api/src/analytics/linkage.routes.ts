@@ -25,7 +25,7 @@ export function registerLinkageRoute(http: FastifyInstance, context: AnalyticsCo
       url: '/v1/analytics/linkage',
       operationId: 'linkage',
       summary:
-        'CPI → KPI links (observational): quote acceptance by time-to-quote bucket, repeat order within 90 days after an intact vs a broken delivery, churn within 90 days after first-time resolution vs not; Wilson intervals and each group against the first.',
+        "CPI → KPI links (observational), as the KPI catalog defines them (cpi-core's catalog/kpis.json: which KPI, counted how, grouped how): per link the KPI rate of each group of the CPI's interactions with its Wilson interval, each group against the first.",
       query: analyticsQuery(context.now),
       responses: {
         200: {
