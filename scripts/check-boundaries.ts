@@ -49,7 +49,8 @@ const allowed = (from: { layer: Layer; name: string }, to: { layer: Layer; name:
  * Documents that live beside the repository, not in it, and the tracker's issue numbers: code
  * must not send a reader there.
  */
-const OUTSIDE_CITATION = /\.\.\/shared\b|CPI-CATALOG(?:\.md)?|ARCHITECTURE(?:\.md)?\b|STYLE\.md|\b[Ii]ssue \d+/g
+const OUTSIDE_CITATION =
+  /\.\.\/shared\b|CPI-CATALOG(?:\.md)?|ARCHITECTURE(?:\.md)?\b|STYLE\.md|\b[Ii]ssue \d+/g
 
 const violations: string[] = []
 const importPattern = /(?:from\s+|import\s*\(\s*)['"]([^'"]+)['"]/g
