@@ -13,7 +13,7 @@ import {
 // The declared statements against a fake client: what each sends, what a failure says, and what
 // the observers are told. Against the real engine: test/clickhouse-adapter.int.test.ts.
 
-function fakeClickHouse(options: { fail?: boolean } = {}) {
+function fakeClickHouse(options: { fail?: boolean; failWith?: Error } = {}) {
   const sent: { on: string; args: Record<string, unknown> }[] = []
   const operation = (on: string) => async (args: Record<string, unknown>) => {
     sent.push({ on, args })
@@ -28,6 +28,7 @@ function fakeClickHouse(options: { fail?: boolean } = {}) {
     background: client('background'),
     async insertTabSeparated(table: string, columns: readonly string[], text: string) {
       sent.push({ on: 'tsv', args: { table, columns, text } })
+      if (options.failWith) throw options.failWith
       if (options.fail) throw new Error('engine away')
     },
   } as unknown as ClickHouse
@@ -119,5 +120,29 @@ describe('declared statements', () => {
     } finally {
       stop()
     }
+  })
+
+  it("keeps the engine's word on a refused row: a content error stays refusedContent, an outage stays retriable", async () => {
+    const insert = defineTabSeparatedInsert<{ id: string }>({
+      name: 'inserting rows into t',
+      table: 't',
+      columns: [['id', (row) => row.id]],
+    })
+    const { ClickHouseError } = await import('@clickhouse/client')
+    const refused = new ClickHouseError({
+      message: 'Cannot parse input',
+      code: '27',
+      type: 'CANNOT_PARSE_INPUT_ASSERTION_FAILED',
+    })
+    const content = await insert(fakeClickHouse({ failWith: refused }).clickhouse, [{ id: 'a' }]).catch(
+      (error) => error,
+    )
+    expect(content).toBeInstanceOf(ClickHouseAdapterError)
+    expect(content).toMatchObject({ refusedContent: true, retriable: false, code: '27' })
+    const outage = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
+    const away = await insert(fakeClickHouse({ failWith: outage }).clickhouse, [{ id: 'a' }]).catch(
+      (error) => error,
+    )
+    expect(away).toMatchObject({ refusedContent: false, retriable: true })
   })
 })

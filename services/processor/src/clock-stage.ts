@@ -1,8 +1,13 @@
-import { type ClickHouse, maxEventTimeBefore } from '@cpi/clickhouse'
+import type { maxEventTimeBefore } from '@cpi/clickhouse'
 import type { Batch } from '@cpi/kafka'
 import type { Candidate } from './arrival-stage.ts'
 import type { InteractionCache } from './interaction-cache.ts'
 import type { PartitionClock } from './partition-clock.ts'
+
+/** The latest event time stored before a partition's position, overall and per source (from `events`). */
+export type StoredTime = (
+  position: Parameters<typeof maxEventTimeBefore>[1],
+) => ReturnType<typeof maxEventTimeBefore>
 
 /** The next offset each partition's clock has seen up to; any other next batch restarts the clock. */
 export type ClockPositions = Map<number, bigint>
@@ -15,7 +20,7 @@ export async function startClocks(
   batches: readonly Batch[],
   arrivedAt: number,
   state: {
-    clickhouse: ClickHouse
+    storedTime: StoredTime
     clock: PartitionClock
     cache: InteractionCache
     positions: ClockPositions
@@ -29,11 +34,7 @@ export async function startClocks(
     // this partition meanwhile (a session lost in a long batch, then the partition back), so
     // nothing held for it is trusted.
     state.cache.forget(partition)
-    const stored = await maxEventTimeBefore(state.clickhouse, {
-      topic: batch.topic,
-      partition,
-      offset: firstOffset,
-    })
+    const stored = await state.storedTime({ topic: batch.topic, partition, offset: firstOffset })
     state.clock.start(partition, stored.max, arrivedAt, stored.bySource)
   }
 }

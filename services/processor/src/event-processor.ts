@@ -1,4 +1,4 @@
-import { type ClickHouse, partitionTime } from '@cpi/clickhouse'
+import { type ClickHouse, insertEvents, maxEventTimeBefore, partitionTime } from '@cpi/clickhouse'
 import type { CpiDefinition } from '@cpi/cpi-core'
 import { type Batch, BatchConsumer, type BatchingProducer } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
@@ -145,6 +145,8 @@ function groupState(deps: EventProcessorDependencies): GroupState & { revisits: 
       logger,
     },
     load: (subjects) => loadCopiesBySubject(deps.clickhouse, subjects),
+    insertEvents: (rows) => insertEvents(deps.clickhouse, rows),
+    storedTime: (position) => maxEventTimeBefore(deps.clickhouse, position),
     now: deps.now ?? Date.now,
   }
 }

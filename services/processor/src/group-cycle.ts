@@ -1,4 +1,4 @@
-import { insertEvents, type StoredEvent } from '@cpi/clickhouse'
+import type { RawEventRow, StoredEvent } from '@cpi/clickhouse'
 import type { Batch, BatchingProducer } from '@cpi/kafka'
 import { asStoredCopy, type Candidate, sortArrivals } from './arrival-stage.ts'
 import {
@@ -6,6 +6,7 @@ import {
   type ClockPositions,
   type Observed,
   observeClocks,
+  type StoredTime,
   startClocks,
 } from './clock-stage.ts'
 import { type DecideState, decideAndWrite, outcomeGroups } from './decide-stage.ts'
@@ -25,6 +26,9 @@ export interface GroupState extends DecideState {
   deadLetterTopic: string
   validate: ValidateOptions
   load: CopiesLoader
+  /** Inserts rows into `events` (the events stage isolates a row whose content the store refuses). */
+  insertEvents: (rows: readonly RawEventRow[]) => Promise<void>
+  storedTime: StoredTime
   now: () => number
   metrics: ProcessorMetrics
 }
@@ -89,9 +93,8 @@ async function writeEventsAndLetters(
   arrived: readonly MessageResult<Candidate>[],
   state: GroupState,
 ): Promise<MessageResult<Candidate>[]> {
-  const insert = (rows: Parameters<typeof insertEvents>[1]) => insertEvents(state.clickhouse, rows)
   const [results] = await Promise.all([
-    writeEvents(arrived, { insert, letter: state.validate.letter, logger: state.logger }),
+    writeEvents(arrived, { insert: state.insertEvents, letter: state.validate.letter, logger: state.logger }),
     state.producer.send(state.deadLetterTopic, deadLetters(arrived)),
   ])
   const refused = results.filter(
