@@ -81,6 +81,7 @@ export {
   type EventCounts,
   includeEventsBeyondHorizon,
   insertEvents,
+  interactionsStartedBetween,
   type RawEventRow,
 } from './tables/events.ts'
 export {
@@ -94,6 +95,7 @@ export {
   partitionTime,
   pendingRevisits,
   queryCpiValues,
+  recordedWatermarks,
   recordWatermarks,
   type StoredEvent,
 } from './tables/outcomes.ts'

@@ -2,7 +2,8 @@ import {
   type ClickHouse,
   followCoarserGrains,
   includeEventsBeyondHorizon,
-  toClickHouseError,
+  interactionsStartedBetween,
+  recordedWatermarks,
 } from '@cpi/clickhouse'
 import type { CpiDefinition } from '@cpi/cpi-core'
 import { recomputeOutcomes } from './outcome-stage.ts'
@@ -30,38 +31,20 @@ interface RecomputeOptions {
 /** The interactions of the CPI that started in [from, to), by partition, and each partition's recorded watermark. */
 async function interactionsToRecompute(options: RecomputeOptions) {
   const { clickhouse, definition, topic } = options
-  const startType = definition.shape === 'survey' ? definition.response.type : definition.start.type
-  try {
-    const result = await clickhouse.writer.query({
-      query: `SELECT subject, any(kafka_partition) AS partition FROM ${clickhouse.database}.events
-              WHERE kafka_topic = {topic:String} AND type = {type:String}
-                AND time >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND time < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
-              GROUP BY subject`,
-      query_params: { topic, type: startType, from: options.from, to: options.to },
-      format: 'JSONEachRow',
-    })
-    const byPartition = new Map<number, string[]>()
-    for (const row of await result.json<{ subject: string; partition: number }>()) {
-      const list = byPartition.get(Number(row.partition)) ?? []
-      list.push(row.subject)
-      byPartition.set(Number(row.partition), list)
-    }
-    const recorded = await clickhouse.writer.query({
-      query: `SELECT partition, toUnixTimestamp64Milli(max(watermark)) AS watermark FROM ${clickhouse.database}.watermarks
-              WHERE topic = {topic:String} GROUP BY partition`,
-      query_params: { topic },
-      format: 'JSONEachRow',
-    })
-    const watermarks = new Map(
-      (await recorded.json<{ partition: number; watermark: string }>()).map((row) => [
-        Number(row.partition),
-        Number(row.watermark),
-      ]),
-    )
-    return { byPartition, watermarks }
-  } catch (error) {
-    throw toClickHouseError(error, `finding the interactions of ${definition.name} to recompute`)
+  const type = definition.shape === 'survey' ? definition.response.type : definition.start.type
+  const started = await interactionsStartedBetween(clickhouse, {
+    topic,
+    type,
+    from: options.from,
+    to: options.to,
+  })
+  const byPartition = new Map<number, string[]>()
+  for (const { subject, partition } of started) {
+    const list = byPartition.get(partition) ?? []
+    list.push(subject)
+    byPartition.set(partition, list)
   }
+  return { byPartition, watermarks: await recordedWatermarks(clickhouse, topic) }
 }
 
 /**

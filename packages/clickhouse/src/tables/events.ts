@@ -157,3 +157,20 @@ export async function includeEventsBeyondHorizon(
   }
   return included
 }
+
+const startedQuery = defineQuery({
+  name: 'finding the interactions started in a range',
+  connection: 'writer',
+  params: z.object({ topic: z.string(), type: z.string(), from: z.number().int(), to: z.number().int() }),
+  sql: (database) => `SELECT subject, any(kafka_partition) AS partition FROM ${database}.events
+              WHERE kafka_topic = {topic:String} AND type = {type:String}
+                AND time >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND time < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+              GROUP BY subject`,
+  row: (row) => ({ subject: String(row.subject), partition: Number(row.partition) }),
+})
+
+/** The interactions whose `type` event (a CPI's start) is in [from, to) on the topic, with their partition. */
+export const interactionsStartedBetween = (
+  clickhouse: ClickHouse,
+  range: { topic: string; type: string; from: number; to: number },
+): Promise<{ subject: string; partition: number }[]> => startedQuery(clickhouse, range)

@@ -274,6 +274,26 @@ export const recordWatermarks = (
   rows: readonly { topic: string; partition: number; watermark: number; maxEventTime: number }[],
 ): Promise<void> => watermarksInsert(clickhouse, rows)
 
+const recordedWatermarksQuery = defineQuery({
+  name: 'reading the recorded watermarks',
+  connection: 'writer',
+  params: z.object({ topic: z.string() }),
+  sql: (
+    database,
+  ) => `SELECT partition, toUnixTimestamp64Milli(max(watermark)) AS watermark FROM ${database}.watermarks
+              WHERE topic = {topic:String} GROUP BY partition`,
+  row: (row) => ({ partition: Number(row.partition), watermark: Number(row.watermark) }),
+})
+
+/** Each partition's highest recorded watermark of the topic (ms), on the write path (read-your-writes). */
+export async function recordedWatermarks(
+  clickhouse: ClickHouse,
+  topic: string,
+): Promise<Map<number, number>> {
+  const rows = await recordedWatermarksQuery(clickhouse, { topic })
+  return new Map(rows.map((row) => [row.partition, row.watermark]))
+}
+
 export interface CpiValueRow extends CpiPoint {
   cpi: string
   dimension: string
