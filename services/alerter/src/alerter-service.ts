@@ -1,21 +1,4 @@
-import {
-  type AlertLinks,
-  type AlertPolicy,
-  type AlertRecord,
-  advance,
-  alertingWatermark,
-  type BreachWatchedCpi,
-  breachConditions,
-  isSilenced,
-  type PartitionProgress,
-  type PartitionWatermark,
-  progressFromAlerts,
-  type Silence,
-  silenceEnded,
-  stallConditions,
-  type Transition,
-  trackProgress,
-} from '@cpi/alerting'
+import { progressFromAlerts } from '@cpi/alerting'
 import {
   type ClickHouse,
   insertAlerts,
@@ -39,22 +22,13 @@ import type { Logger } from '@cpi/logger'
 import { counter, gauge, histogram, type ReadinessCheck } from '@cpi/runtime'
 import type { Kafka } from 'kafkajs'
 import type { Registry } from 'prom-client'
+import { evaluateRound } from './alerter-round.ts'
 import { createOutbox, kafkaReceiver, type Receiver, slackReceiver, webhookReceiver } from './delivery.ts'
-import {
-  type CountRow,
-  evaluateSteps,
-  type RuleSet,
-  rangesToRead,
-  ruleSets,
-  stepsBetween,
-} from './evaluation.ts'
-import { firedSilenced, owedGroups, toRecord, toStored } from './records.ts'
+import { ruleSets } from './evaluation.ts'
+import { firedSilenced, owedGroups, toRecord } from './records.ts'
+import { type Context, isBreach, isStall, type State } from './round-state.ts'
 
 const CHECKPOINT = 'alerter'
-/** At most a day of minute steps per evaluation (a longer gap is skipped with a warning). */
-const MAX_STEPS = 1440
-const isStall = (alert: AlertRecord) => alert.labels.rule === 'pipeline_stalled'
-const isBreach = (alert: AlertRecord) => alert.labels.rule === 'about_to_breach'
 
 /** A partition of the events topic whose stall alert fires. */
 export interface StalledPartition {
@@ -78,41 +52,10 @@ export interface Alerter {
   warnings: Record<string, string[]>
 }
 
-/** What the alerter knows between rounds; changed only after a round is recorded. */
-interface State {
-  alerts: Map<string, AlertRecord>
-  through: number | undefined
-  progress: Map<string, PartitionProgress>
-  /** Firing alerts whose firing was silenced: told once their silences end. */
-  unnotified: Set<string>
-  watermark: number | undefined
-}
-
-/** What one round would change, worked out on copies. */
-interface Plan {
-  alerts: Map<string, AlertRecord>
-  transitions: Transition[]
-  progress: Map<string, PartitionProgress>
-  through: number | undefined
-  /** The last minute step evaluated, when the round walked any. */
-  lastStep: number | undefined
-  watermark: number | undefined
-}
-
 /** The configuration the alerter reads: its own slice, the catalog files, the public URL, the topics. */
 export type AlerterConfig = Pick<Config, 'alerter' | 'processor' | 'api' | 'topics'>
 
-interface Context {
-  clickhouse: ClickHouse
-  rules: readonly RuleSet[]
-  /** The latency CPIs the "about to breach" rule watches, and how far back their interactions may start. */
-  breach: { cpis: readonly BreachWatchedCpi[]; lookBackMs: number }
-  policy: AlertPolicy
-  links: AlertLinks
-  settings: Config['alerter']
-  logger: Logger
-}
-
+/** The alerter's metrics: transitions, notifications, alerts firing, how far it evaluated, round time. */
 function alerterMetrics(registry: Registry) {
   return {
     transitions: counter(registry, {
@@ -208,111 +151,8 @@ async function restore(
   }
 }
 
-/** Walks the minute steps of event time the lowest watermark passed, for every CPI, into the plan. */
-async function evaluateCpis(context: Context, plan: Plan) {
-  const { clickhouse, policy, settings, logger } = context
-  if (plan.watermark === undefined) return
-  plan.through ??= Math.floor((plan.watermark - settings.lookbackMs) / 60_000) * 60_000
-  const steps = stepsBetween(plan.through, plan.watermark, MAX_STEPS)
-  if (steps.length === 0) return
-  const firstStep = steps[0] as number
-  plan.lastStep = steps[steps.length - 1] as number
-  if (firstStep > plan.through + 60_000)
-    logger.warn(
-      { from: new Date(plan.through).toISOString(), to: new Date(firstStep).toISOString() },
-      'skipping an evaluation gap longer than a day',
-    )
-  for (const set of context.rules) {
-    const rows: CountRow[] = []
-    for (const range of rangesToRead(set, policy, firstStep, plan.lastStep))
-      rows.push(...(await queryMinuteCounts(clickhouse, { cpi: set.cpi.name, ...range })))
-    const last = (await queryLastOutcomeTimes(clickhouse, firstStep - set.lookbackMs)).get(set.cpi.name)
-    const result = evaluateSteps({
-      rules: set,
-      rows,
-      steps,
-      alerts: new Map([...plan.alerts].filter(([, alert]) => alert.labels.cpi === set.cpi.name)),
-      policy,
-      links: context.links,
-      lastDataBefore: last ?? null,
-    })
-    for (const [key, record] of result.alerts) plan.alerts.set(key, record)
-    // A pending cycle that ended is forgotten by the lifecycle; keep it so its seq goes on.
-    for (const transition of result.transitions)
-      if (transition.to === 'inactive') plan.alerts.set(transition.fingerprint, transition.alert)
-    plan.transitions.push(...result.transitions)
-  }
-}
-
-/** Each partition's stall condition at wall time `at`, through the same lifecycle, into the plan. */
-function evaluateStalls(context: Context, plan: Plan, observed: readonly PartitionWatermark[], at: number) {
-  plan.progress = trackProgress(plan.progress, observed, at)
-  const conditions = stallConditions({
-    progress: plan.progress.values(),
-    observed,
-    at,
-    stallAfterMs: context.settings.stallAfterMs,
-    links: context.links,
-  })
-  const previous = new Map([...plan.alerts].filter(([, alert]) => isStall(alert)))
-  // The threshold is the wait: a stalled partition fires at once.
-  const step = advance(previous, conditions, at, { pendingForMs: 0 })
-  for (const [key, record] of step.alerts) plan.alerts.set(key, record)
-  plan.transitions.push(...step.transitions)
-}
-
-/**
- * "About to breach" (when CPI_ALERT_BREACH_WITHIN_MS is set): the breach queue's count per CPI
- * at wall time `at`, through the same lifecycle, into the plan. Fires at once: the deadline
- * will not wait for a pending period.
- */
-async function evaluateBreaches(context: Context, plan: Plan, at: number) {
-  const policy = context.settings.breach
-  if (policy.withinMs <= 0 || context.breach.cpis.length === 0) return
-  const found = await queryBreaching(context.clickhouse, {
-    cpis: context.breach.cpis.map((cpi) => cpi.name),
-    withinMs: policy.withinMs,
-    lookBackMs: context.breach.lookBackMs,
-    limit: 1,
-  })
-  const conditions = breachConditions({
-    cpis: context.breach.cpis,
-    counts: found.counts,
-    policy,
-    links: context.links,
-  })
-  const previous = new Map([...plan.alerts].filter(([, alert]) => isBreach(alert)))
-  const step = advance(previous, conditions, at, { pendingForMs: 0 })
-  for (const [key, record] of step.alerts) plan.alerts.set(key, record)
-  plan.transitions.push(...step.transitions)
-}
-
-/** Firings told to nobody whose silences have all ended: told now, unless this round changed them. */
-function tellEndedSilences(plan: Plan, unnotified: ReadonlySet<string>, silences: Silence[], at: number) {
-  const changed = new Set(plan.transitions.map((transition) => transition.fingerprint))
-  for (const fingerprint of unnotified) {
-    const alert = plan.alerts.get(fingerprint)
-    if (alert?.state !== 'firing' || changed.has(fingerprint)) continue
-    if (isSilenced(alert.labels, silences, at).length > 0) continue
-    const transition = silenceEnded(alert)
-    plan.alerts.set(fingerprint, transition.alert)
-    plan.transitions.push(transition)
-  }
-}
-
-/** The recorded round becomes the state. */
-function commit(state: State, plan: Plan, stored: readonly StoredAlert[]) {
-  state.alerts = plan.alerts
-  state.progress = plan.progress
-  state.watermark = plan.watermark
-  state.through = plan.lastStep ?? plan.through
-  for (const row of stored)
-    if (firedSilenced(row)) state.unnotified.add(row.fingerprint)
-    else state.unnotified.delete(row.fingerprint)
-}
-
 /** The latency CPIs (with deadlines) the "about to breach" rule watches, drafts left out. */
-function breachWatch(definitions: readonly CpiDefinition[]): Context['breach'] {
+function breachWatch(definitions: readonly CpiDefinition[]): Omit<Context['breach'], 'policy'> {
   return {
     cpis: definitions
       .filter((definition) => definition.shape === 'latency' && definition.lifecycle !== 'draft')
@@ -343,17 +183,17 @@ type Metrics = ReturnType<typeof alerterMetrics>
 
 /** The outbox, recording every settled job in `alert_deliveries` under the receiver's name. */
 function createDeliveries(
-  context: Context,
+  stores: { clickhouse: ClickHouse; maxAttempts: number; logger: Logger },
   metrics: Metrics,
   receivers: readonly Receiver[],
   now: () => number,
 ) {
   const outbox = createOutbox({
-    maxAttempts: context.settings.deliveryAttempts,
-    logger: context.logger,
+    maxAttempts: stores.maxAttempts,
+    logger: stores.logger,
     now,
     settle: async ({ job, outcome }) => {
-      await recordDelivery(context.clickhouse, {
+      await recordDelivery(stores.clickhouse, {
         idempotencyKey: job.key,
         receiver: job.receiver.name,
         outcome,
@@ -371,49 +211,13 @@ function createDeliveries(
   return { outbox, enqueueOwed }
 }
 
-/**
- * One evaluation: CPI rules on event time, partition progress on the wall clock, firings whose
- * silence ended; recorded, then made the state, then queued for delivery.
- */
-async function evaluateRound(
-  context: Context,
-  state: State,
-  deps: { eventsTopic: string; at: number; receivers: readonly string[] },
-): Promise<StoredAlert[]> {
-  const { clickhouse } = context
-  const observed = (await queryWatermarks(clickhouse)).filter((p) => p.topic === deps.eventsTopic)
-  const plan: Plan = {
-    alerts: new Map(state.alerts),
-    transitions: [],
-    progress: state.progress,
-    through: state.through,
-    lastStep: undefined,
-    watermark: alertingWatermark(observed, deps.eventsTopic),
-  }
-  await evaluateCpis(context, plan)
-  evaluateStalls(context, plan, observed, deps.at)
-  await evaluateBreaches(context, plan, deps.at)
-  const silences = await listSilences(clickhouse, deps.at)
-  tellEndedSilences(plan, state.unnotified, silences, deps.at)
-  const stored = plan.transitions.map((transition) =>
-    toStored(transition, transition.notify ? isSilenced(transition.alert.labels, silences, deps.at) : [], [
-      ...deps.receivers,
-    ]),
-  )
-  // Recorded before anything is sent (the table is the outbox) and before the state changes: a
-  // failed write leaves the state as it was, so the next round works out and records the same rows.
-  await insertAlerts(clickhouse, stored)
-  if (plan.lastStep !== undefined) await writeCheckpoint(clickhouse, CHECKPOINT, plan.lastStep)
-  commit(state, plan, stored)
-  return stored
-}
-
-function report(context: Context, metrics: Metrics, state: State, stored: readonly StoredAlert[]) {
+/** The round's metrics and the log line of each notification it recorded. */
+function report(logger: Logger, metrics: Metrics, state: State, stored: readonly StoredAlert[]) {
   if (state.through !== undefined) metrics.evaluatedThrough.set(state.through / 1000)
   for (const transition of stored) {
     metrics.transitions.inc({ state: transition.state, severity: transition.labels.severity ?? '' })
     if (transition.notify)
-      context.logger.info(
+      logger.info(
         {
           fingerprint: transition.fingerprint,
           state: transition.state,
@@ -428,6 +232,40 @@ function report(context: Context, metrics: Metrics, state: State, stored: readon
       { severity },
       [...state.alerts.values()].filter((a) => a.state === 'firing' && a.labels.severity === severity).length,
     )
+}
+
+/** What a round works with: the rules and settings, and the reads and writes of ClickHouse it makes. */
+function roundContext(options: {
+  config: AlerterConfig
+  clickhouse: ClickHouse
+  logger: Logger
+  rules: Context['rules']
+  breach: Omit<Context['breach'], 'policy'>
+  receivers: readonly string[]
+}): Context {
+  const { config, clickhouse } = options
+  const settings = config.alerter
+  return {
+    eventsTopic: config.topics.events,
+    rules: options.rules,
+    policy: settings.policy,
+    links: {
+      dashboardUrl: config.api.publicUrl,
+      runbookUrl: settings.runbookUrl ?? `${config.api.publicUrl}/runbook`,
+    },
+    lookbackMs: settings.lookbackMs,
+    stallAfterMs: settings.stallAfterMs,
+    breach: { ...options.breach, policy: settings.breach },
+    receivers: options.receivers,
+    logger: options.logger,
+    watermarks: () => queryWatermarks(clickhouse),
+    minuteCounts: (query) => queryMinuteCounts(clickhouse, query),
+    lastOutcomeTimes: (before) => queryLastOutcomeTimes(clickhouse, before),
+    breachCounts: async (query) => (await queryBreaching(clickhouse, { ...query, limit: 1 })).counts,
+    silences: (at) => listSilences(clickhouse, at),
+    insertAlerts: (rows) => insertAlerts(clickhouse, rows),
+    writeCheckpoint: (through) => writeCheckpoint(clickhouse, CHECKPOINT, through),
+  }
 }
 
 /** Runs `round` every `intervalMs` after the previous one ended; `tick` runs one now (or joins the one running). */
@@ -480,35 +318,21 @@ export async function startAlerter(options: {
   const now = options.now ?? Date.now
   const settings = config.alerter
   const { rules, warnings, breach } = await loadRules(config, logger, options.catalog)
-  const context: Context = {
-    clickhouse,
-    rules,
-    breach,
-    policy: settings.policy,
-    settings,
-    logger,
-    links: {
-      dashboardUrl: config.api.publicUrl,
-      runbookUrl: settings.runbookUrl ?? `${config.api.publicUrl}/runbook`,
-    },
-  }
   const metrics = alerterMetrics(options.registry)
   const { receivers, producer } = createReceivers(config, options.kafka, logger)
-  const { outbox, enqueueOwed } = createDeliveries(context, metrics, receivers, now)
+  const stores = { clickhouse, maxAttempts: settings.deliveryAttempts, logger }
+  const { outbox, enqueueOwed } = createDeliveries(stores, metrics, receivers, now)
   const state = await restore(clickhouse, enqueueOwed)
   if (outbox.size() > 0)
     logger.info({ notifications: outbox.size() }, 'resending notifications owed before the restart')
 
   const names = receivers.map((receiver) => receiver.name)
+  const context = roundContext({ config, clickhouse, logger, rules, breach, receivers: names })
   const rounds = repeat(settings.intervalMs, async () => {
     const end = metrics.duration.startTimer()
     try {
-      const stored = await evaluateRound(context, state, {
-        eventsTopic: config.topics.events,
-        at: now(),
-        receivers: names,
-      })
-      report(context, metrics, state, stored)
+      const stored = await evaluateRound(context, state, now())
+      report(logger, metrics, state, stored)
       enqueueOwed(stored, new Set())
     } catch (error) {
       logger.warn({ err: error }, 'alert evaluation failed; retrying at the next tick')
@@ -533,6 +357,7 @@ export async function startAlerter(options: {
   }
 }
 
+/** The partitions whose stall alert fires, by topic and partition. */
 function stalledPartitions(state: State): StalledPartition[] {
   return [...state.alerts.values()]
     .filter((alert) => isStall(alert) && alert.state === 'firing')

@@ -1,11 +1,17 @@
-import { type Alerter, pipelineCheck, startAlerter } from '@cpi/alerter'
-import { type Api, startApi } from '@cpi/api'
+import { type Alerter, alerterRunning, startAlerter } from '@cpi/alerter'
+import { type Api, apiRunning, startApi } from '@cpi/api'
 import { applyRetention, type ClickHouse, createClickHouse, migrateToLatest } from '@cpi/clickhouse'
 import type { Config } from '@cpi/config'
-import { type IngestGateway, ingestKeysFor, startAccessKeys, startIngestGateway } from '@cpi/ingest'
+import {
+  type IngestGateway,
+  ingestKeysFor,
+  ingestRunning,
+  startAccessKeys,
+  startIngestGateway,
+} from '@cpi/ingest'
 import { createKafka, kafkaReachable } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
-import { type Processor, startProcessor } from '@cpi/processor'
+import { type Processor, processorRunning, startProcessor } from '@cpi/processor'
 import {
   createHttpServer,
   createMetricsRegistry,
@@ -14,7 +20,7 @@ import {
   registerMetricsRoute,
   type ShutdownStep,
 } from '@cpi/runtime'
-import { recordStatementMetrics } from '@cpi/service'
+import { type RunningService, recordStatementMetrics } from '@cpi/service'
 import { httpSink, kafkaSink, startSimulator } from '@cpi/simulator'
 import type { FastifyInstance } from 'fastify'
 
@@ -76,36 +82,33 @@ export async function startAllInOne(
     : undefined
 
   let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined
-  const steps: ShutdownStep[] = [
-    { name: 'simulator', run: async () => simulator?.stop() },
-    // Live streams end first: the server cannot close while they are open.
-    { name: 'streams', run: async () => api.stop() },
-    { name: 'alerter', run: async () => alerter?.stop() },
-    // Stop taking requests; those in flight finish and their events are acknowledged.
-    { name: 'http', run: () => http.close() },
-    { name: 'ingest', run: () => ingest.stop() },
-    // Consumers finish their batch and commit; nothing half-written is committed.
-    { name: 'processor', run: () => processor.stop() },
-    { name: 'keys', run: async () => access.stop() },
-    { name: 'clickhouse', run: () => clickhouse.close() },
-    { name: 'statement metrics', run: async () => stopStatementMetrics() },
-  ]
+  // In the order their readiness checks are listed.
+  const running = {
+    api: apiRunning(api),
+    processor: processorRunning(processor),
+    alerter: alerter ? alerterRunning(alerter) : undefined,
+    ingest: ingestRunning(ingest),
+  }
   const lifecycle = createShutdown({
     logger,
     timeoutMs: config.shutdownTimeoutMs,
     ...(options.exit ? { exit: options.exit } : {}),
-    steps: () => steps,
+    steps: () => [
+      { name: 'simulator', run: async () => simulator?.stop() },
+      ...sharedShutdown(running, http),
+      { name: 'keys', run: async () => access.stop() },
+      { name: 'clickhouse', run: () => clickhouse.close() },
+      { name: 'statement metrics', run: async () => stopStatementMetrics() },
+    ],
   })
-
   registerHealthRoutes(http, {
     timeoutMs: config.readyCheckTimeoutMs,
     isShuttingDown: lifecycle.isShuttingDown,
     checks: [
       { name: 'kafka', check: () => kafkaReachable(kafka, config.readyCheckTimeoutMs) },
       { name: 'clickhouse', check: () => clickhouse.ping() },
-      { name: 'consumers', check: async () => processor.isHealthy() },
-      // A stalled partition, named (advisory: the process still serves).
-      ...(alerter ? [pipelineCheck(alerter)] : []),
+      // Each service's own readiness, as its main.ts serves it (a stalled partition: advisory).
+      ...Object.values(running).flatMap((service) => service?.ready ?? []),
     ],
   })
   registerMetricsRoute(http, registry)
@@ -135,4 +138,24 @@ export async function startAllInOne(
     shutdown: lifecycle.shutdown,
     installSignalHandlers: lifecycle.installSignalHandlers,
   }
+}
+
+/**
+ * The services' own drain and stop steps (the ones each main.ts runs alone) in the order one
+ * process needs: live streams end and the alerter stops, the server stops taking requests (those
+ * in flight finish and their events are acknowledged), the gateway's producer flushes, and only
+ * then the consumers stop (each finishes its batch and commits), so what was accepted last is
+ * processed before the process exits.
+ */
+function sharedShutdown(
+  running: Record<'api' | 'processor' | 'ingest', RunningService> & { alerter: RunningService | undefined },
+  http: FastifyInstance,
+): ShutdownStep[] {
+  return [
+    ...(running.api.drain ?? []),
+    ...(running.alerter?.drain ?? []),
+    { name: 'http', run: () => http.close() },
+    ...(running.ingest.stop ?? []),
+    ...(running.processor.drain ?? []),
+  ]
 }

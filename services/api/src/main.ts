@@ -2,19 +2,13 @@
 // run as many as needed behind a load balancer.
 import { runService } from '@cpi/service'
 import { startApi } from './api-service.ts'
+import { apiRunning } from './running.ts'
 
 await runService({
   name: 'api',
   // Reads only: no retention of its own; reads go on while Kafka is away (only the lag needs it).
   clickhouse: { retention: () => ({}) },
   kafkaReadiness: false,
-  start: async ({ config, clickhouse, http, logger, kafka }) => {
-    const api = await startApi({ config, clickhouse, http, logger, kafka })
-    return {
-      ready: [],
-      // Open live streams would keep the server from closing.
-      drain: [{ name: 'streams', run: async () => api.stop() }],
-      message: 'API and dashboard listening',
-    }
-  },
+  start: async ({ config, clickhouse, http, logger, kafka }) =>
+    apiRunning(await startApi({ config, clickhouse, http, logger, kafka })),
 })

@@ -9,4 +9,5 @@ export {
 } from './ingest-gateway.ts'
 export { createKeyring, type Keyring, keyFingerprint, loadOrCreateLocalKey } from './ingest-keys.ts'
 export { createIngestService, type IngestService } from './ingest-service.ts'
+export { ingestRunning } from './running.ts'
 export { TokenBuckets } from './token-bucket.ts'

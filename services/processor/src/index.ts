@@ -9,3 +9,4 @@ export {
   pseudonymizeEvent,
 } from './pseudonymize.ts'
 export { type RecomputeReport, recompute } from './recompute.ts'
+export { processorRunning } from './running.ts'

@@ -2,6 +2,7 @@
 // of them in one consumer group.
 import { runService } from '@cpi/service'
 import { startProcessor } from './processor-service.ts'
+import { processorRunning } from './running.ts'
 
 await runService({
   name: 'processor',
@@ -12,12 +13,6 @@ await runService({
       rejectedDays: config.retention.rejectedDays,
     }),
   },
-  start: async ({ config, kafka, clickhouse, registry, logger }) => {
-    const processor = await startProcessor({ config, kafka, clickhouse, registry, logger })
-    return {
-      ready: [{ name: 'consumers', check: async () => processor.isHealthy() }],
-      drain: [{ name: 'consumers', run: () => processor.stop() }],
-      message: 'processor running',
-    }
-  },
+  start: async ({ config, kafka, clickhouse, registry, logger }) =>
+    processorRunning(await startProcessor({ config, kafka, clickhouse, registry, logger })),
 })
