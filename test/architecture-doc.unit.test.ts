@@ -45,16 +45,17 @@ describe('the architecture diagram', () => {
     }
   })
 
-  it('names every service, every package and every stage of the processor', () => {
+  it('names every service, every package and every stage of the processor and the alerter', () => {
     for (const top of ['services', 'packages']) {
       for (const name of readdirSync(path.join(root, top))) {
         if (statSync(path.join(root, top, name)).isDirectory())
           expect(diagram, `${top}/${name}`).toContain(`${top}/${name}`)
       }
     }
-    for (const stage of readdirSync(path.join(root, 'services/processor/src')).filter((file) =>
-      file.endsWith('-stage.ts'),
-    ))
-      expect(diagram, stage).toContain(stage)
+    for (const service of ['processor', 'alerter'])
+      for (const stage of readdirSync(path.join(root, 'services', service, 'src')).filter((file) =>
+        file.endsWith('-stage.ts'),
+      ))
+        expect(diagram, stage).toContain(stage)
   })
 })
