@@ -93,24 +93,29 @@ export function registerApiRoutes(http: FastifyInstance, options: ApiRoutesOptio
   serve(http, openApiRoute(http))
 }
 
+/** The `name` path parameter of a CPI's routes: a CPI of the catalog, else 404 naming them. */
+function cpiNameParams(byName: ReadonlyMap<string, CpiDefinition>) {
+  const names = [...byName.keys()].join(', ')
+  return z.object({
+    name: z
+      .string()
+      .refine((name) => byName.has(name), {
+        error: (issue) => `expected a CPI of the catalog (${names}), got ${JSON.stringify(issue.input)}`,
+      })
+      .describe('A CPI of the catalog.'),
+  })
+}
+
 /** `GET /v1/cpis/:name/openslo`: the CPI as OpenSLO v1 documents (as `bin/cpi openslo export`). */
 function openSloRoute({ catalog }: ApiContext) {
   const byName = new Map(catalog.map((definition) => [definition.name, definition]))
-  const names = [...byName.keys()].join(', ')
   return defineRoute({
     method: 'GET',
     url: '/v1/cpis/:name/openslo',
     operationId: 'cpiOpenSlo',
     summary:
       'The CPI as OpenSLO v1 documents: its SLI (good over known outcomes, as Prometheus queries of /v1/prometheus, carrying the definition) and its SLO (target over the window). `bin/cpi openslo import` reads them back.',
-    params: z.object({
-      name: z
-        .string()
-        .refine((name) => byName.has(name), {
-          error: (issue) => `expected a CPI of the catalog (${names}), got ${JSON.stringify(issue.input)}`,
-        })
-        .describe('A CPI of the catalog.'),
-    }),
+    params: cpiNameParams(byName),
     responses: {
       200: { description: 'The SLI, then the SLO.', schema: z.tuple([openSloSli, openSloSlo]) },
       404: { description: 'No CPI of that name.', schema: Problem },
@@ -149,7 +154,6 @@ function listCpisRoute({ live, shared }: ApiContext) {
 function cpiSeriesRoute(context: ApiContext) {
   const { clickhouse, now, shared } = context
   const byName = new Map(context.catalog.map((definition) => [definition.name, definition]))
-  const names = [...byName.keys()].join(', ')
   const queries = new Map(context.catalog.map((cpi) => [cpi.name, seriesQuery(cpi.dimensions, now)]))
   const documented = seriesQuery([], now)
   const seriesOf = async (query: SeriesQuery) =>
@@ -159,14 +163,7 @@ function cpiSeriesRoute(context: ApiContext) {
     url: '/v1/cpis/:name',
     operationId: 'cpiSeries',
     summary: 'A series of CPI values; without step one value for the whole range; by groups by a dimension.',
-    params: z.object({
-      name: z
-        .string()
-        .refine((name) => byName.has(name), {
-          error: (issue) => `expected a CPI of the catalog (${names}), got ${JSON.stringify(issue.input)}`,
-        })
-        .describe('A CPI of the catalog.'),
-    }),
+    params: cpiNameParams(byName),
     query: documented,
     queryFor: ({ name }) => queries.get(name) ?? documented,
     responses: {
