@@ -153,8 +153,11 @@ describe('processor: validation again, dead letters and rejected_events, against
         'cpi-source-topic': gateway.topics.events,
       })
 
+      // Counted once the whole group is durable (its dead letters go out before that).
+      await expect
+        .poll(() => registry.metrics(), { timeout: 15_000 })
+        .toMatch(/cpi_processor_events_total\{outcome="ok"[^}]*\} 5/)
       const metrics = await registry.metrics()
-      expect(metrics).toMatch(/cpi_processor_events_total\{outcome="ok"[^}]*\} 5/)
       expect(metrics).toMatch(/cpi_processor_events_total\{outcome="dead_letter"[^}]*\} 3/)
       expect(metrics).toMatch(
         /cpi_rejected_events_total\{origin="processor",reason="malformed_json"[^}]*\} 2/,

@@ -284,9 +284,11 @@ describe('processor: no poison input stalls a partition (real broker and engine)
       expect(conflict?.errors[0]?.message).toBe(
         'expected the content of the first copy of the event with source "/quoting/web" and id "Q-1-issued" (partition 0, offset 1), got other content',
       )
-      const metrics = await registry.getSingleMetricAsString('cpi_processor_events_total')
-      expect(metrics).toMatch(/outcome="duplicate"[^\n]* 2/)
-      expect(metrics).toMatch(/outcome="conflict"[^\n]* 1/)
+      // A group is counted once all of it is durable, a moment after its outcome rows are
+      // visible (its rollup minutes are written in between): wait for the count.
+      const metrics = () => registry.getSingleMetricAsString('cpi_processor_events_total')
+      await expect.poll(metrics, { timeout: 15_000 }).toMatch(/outcome="duplicate"[^\n]* 2/)
+      expect(await metrics()).toMatch(/outcome="conflict"[^\n]* 1/)
     } finally {
       await processor.stop()
     }
