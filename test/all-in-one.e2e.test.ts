@@ -92,7 +92,7 @@ describe('the all-in-one process', () => {
     expect(page.headers.get('content-type')).toMatch(/^text\/html/)
     const catalog = await get(port, '/v1/cpis')
     expect(catalog.status).toBe(200)
-    expect((catalog.body.cpis as unknown[]).length).toBe(7)
+    expect((catalog.body.cpis as unknown[]).length).toBe(9)
     expect((await get(port, '/v1/alerts')).body).toEqual({ alerts: [] })
     // An open Server-Sent Events stream does not keep the process from stopping.
     const stream = await fetch(`http://127.0.0.1:${port}/v1/stream`)

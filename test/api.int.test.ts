@@ -4,7 +4,7 @@ import { loadConfig } from '@cpi/config'
 import { BatchingProducer } from '@cpi/kafka'
 import { startProcessor } from '@cpi/processor'
 import { createHttpServer, createMetricsRegistry } from '@cpi/runtime'
-import { kafkaSink, parseScenario, sendAll, simulate } from '@cpi/simulator'
+import { customerValue, kafkaSink, parseScenario, sendAll, simulate } from '@cpi/simulator'
 import { describe, expect } from 'vitest'
 import { testEnvironment, uniqueName } from './support/environment.ts'
 import { it } from './support/fixtures.ts'
@@ -220,6 +220,74 @@ describe('query API over the real engine, fed through the real broker', () => {
       const freshness = await get('/v1/freshness')
       expect(freshness.body.partitions).toHaveLength(3)
       expect(freshness.body.consumerLag).toBe(0)
+
+      // A customer's value: the credits sent so far, summed per kind and unit as the simulator's
+      // facts say; a page at a time, newest first; 404 only for a customer no event names.
+      const sent = (event: { time: number }) => event.time <= start + 2 * HOUR
+      const credited = new Map<string, number>()
+      for (const fact of simulation.facts)
+        if (fact.kind === 'value' && sent({ time: fact.at }))
+          credited.set(fact.customerId, (credited.get(fact.customerId) ?? 0) + 1)
+      const [customer] = [...credited].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0] ?? []
+      expect(customer).toBeDefined()
+      const truth = customerValue(simulation.facts, customer as string, start + 2 * HOUR)
+      const value = await get(`/v1/customers/${customer}/value?limit=1`)
+      expect(value.status).toBe(200)
+      expect(value.body).toMatchObject({
+        customerId: customer,
+        from: null,
+        to: null,
+        kind: null,
+        credits: truth.credits,
+      })
+      expect(
+        value.body.totals.map((total: Json) => [
+          total.kind,
+          total.unit,
+          total.credits,
+          total.creditsWithPromise,
+        ]),
+      ).toEqual(truth.totals.map((total) => [total.kind, total.unit, total.credits, total.withPromise]))
+      for (const [index, total] of truth.totals.entries()) {
+        expect(value.body.totals[index].amount).toBeCloseTo(total.amount, 6)
+        expect(value.body.totals[index].promised).toBeCloseTo(total.promised, 6)
+        expect(value.body.totals[index].metPromise).toBe(total.metPromise)
+      }
+      // Walking the pages gives every credit once, newest first.
+      const walked: Json[] = [...value.body.recent]
+      let cursor = value.body.nextCursor as string | null
+      while (cursor) {
+        const page = await get(`/v1/customers/${customer}/value?limit=1&cursor=${cursor}`)
+        walked.push(...page.body.recent)
+        cursor = page.body.nextCursor
+      }
+      expect(walked.map((credit) => credit.id).sort()).toEqual(
+        simulation.facts
+          .filter((fact) => fact.kind === 'value' && fact.customerId === customer && sent({ time: fact.at }))
+          .map((fact) => fact.subject)
+          .sort(),
+      )
+      expect(walked.map((credit) => credit.creditedAt)).toEqual(
+        walked
+          .map((credit) => credit.creditedAt)
+          .sort()
+          .reverse(),
+      )
+      // A known customer with nothing in the range: empty, not missing.
+      const empty = await get(`/v1/customers/${customer}/value?to=${new Date(start - HOUR).toISOString()}`)
+      expect(empty).toMatchObject({
+        status: 200,
+        body: { credits: 0, totals: [], recent: [], nextCursor: null },
+      })
+      expect((await get('/v1/customers/nobody-at-all/value')).status).toBe(404)
+      const badValue = await get(`/v1/customers/${customer}/value?kind=gifts&limit=500&cursor=x`)
+      expect(badValue.status).toBe(400)
+      expect(badValue.body.details.map((d: { parameter: string }) => d.parameter)).toEqual([
+        'kind',
+        'limit',
+        'cursor',
+      ])
+      expect(badValue.body.message).toMatch(/kind: expected one of savings, usage, outcome, got "gifts"/)
 
       // The live stream: a snapshot, then the changed CPI values within about a second of the
       // processor committing new events.

@@ -82,8 +82,9 @@ describe('the live dashboard in a real browser', () => {
 
     // A tile shows a value wherever the API has one, and says so where no outcome is known yet
     // (deliveries promised beyond the backfilled hour). Quotes and calls are decided within
-    // seconds: those must have values once the backfill is through.
-    const decidedQuickly = ['fast_quote', 'phone_answer_20s']
+    // seconds, checkouts within minutes and value credits at once: those must have values once
+    // the backfill is through.
+    const decidedQuickly = ['fast_quote', 'phone_answer_20s', 'payment_flexibility', 'value_delivered']
     const tilesAgreeWithApi = async () => {
       const api = (await (await fetch(`${app.url}/v1/cpis?window=1h`)).json()) as {
         cpis: { name: string; current: { ratio: number | null } | null }[]
@@ -118,6 +119,68 @@ describe('the live dashboard in a real browser', () => {
       /^(Fresh|Delayed|Stale): data .* old · lag /,
     )
     await screenshot(page, 'dashboard-desktop', { fullPage: true })
+  })
+
+  it("shows a customer's value delivered: totals per kind and unit against the promise, the latest credits, and an unknown customer named", async () => {
+    type Value = {
+      credits: number
+      totals: { kind: string; unit: string; amount: number; metPromise: number; creditsWithPromise: number }[]
+      recent: { id: string }[]
+    }
+    // The simulator credits some of its 5,000 customers: the first of them with credits.
+    let customer = ''
+    let value: Value | undefined
+    for (let n = 1; n <= 50 && !value?.credits; n++) {
+      customer = `cust-${n}`
+      const response = await fetch(`${app.url}/v1/customers/${customer}/value?limit=5`)
+      value = response.ok ? ((await response.json()) as Value) : undefined
+    }
+    expect(value?.credits).toBeGreaterThan(0)
+    const shown = value as Value
+
+    await page.fill('#value-customer', customer)
+    await page.keyboard.press('Enter')
+    await expect
+      .poll(() => page.locator('.value-total').count(), { timeout: 15_000 })
+      .toBe(shown.totals.length)
+    const totals = await inPage<{ kind: string; unit: string; amount: string; promise: string }[]>(
+      `[...document.querySelectorAll('.value-total')].map((item) => ({ kind: item.dataset.kind, unit: item.dataset.unit,
+        amount: item.querySelector('.value-amount').textContent, promise: item.querySelector('.value-promise').textContent }))`,
+    )
+    expect(totals.map(({ kind, unit }) => [kind, unit])).toEqual(
+      shown.totals.map(({ kind, unit }) => [kind, unit]),
+    )
+    for (const [index, total] of shown.totals.entries()) {
+      const text = totals[index] as { amount: string; promise: string }
+      // Money as currency, the rest as a number and its unit.
+      if (total.unit === 'EUR') expect(text.amount).toMatch(/^€[\d,]+\.\d{2}$/)
+      else expect(text.amount).toMatch(new RegExp(`^[\\d,.]+ ${total.unit}$`))
+      if (total.creditsWithPromise > 0)
+        expect(text.promise).toMatch(
+          new RegExp(`^${total.metPromise} of ${total.creditsWithPromise} as promised \\(`),
+        )
+    }
+    // The latest credits, newest first, as the API lists them (new ones may have come meanwhile).
+    expect(await page.locator('.value-credit').count()).toBeGreaterThan(0)
+    expect(await page.locator('#value-status').textContent()).toMatch(
+      new RegExp(` to ${customer} since \\d{4}-\\d{2}-\\d{2}`),
+    )
+    await page.locator('.value-section').scrollIntoViewIfNeeded()
+    await screenshot(page, 'dashboard-customer-value')
+
+    await page.fill('#value-customer', 'nobody-at-all')
+    await page.keyboard.press('Enter')
+    await expect
+      .poll(() => page.locator('#value-status').textContent(), { timeout: 15_000 })
+      .toBe('no stored event names customer "nobody-at-all"')
+    expect(await page.locator('.value-total').count()).toBe(0)
+    // That 404 is the answer asked for, not a problem of the page: its request and the browser's
+    // console line about it are taken out of the problems the last test checks (any other 404's
+    // request stays there).
+    const asked = (problem: string) =>
+      problem.includes('/v1/customers/nobody-at-all/value') || problem.endsWith('status of 404 (Not Found)')
+    await expect.poll(() => problems.filter(asked).length, { timeout: 5_000 }).toBe(2)
+    problems.splice(0, problems.length, ...problems.filter((problem) => !asked(problem)))
   })
 
   it('updates a tile in place from the live stream, without a reload', async () => {

@@ -16,8 +16,8 @@ describe('bin/cpi openslo', () => {
   it('exports the catalog as OpenSLO YAML and imports it back to the same CPIs', async () => {
     const directory = await mkdtemp(path.join(tmpdir(), 'openslo-'))
     const exported = await run(process.execPath, [cli, 'export'])
-    expect(exported.stdout.match(/^kind: SLO$/gm)?.length).toBe(7)
-    expect(exported.stdout.match(/^kind: SLI$/gm)?.length).toBe(7)
+    expect(exported.stdout.match(/^kind: SLO$/gm)?.length).toBe(9)
+    expect(exported.stdout.match(/^kind: SLI$/gm)?.length).toBe(9)
     const file = path.join(directory, 'cpis.yaml')
     await writeFile(file, exported.stdout)
     const imported = await run(process.execPath, [cli, 'import', file])

@@ -12,7 +12,16 @@ export {
   encodeDeadLetterHeaders,
   type RejectOrigin,
 } from './dead-letter.ts'
-export { dataSchemas, type EventType, eventTypes, quoteChannels, ticketChannels } from './events/data.ts'
+export {
+  checkoutChannels,
+  checkoutStages,
+  dataSchemas,
+  type EventType,
+  eventTypes,
+  quoteChannels,
+  ticketChannels,
+  valueKinds,
+} from './events/data.ts'
 export { type CloudEvent, cloudEventSchema, type EventOf, schemaFor } from './events/envelope.ts'
 export { exampleEvents } from './events/examples.ts'
 export { jsonErrorOffset } from './events/json-error-position.ts'

@@ -75,6 +75,14 @@ export {
 } from './tables/cpi-series.ts'
 export { type CpiTotals, queryCpiTotals } from './tables/cpi-totals.ts'
 export {
+  type CustomerCredit,
+  type CustomerValueQuery,
+  type CustomerValueTotal,
+  isKnownCustomer,
+  queryCustomerCredits,
+  queryCustomerValueTotals,
+} from './tables/customer-value.ts'
+export {
   type BeyondHorizon,
   countEvents,
   countEventsBeyondHorizon,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { CatalogError, loadCatalog, parseCatalog } from './catalog.ts'
 
 describe('the built-in catalog', () => {
-  it('loads the seven built-in CPIs of docs/cpi-catalog.md with durations in milliseconds', async () => {
+  it('loads the nine built-in CPIs of docs/cpi-catalog.md with durations in milliseconds', async () => {
     const catalog = await loadCatalog()
     expect(catalog.map((definition) => definition.name)).toEqual([
       'fast_quote',
@@ -12,6 +12,8 @@ describe('the built-in catalog', () => {
       'first_reply_2h',
       'phone_answer_20s',
       'csat',
+      'payment_flexibility',
+      'value_delivered',
     ])
     const fast = catalog[0]
     expect(fast?.shape === 'latency' && fast.expectation).toEqual({
@@ -63,6 +65,18 @@ describe('catalog validation', () => {
         ]),
       )
     }
+  })
+
+  it('takes the bar of a per-event CPI from exactly one of goodAtLeast and goodAtLeastField', () => {
+    expect(
+      parseCatalog([{ ...valid, goodAtLeast: undefined, goodAtLeastField: 'promised' }])[0],
+    ).toMatchObject({
+      goodAtLeastField: 'promised',
+    })
+    for (const bar of [{ goodAtLeastField: 'promised' }, { goodAtLeast: undefined }])
+      expect(() => parseCatalog([{ ...valid, ...bar }], 'custom.json')).toThrow(
+        /custom\.json x_cpi: goodAtLeast: exactly one of goodAtLeast \(a number\) and goodAtLeastField/,
+      )
   })
 
   it('lets a higher version replace a CPI, whichever comes first', () => {

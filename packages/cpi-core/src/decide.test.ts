@@ -236,6 +236,98 @@ describe('csat', () => {
   })
 })
 
+describe('payment_flexibility', () => {
+  const M = 60 * S
+  const started = (offeredMethods = ['card', 'paypal']) =>
+    event('checkout.started', 0, {
+      customerId: 'c',
+      channel: 'app',
+      region: 'north',
+      offeredMethods,
+      expiresAt: new Date(T0 + H).toISOString(),
+    })
+  const completed = (at: number, paymentMethod: string) => event('checkout.completed', at, { paymentMethod })
+  const abandoned = (at: number, stage: string) => event('checkout.abandoned', at, { stage })
+
+  it('is good, final at once, when the checkout completes with a method it offered', () => {
+    expect(decide('payment_flexibility', [started(), completed(3 * M, 'paypal')], 3 * M)).toEqual({
+      state: 'good',
+      status: 'final',
+      cohortAt: T0,
+      segments: { channel: 'app', region: 'north' },
+    })
+  })
+
+  it('is a miss when abandoned at the payment step, or paid by a method the checkout did not offer', () => {
+    expect(decide('payment_flexibility', [started(), abandoned(4 * M, 'payment')], 5 * M)).toMatchObject({
+      state: 'bad',
+      status: 'final',
+    })
+    // An agent took an invoice by hand: the customer paid, but no offered option fitted.
+    expect(decide('payment_flexibility', [started(), completed(9 * M, 'invoice')], 10 * M)).toMatchObject({
+      state: 'bad',
+      status: 'final',
+    })
+    expect(
+      decide('payment_flexibility', [started(['card', 'invoice']), completed(9 * M, 'invoice')], 10 * M),
+    ).toMatchObject({ state: 'good' })
+  })
+
+  it('leaves out a checkout abandoned before its payment step, and one that lapses with neither', () => {
+    for (const stage of ['cart', 'details', 'shipping'])
+      expect(decide('payment_flexibility', [started(), abandoned(2 * M, stage)], 5 * M)).toMatchObject({
+        state: 'excluded',
+      })
+    // Pending until the session lapses (its expiry itself still pending), then left out.
+    expect(decide('payment_flexibility', [started()], H)).toMatchObject({
+      state: 'pending',
+      revisitAt: T0 + H + 1,
+    })
+    expect(decide('payment_flexibility', [started()], H + 1)).toMatchObject({ state: 'excluded' })
+  })
+
+  it('takes the first of the events: a completion after an abandonment at payment stays a miss, in any order', () => {
+    const events = [completed(20 * M, 'card'), abandoned(10 * M, 'payment'), started()]
+    expect(decide('payment_flexibility', events, 30 * M)).toMatchObject({ state: 'bad' })
+    // A completion known only after the watermark does not count yet.
+    expect(decide('payment_flexibility', [started(), completed(20 * M, 'card')], 10 * M)).toMatchObject({
+      state: 'pending',
+    })
+  })
+})
+
+describe('value_delivered', () => {
+  const credited = (amount: number, promised?: number) =>
+    event('value.credited', 0, {
+      customerId: 'c',
+      kind: 'savings',
+      amount,
+      unit: 'EUR',
+      region: 'north',
+      ...(promised === undefined ? {} : { promised }),
+    })
+  const value = () => catalog.get('value_delivered') as SurveyDefinition
+
+  it('is good when the credit reaches what was promised (exactly is within), bad below it', () => {
+    expect(decideResponse(value(), credited(15, 15), T0)).toEqual({
+      state: 'good',
+      status: 'final',
+      cohortAt: T0,
+      segments: { kind: 'savings', region: 'north' },
+    })
+    expect(decideResponse(value(), credited(18.4, 15), T0)).toMatchObject({ state: 'good' })
+    expect(decideResponse(value(), credited(14.99, 15), T0)).toMatchObject({ state: 'bad', status: 'final' })
+  })
+
+  it('leaves out a credit without a promise (it still counts in the customer value), pending until the watermark', () => {
+    expect(decideResponse(value(), credited(3), T0)).toMatchObject({ state: 'excluded' })
+    expect(decideResponse(value(), credited(20, 15), T0 - 1)).toMatchObject({
+      state: 'pending',
+      revisitAt: T0,
+    })
+  })
+})
+
 describe('a custom CPI from a file, with no code change', () => {
   it('speed_to_lead: the first agent reply to a web ticket within 5 minutes', async () => {
     const custom = await loadCatalog([new URL('../test-fixtures/speed-to-lead.json', import.meta.url)])

@@ -339,12 +339,27 @@ function decideCondition(
       failedAt = event.time
       break
     }
-    if (anchorAt === undefined && matches(event, definition.anchor)) anchorAt = event.time
+    if (anchorAt === undefined && definition.excludeOn.some((match) => matches(event, match)))
+      return { ...base, state: 'excluded' }
+    if (anchorAt === undefined && matches(event, definition.anchor)) {
+      // An anchor outside what the start offered (paid with a method the checkout did not offer)
+      // fails the interaction there.
+      if (
+        !definition.anchorIn.every((rule) =>
+          isOneOf(event.data[rule.anchorField], start.data[rule.startField]),
+        )
+      ) {
+        failedAt = event.time
+        break
+      }
+      anchorAt = event.time
+    }
   }
   if (failedAt !== undefined) return { ...base, state: 'bad', status: 'final' }
   if (anchorAt !== undefined) {
     const closes = anchorAt + definition.followUp
-    return watermark > closes
+    // Without a follow-up window the anchor decides for good at once.
+    return definition.followUp === 0 || watermark > closes
       ? { ...base, state: 'good', status: 'final' }
       : { ...base, state: 'good', status: 'provisional', revisitAt: closes + 1 }
   }
@@ -364,7 +379,16 @@ function decideCondition(
   }
 }
 
-/** The outcome of one survey response (each response is its own "interaction"). */
+/** Whether `value` is one of the strings of `list` (a start field holding a list). */
+function isOneOf(value: unknown, list: unknown): boolean {
+  return typeof value === 'string' && Array.isArray(list) && list.includes(value)
+}
+
+/**
+ * The outcome of one survey response, or of any event judged on its own (a value credit): each is
+ * its own "interaction". Good when its score reaches the bar: `goodAtLeast`, or the event's own
+ * `goodAtLeastField` (a credit against what was promised); without a score or a bar, left out.
+ */
 export function decideResponse(
   definition: SurveyDefinition,
   response: InteractionEvent,
@@ -372,9 +396,13 @@ export function decideResponse(
 ): Decision {
   const base = { cohortAt: response.time, segments: segmentsOf(response.data, definition.dimensions) }
   const score = response.data[definition.scoreField]
-  if (typeof score !== 'number') return { ...base, state: 'excluded' }
+  const bar =
+    definition.goodAtLeastField === undefined
+      ? definition.goodAtLeast
+      : response.data[definition.goodAtLeastField]
+  if (typeof score !== 'number' || typeof bar !== 'number') return { ...base, state: 'excluded' }
   if (response.time > watermark) return { ...base, state: 'pending', revisitAt: response.time }
-  return { ...base, state: score >= definition.goodAtLeast ? 'good' : 'bad', status: 'final' }
+  return { ...base, state: score >= bar ? 'good' : 'bad', status: 'final' }
 }
 
 /**

@@ -125,20 +125,46 @@ export const conditionShape = z.object({
   excludeWithoutAnchorAfter: z.object({ deadlineField: z.string(), plus: durationSchema }).optional(),
   /** Any of these before the anchor, or within the follow-up window after it, fails the interaction. */
   failOn: z.array(eventMatch).default([]),
-  /** How long after the anchor a failure still counts; until then a success is provisional. */
-  followUp: durationSchema,
+  /**
+   * Any of these before the anchor (and before any failure) leaves the interaction out: it ended
+   * for a reason the CPI does not judge (a checkout abandoned before its payment step).
+   */
+  excludeOn: z.array(eventMatch).default([]),
+  /**
+   * Fields of the anchor whose value must be one of the values of a start field (a list): paid
+   * with a method the checkout offered. An anchor that is not fails the interaction.
+   */
+  anchorIn: z.array(z.object({ anchorField: z.string().min(1), startField: z.string().min(1) })).default([]),
+  /**
+   * How long after the anchor a failure still counts; until then a success is provisional. None
+   * (the default, 0): the anchor decides the interaction for good.
+   */
+  followUp: durationSchema.default(0),
 })
 
-export const surveyShape = z.object({
-  ...common,
-  shape: z.literal('survey'),
-  response: eventMatch,
-  scoreField: z.string(),
-  /** Scores at or above this are good (top box). */
-  goodAtLeast: z.number(),
-  /** Further scores reported beside the CPI (NPS, CES means). */
-  alsoReports: z.array(z.string()).default([]),
-})
+export const surveyShape = z
+  .object({
+    ...common,
+    shape: z.literal('survey'),
+    response: eventMatch,
+    scoreField: z.string(),
+    /** Scores at or above this are good (top box). */
+    goodAtLeast: z.number().optional(),
+    /**
+     * Instead of `goodAtLeast`, a field of the same event holding the bar: a credit is good when
+     * its amount reaches what the customer was promised. Events without that field are left out.
+     */
+    goodAtLeastField: z.string().min(1).optional(),
+    /** Further scores reported beside the CPI (NPS, CES means). */
+    alsoReports: z.array(z.string()).default([]),
+  })
+  .refine(
+    (definition) => (definition.goodAtLeast === undefined) !== (definition.goodAtLeastField === undefined),
+    {
+      error: 'exactly one of goodAtLeast (a number) and goodAtLeastField (a field of the event)',
+      path: ['goodAtLeast'],
+    },
+  )
 
 export const cpiDefinitionSchema = z.discriminatedUnion('shape', [latencyShape, conditionShape, surveyShape])
 

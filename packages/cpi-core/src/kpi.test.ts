@@ -167,7 +167,7 @@ describe('the built-in KPI catalog', () => {
     ])
   })
 
-  it('gives every CPI of a domain with a KPI that KPI, and the survey and call CPIs none', async () => {
+  it('gives every CPI of a domain with a KPI that KPI, and the survey, call and checkout CPIs none', async () => {
     const catalog = await loadCatalog()
     expect(
       Object.fromEntries(
@@ -181,8 +181,20 @@ describe('the built-in KPI catalog', () => {
       first_reply_2h: 'churn_90d',
       phone_answer_20s: null,
       csat: null,
+      payment_flexibility: null,
+      value_delivered: null,
     })
-    expect(catalog.map(domainOf)).toEqual(['quote', 'delivery', 'delivery', 'ticket', 'ticket', 'call', null])
+    expect(catalog.map(domainOf)).toEqual([
+      'quote',
+      'delivery',
+      'delivery',
+      'ticket',
+      'ticket',
+      'call',
+      null,
+      'checkout',
+      null,
+    ])
   })
 })
 
@@ -202,7 +214,7 @@ describe('KPI catalog validation', () => {
         /^kpis\.json: kpis\[0\]\.name: a snake_case name, e\.g\. quote_acceptance, got "Quote Acceptance"$/,
       ),
       expect.stringMatching(
-        /^kpis\.json: kpis\[0\]\.domain: one of the interaction domains \(quote, delivery, ticket, call, survey, order, customer\), got "lead"$/,
+        /^kpis\.json: kpis\[0\]\.domain: one of the interaction domains \(quote, delivery, ticket, call, survey, order, customer, checkout, value\), got "lead"$/,
       ),
       expect.stringMatching(/^kpis\.json: kpis\[0\]\.higherIsBetter: /),
       expect.stringMatching(/^kpis\.json: links\[0\](\.groups)?: /),

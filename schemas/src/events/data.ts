@@ -14,6 +14,19 @@ const segments = {
 
 export const quoteChannels = ['web', 'phone', 'agent', 'broker', 'partner'] as const
 export const ticketChannels = ['phone', 'email', 'chat', 'web'] as const
+export const checkoutChannels = ['web', 'app', 'store', 'phone'] as const
+/** The steps of a checkout, in order; an abandonment names the last one the customer reached. */
+export const checkoutStages = ['cart', 'details', 'shipping', 'payment'] as const
+/** What a credit to the customer is: money or time saved, service used, an outcome obtained. */
+export const valueKinds = ['savings', 'usage', 'outcome'] as const
+
+/** A payment method's name as the shop offers it (`card`, `paypal`, `invoice`, `instalments`). */
+const paymentMethod = () =>
+  z
+    .string({ error: 'a payment method name of 1 to 64 characters (a-z, 0-9, _ and -)' })
+    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, {
+      error: 'a payment method name of 1 to 64 characters (a-z, 0-9, _ and -)',
+    })
 
 export const dataSchemas = {
   'quote.requested': z.looseObject({
@@ -69,6 +82,43 @@ export const dataSchemas = {
     currency: currency().optional(),
   }),
   'customer.churned': z.looseObject({ customerId: text() }),
+  'checkout.started': z.looseObject({
+    ...segments,
+    customerId: text(),
+    channel: oneOf(checkoutChannels).optional(),
+    /** The payment methods this checkout offers the customer, as the customer saw them. */
+    offeredMethods: z
+      .array(paymentMethod(), { error: 'an array of 1 to 32 payment method names' })
+      .min(1, { error: 'an array of 1 to 32 payment method names' })
+      .max(32, { error: 'an array of 1 to 32 payment method names' }),
+    /** When the checkout session lapses: without a completion or an abandonment by then, it is left out. */
+    expiresAt: rfc3339(),
+    amount: amount().optional(),
+    currency: currency().optional(),
+  }),
+  'checkout.completed': z.looseObject({
+    paymentMethod: paymentMethod(),
+    amount: amount().optional(),
+    currency: currency().optional(),
+  }),
+  'checkout.abandoned': z.looseObject({
+    stage: oneOf(checkoutStages),
+    reason: text(512).optional(),
+    /** The method the customer asked for or tried to find, when known (an exit survey, a chat). */
+    wantedMethod: paymentMethod().optional(),
+  }),
+  'value.credited': z.looseObject({
+    ...segments,
+    customerId: text(),
+    kind: oneOf(valueKinds),
+    amount: amount(),
+    /** An ISO 4217 code for money (`EUR`), else the measure (`kWh`, `hours`, `claims`). */
+    unit: text(32),
+    /** What the customer was promised for this credit, in the same unit: the CPI's bar. */
+    promised: amount().optional(),
+    /** The period the credit covers, as the producer names it (`2026-11`). */
+    period: text(64).optional(),
+  }),
 } as const
 
 export type EventType = keyof typeof dataSchemas

@@ -41,6 +41,10 @@ const schemasByType = {
   'survey.responded': withData('survey.responded'),
   'order.placed': withData('order.placed'),
   'customer.churned': withData('customer.churned'),
+  'checkout.started': withData('checkout.started'),
+  'checkout.completed': withData('checkout.completed'),
+  'checkout.abandoned': withData('checkout.abandoned'),
+  'value.credited': withData('value.credited'),
 } satisfies { [T in EventType]: z.ZodType }
 
 /** Every v1 event, discriminated by `type`. */

@@ -40,6 +40,58 @@ describe('validateEvent', () => {
     )
   })
 
+  it('names the field, the expectation and what came for checkout and value events', () => {
+    const started = clone(exampleEvents['checkout.started']) as Record<string, unknown>
+    started.data = { customerId: 'c-1', offeredMethods: [], expiresAt: 'in an hour' }
+    const startedResult = validateEvent(started, { now })
+    expect(!startedResult.ok && startedResult.errors).toEqual(
+      expect.arrayContaining([
+        {
+          path: 'data.offeredMethods',
+          message: 'expected an array of 1 to 32 payment method names, got an array of 0',
+        },
+        {
+          path: 'data.expiresAt',
+          message:
+            'expected an RFC 3339 date-time with a time zone, e.g. 2026-11-22T10:15:02.311Z, got "in an hour"',
+        },
+      ]),
+    )
+    const abandoned = clone(exampleEvents['checkout.abandoned'])
+    ;(abandoned.data as Record<string, unknown>).stage = 'basket'
+    expect(validateEvent(abandoned, { now })).toMatchObject({
+      ok: false,
+      reason: 'invalid_field',
+      errors: [
+        {
+          path: 'data.stage',
+          message: 'expected one of "cart", "details", "shipping", "payment", got "basket"',
+        },
+      ],
+    })
+    const completed = clone(exampleEvents['checkout.completed'])
+    ;(completed.data as Record<string, unknown>).paymentMethod = 'Credit Card'
+    expect(validateEvent(completed, { now })).toMatchObject({
+      ok: false,
+      errors: [
+        {
+          path: 'data.paymentMethod',
+          message:
+            'expected a payment method name of 1 to 64 characters (a-z, 0-9, _ and -), got "Credit Card"',
+        },
+      ],
+    })
+    const credited = clone(exampleEvents['value.credited'])
+    const data = credited.data as Record<string, unknown>
+    data.amount = -3
+    delete data.unit
+    const creditedResult = validateEvent(credited, { now })
+    expect(!creditedResult.ok && creditedResult.errors).toEqual([
+      { path: 'data.amount', message: 'expected number >= 0, got -3' },
+      { path: 'data.unit', message: 'expected string of 1 to 32 characters, got nothing' },
+    ])
+  })
+
   it('rejects an unknown type, naming the known ones', () => {
     const result = validateEvent({ ...exampleEvents['call.answered'], type: 'call.teleported' }, { now })
     expect(result).toMatchObject({ ok: false, reason: 'unknown_type', errors: [{ path: 'type' }] })

@@ -7,7 +7,7 @@
 /**
  * @import {
  *   AlertState, AlertsResponse, AlertView, BreachingResponse, CatalogResponse, CpiSummary,
- *   Freshness, SeriesResponse, Snapshot,
+ *   CustomerValueResponse, Freshness, SeriesResponse, Snapshot,
  * } from './types'
  */
 /** @import uPlot from 'uplot' */
@@ -1018,6 +1018,93 @@ function renderBreaching(body) {
 
 setInterval(() => void loadBreaching(), 15_000)
 void loadBreaching()
+
+// ---------- a customer's value ----------
+
+const VALUE_CREDITS_SHOWN = 5
+const VALUE_KINDS = { savings: 'Savings', usage: 'Usage', outcome: 'Outcomes' }
+
+/**
+ * An amount in its unit: money as currency (an ISO 4217 unit), anything else as a number and the unit.
+ * @param {number} amount
+ * @param {string} unit
+ */
+function inUnit(amount, unit) {
+  if (/^[A-Z]{3}$/.test(unit)) {
+    try {
+      return new Intl.NumberFormat('en', { style: 'currency', currency: unit }).format(amount)
+    } catch {
+      // not a currency the browser knows: shown as a number below
+    }
+  }
+  return `${new Intl.NumberFormat('en', { maximumFractionDigits: 2 }).format(amount)} ${unit}`
+}
+
+/** @param {string} customer */
+async function loadCustomerValue(customer) {
+  const status = $('#value-status')
+  status.textContent = `Loading the value of ${customer}…`
+  try {
+    renderCustomerValue(
+      /** @type {CustomerValueResponse} */ (
+        await getJson(`/v1/customers/${encodeURIComponent(customer)}/value?limit=${VALUE_CREDITS_SHOWN}`)
+      ),
+    )
+  } catch (error) {
+    $('#value-totals').replaceChildren()
+    $('#value-credits').replaceChildren()
+    status.textContent = /** @type {Error} */ (error).message
+  }
+}
+
+/** @param {CustomerValueResponse} body */
+function renderCustomerValue(body) {
+  const status = $('#value-status')
+  if (!body.credits) {
+    status.textContent = `Nothing credited to ${body.customerId} yet.`
+    $('#value-totals').replaceChildren()
+    $('#value-credits').replaceChildren()
+    return
+  }
+  const since = body.firstCreditedAt ? new Date(body.firstCreditedAt).toISOString().slice(0, 10) : '—'
+  status.textContent = `${integer.format(body.credits)} credit${body.credits === 1 ? '' : 's'} to ${body.customerId} since ${since}, the latest ${clock(body.lastCreditedAt)}.`
+  $('#value-totals').replaceChildren(
+    ...body.totals.map((total) =>
+      h(
+        'li',
+        { class: 'value-total', 'data-kind': total.kind, 'data-unit': total.unit },
+        h('span', { class: 'value-kind muted', text: VALUE_KINDS[total.kind] ?? total.kind }),
+        h('span', { class: 'value-amount', text: inUnit(total.amount, total.unit) }),
+        h('span', {
+          class: 'value-promise muted small',
+          text: total.creditsWithPromise
+            ? `${integer.format(total.metPromise)} of ${integer.format(total.creditsWithPromise)} as promised (${percent(total.ratio)})`
+            : `${integer.format(total.credits)} credit${total.credits === 1 ? '' : 's'}, none promised`,
+        }),
+      ),
+    ),
+  )
+  $('#value-credits').replaceChildren(
+    ...body.recent.map((credit) =>
+      h(
+        'li',
+        { class: 'value-credit', 'data-id': credit.id },
+        h('span', { text: clock(credit.creditedAt) }),
+        h('span', { text: `${credit.kind} ${inUnit(credit.amount, credit.unit)}` }),
+        h('span', {
+          class: 'muted small',
+          text: credit.promised === null ? 'no promise' : `promised ${inUnit(credit.promised, credit.unit)}`,
+        }),
+      ),
+    ),
+  )
+}
+
+$('#value-form').addEventListener('submit', (event) => {
+  event.preventDefault()
+  const customer = /** @type {HTMLInputElement} */ ($('#value-customer')).value.trim()
+  if (customer) void loadCustomerValue(customer)
+})
 
 route()
 connect()

@@ -155,6 +155,38 @@ export interface BreachingResponse {
   counts: { cpi: string; dimension: string; value: string; count: number }[]
 }
 
+/** `GET /v1/customers/{id}/value`. */
+export interface CustomerValueResponse {
+  customerId: string
+  from: string | null
+  to: string | null
+  kind: 'savings' | 'usage' | 'outcome' | null
+  credits: number
+  firstCreditedAt: string | null
+  lastCreditedAt: string | null
+  totals: {
+    kind: 'savings' | 'usage' | 'outcome'
+    unit: string
+    amount: number
+    promised: number
+    credits: number
+    creditsWithPromise: number
+    metPromise: number
+    ratio: number | null
+  }[]
+  recent: {
+    id: string
+    source: string
+    creditedAt: string
+    kind: string
+    amount: number
+    unit: string
+    promised: number | null
+    period: string | null
+  }[]
+  nextCursor: string | null
+}
+
 // ---------- the analytics views ----------
 
 export interface Interval {

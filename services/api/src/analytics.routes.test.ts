@@ -272,6 +272,7 @@ describe('the experiments', () => {
       ['first_time_resolution', 'ticket', 'customer.churned'],
       ['first_reply_2h', 'ticket', 'customer.churned'],
       ['phone_answer_20s', 'call', null],
+      ['payment_flexibility', 'checkout', null],
     ])
     expect(body.design).toMatchObject({ minimumDetectableEffect: 0.05, alpha: 0.05, power: 0.8 })
     expect(body.experiments).toHaveLength(1)

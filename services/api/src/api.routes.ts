@@ -15,6 +15,7 @@ import {
 import { type CpiDefinition, exportOpenSlo, openSloSli, openSloSlo, revisionHorizonMs } from '@cpi/cpi-core'
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
+import { customerValueRoute } from './customers.routes.ts'
 import type { LiveState } from './live.ts'
 import { documentedAs, type OpenApiDocument, openApiDocument } from './openapi.ts'
 import {
@@ -90,6 +91,7 @@ export function registerApiRoutes(http: FastifyInstance, options: ApiRoutesOptio
   serve(http, breachingRoute(context))
   serve(http, prometheusRoute(context))
   serve(http, alertRulesRoute(context))
+  serve(http, customerValueRoute(context))
   serve(http, openApiRoute(http))
 }
 

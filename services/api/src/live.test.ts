@@ -138,7 +138,7 @@ describe('the refresh', () => {
     }
     const first = await live.refresh()
     expect(first.map((change) => change.event)).toEqual(['freshness'])
-    expect(live.latest()?.cpis).toHaveLength(7)
+    expect(live.latest()?.cpis).toHaveLength(9)
     expect((await live.refresh()).map((change) => change.event)).toEqual(['freshness'])
 
     store.alerts = [alert]

@@ -400,3 +400,63 @@ export function breachingQuery(cpis: readonly string[]) {
 }
 
 export type BreachingParameters = z.output<ReturnType<typeof breachingQuery>>
+
+/** A page position of `GET /v1/customers/{id}/value`: the last credit shown (time and id), base64url JSON. */
+export const encodeCursor = (at: number, id: string) =>
+  Buffer.from(JSON.stringify([at, id])).toString('base64url')
+
+function decodeCursor(text: string): { at: number; id: string } | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'))
+    if (Array.isArray(value) && Number.isInteger(value[0]) && typeof value[1] === 'string')
+      return { at: value[0] as number, id: value[1] }
+  } catch {
+    // not a cursor this API gave: reported below
+  }
+  return undefined
+}
+
+/**
+ * `GET /v1/customers/{id}/value`: `from` and `to` (default: the whole relationship), `kind` (one
+ * of `kinds`), `limit` (credits listed, 1–100, default 20) and `cursor` (from the previous page).
+ */
+export function customerValueQuery(kinds: readonly string[], now: () => number) {
+  const fields = {
+    from: time('now-90d', 'Credits at or after this time (default: from the first).'),
+    to: time('now', 'Credits before this time (default: up to the newest).'),
+    kind: parameter(
+      z.string().refine((kind) => kinds.includes(kind)),
+      { expected: `one of ${kinds.join(', ')}` },
+    ).describe('Only credits of this kind.'),
+    limit: parameter(z.number().int().min(1).max(100), {
+      expected: 'an integer from 1 to 100',
+      read: decimal,
+      fallback: 20,
+    }).describe('Credits listed, 1–100; `totals` count them all.'),
+    cursor: parameter(
+      z.string().refine((text) => decodeCursor(text) !== undefined),
+      { expected: 'the nextCursor of a previous answer' },
+    ).describe('The `nextCursor` of the previous page.'),
+  }
+  return queryObject({
+    fields,
+    refuse: 'from, to, kind, limit or cursor',
+    order: ['from', 'to', 'kind', 'limit', 'cursor', '*'],
+    finish: (query, report) => {
+      const at = now()
+      const from = query.from === undefined ? undefined : (parseTime(query.from, at) as number)
+      const to = query.to === undefined ? undefined : (parseTime(query.to, at) as number)
+      if (from !== undefined && to !== undefined && from >= to)
+        report('from', `expected a time before to, got ${quote(query.from)}`)
+      return {
+        from,
+        to,
+        kind: query.kind,
+        limit: query.limit,
+        before: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      }
+    },
+  })
+}
+
+export type CustomerValueParameters = z.output<ReturnType<typeof customerValueQuery>>

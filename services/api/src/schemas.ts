@@ -204,3 +204,56 @@ export const CpiBrief = z.object({
   target: z.number().nullable(),
   health,
 })
+
+/** The kinds of value a `value.credited` event carries (the event contract's `data.kind`). */
+export const valueKinds = ['savings', 'usage', 'outcome'] as const
+const valueKind = z.enum(valueKinds)
+
+/** A customer's value ledger: what was credited to the customer over the relationship. */
+export const CustomerValue = z
+  .object({
+    customerId: z.string(),
+    from: isoTime.nullable().describe('Credits at or after this time; null: from the first.'),
+    to: isoTime.nullable().describe('Credits before this time; null: up to the newest.'),
+    kind: valueKind.nullable(),
+    credits: z.int().describe('Credits in the range (each event once, late ones included).'),
+    firstCreditedAt: isoTime.nullable(),
+    lastCreditedAt: isoTime.nullable(),
+    totals: z
+      .array(
+        z.object({
+          kind: valueKind,
+          unit: z.string().describe('An ISO 4217 code for money, else the measure (hours, kWh, claims).'),
+          amount: z.number().describe('Sum of the credited amounts.'),
+          promised: z.number().describe('Sum of what was promised, over the credits with a promise.'),
+          credits: z.int(),
+          creditsWithPromise: z.int(),
+          metPromise: z
+            .int()
+            .describe(
+              'Credits with a promise whose amount reached it (the value_delivered CPI, per customer).',
+            ),
+          ratio: z.number().nullable().describe('metPromise / creditsWithPromise; null without a promise.'),
+        }),
+      )
+      .describe('Per kind and unit, in that order: amounts of different units are never added.'),
+    recent: z
+      .array(
+        z.object({
+          id: z.string(),
+          source: z.string(),
+          creditedAt: isoTime,
+          kind: z.string(),
+          amount: z.number(),
+          unit: z.string(),
+          promised: z.number().nullable(),
+          period: z.string().nullable(),
+        }),
+      )
+      .describe('A page of the credits, newest first.'),
+    nextCursor: z
+      .string()
+      .nullable()
+      .describe('Pass as `cursor` for the next (older) page; null on the last page.'),
+  })
+  .meta({ id: 'CustomerValue' })

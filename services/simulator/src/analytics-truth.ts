@@ -109,7 +109,7 @@ export function quoteAcceptanceByBucket(
 function kpiTimes(facts: readonly Fact[], kind: 'orderAt' | 'churnAt'): Map<string, number[]> {
   const times = new Map<string, number[]>()
   for (const fact of facts) {
-    if (fact.kind === 'survey') continue
+    if (fact.kind === 'survey' || fact.kind === 'value') continue
     const at = fact.kpi?.[kind]
     if (at === undefined) continue
     const list = times.get(fact.customerId) ?? []

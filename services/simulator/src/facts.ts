@@ -74,5 +74,48 @@ export interface SurveyFact {
   ces?: number
 }
 
+/** How a checkout ended: paid (with which method), or left at a step (the last one reached). */
+export type CheckoutEnd =
+  | { kind: 'completed'; at: number; method: string }
+  | {
+      kind: 'abandoned'
+      at: number
+      stage: 'cart' | 'details' | 'shipping' | 'payment'
+      reason: string
+      wanted?: string
+    }
+
+export interface CheckoutFact extends InteractionBase {
+  kind: 'checkout'
+  channel: 'web' | 'app' | 'store' | 'phone'
+  product: string
+  /** The payment methods the checkout offered. */
+  offered: string[]
+  /** The method the customer wanted to pay with. */
+  preferred: string
+  /** When the session lapses. */
+  expiresAt: number
+  /** None: the session lapsed with no word of how (left out of payment_flexibility). */
+  end?: CheckoutEnd
+}
+
+/** One credit of value to a customer: money or time saved, service used, an outcome obtained. */
+export interface ValueFact {
+  kind: 'value'
+  /** The credit's own id: its event's subject and id. */
+  subject: string
+  at: number
+  customerId: string
+  region: string
+  product: string
+  valueKind: 'savings' | 'usage' | 'outcome'
+  amount: number
+  /** `EUR` for money, else the measure. */
+  unit: string
+  /** What the customer was promised for it, in the same unit (none for some credits). */
+  promised?: number
+  period: string
+}
+
 export type InteractionFact = QuoteFact | DeliveryFact | TicketFact | CallFact
-export type Fact = InteractionFact | SurveyFact
+export type Fact = InteractionFact | SurveyFact | CheckoutFact | ValueFact

@@ -32,6 +32,9 @@ describe('simulate', () => {
       'call.abandoned',
       'call.answered',
       'call.queued',
+      'checkout.abandoned',
+      'checkout.completed',
+      'checkout.started',
       'customer.churned',
       'delivery.damage_reported',
       'delivery.delivered',
@@ -47,6 +50,7 @@ describe('simulate', () => {
       'ticket.reopened',
       'ticket.resolved',
       'ticket.transferred',
+      'value.credited',
     ])
     for (const event of run.events) {
       const result = parseAndValidate(event.text, { now: event.arrival })
@@ -61,6 +65,48 @@ describe('simulate', () => {
       'time_in_future',
       'unknown_type',
     ])
+  })
+
+  it('draws checkouts and value credits from streams of their own: the other interactions stay as they were', () => {
+    const without = simulate(parseScenario({ seed: 5, ratePerSecond: 5, checkoutShare: 0, valueShare: 0 }), {
+      from,
+      to: from + HOUR,
+    })
+    const others = run.events.filter((event) => !/^[KV]-/.test(event.subject)).map((event) => event.text)
+    expect(others).toEqual(without.events.map((event) => event.text))
+    const checkouts = run.facts.filter((fact) => fact.kind === 'checkout')
+    const credits = run.facts.filter((fact) => fact.kind === 'value')
+    // 5 a second × 0.15 and × 0.1 over an hour, give or take.
+    expect(checkouts.length).toBeGreaterThan(2400)
+    expect(credits.length).toBeGreaterThan(1600)
+    // Every way a checkout ends, and credits with and without a promise.
+    const ends = new Set(
+      checkouts.map((fact) =>
+        !fact.end
+          ? 'lapsed'
+          : fact.end.kind === 'abandoned'
+            ? `abandoned at ${fact.end.stage}`
+            : fact.offered.includes(fact.end.method)
+              ? 'paid with an offered method'
+              : 'paid by hand',
+      ),
+    )
+    expect([...ends].sort()).toEqual([
+      'abandoned at cart',
+      'abandoned at details',
+      'abandoned at payment',
+      'abandoned at shipping',
+      'lapsed',
+      'paid by hand',
+      'paid with an offered method',
+    ])
+    expect(credits.some((fact) => fact.promised === undefined)).toBe(true)
+    expect(new Set(credits.map((fact) => `${fact.valueKind} ${fact.unit}`))).toEqual(
+      new Set(['savings EUR', 'usage hours', 'outcome claims']),
+    )
+    // A value credit's event is named by the credit: its id is its subject.
+    for (const event of run.events.filter((candidate) => candidate.type === 'value.credited'))
+      expect(event.id).toBe(event.subject)
   })
 
   it('plants duplicates (same id and text), late and out-of-order arrivals', () => {
@@ -127,7 +173,7 @@ describe('simulate', () => {
     )
     const recorded = new Map<string, number>()
     for (const fact of run.facts) {
-      if (fact.kind === 'survey') continue
+      if (fact.kind === 'survey' || fact.kind === 'value') continue
       if (fact.kpi?.orderAt !== undefined) recorded.set(`O-${fact.subject}.0`, fact.kpi.orderAt)
       if (fact.kpi?.churnAt !== undefined) recorded.set(`X-${fact.subject}.0`, fact.kpi.churnAt)
       if (fact.kind === 'delivery' && fact.kpi?.orderAt !== undefined) {

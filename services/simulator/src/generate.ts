@@ -1,6 +1,7 @@
 import type { RejectReason } from '@cpi/schemas'
 import type {
   CallFact,
+  CheckoutFact,
   DeliveryFact,
   Fact,
   InteractionFact,
@@ -8,6 +9,7 @@ import type {
   SurveyFact,
   TicketFact,
   TicketStep,
+  ValueFact,
 } from './facts.ts'
 import { firstTimeResolution, nothingBroke } from './ground-truth.ts'
 import { Random } from './random.ts'
@@ -113,6 +115,35 @@ export function simulate(scenario: Scenario, range: { from: number; to: number }
       for (const event of sent) {
         events.push(event)
         if (event.duplicate) stats.duplicates++
+      }
+    }
+    // Checkouts and value credits come from streams of their own: the minute's main stream (and
+    // every interaction drawn from it) is the same whatever their shares.
+    const extra = Random.derive(scenario.seed, `minute:${minute}:checkout-value`)
+    for (const [kind, share] of [
+      ['checkout', scenario.checkoutShare],
+      ['value', scenario.valueShare],
+    ] as const) {
+      const extraCount = poisson(extra, scenario.ratePerSecond * 60 * share)
+      for (let index = 0; index < extraCount; index++) {
+        const at = minute * MINUTE + Math.floor(extra.next() * MINUTE)
+        const serial = `${minute}-${index}`
+        const fact =
+          kind === 'checkout'
+            ? drawCheckout(extra, { ...extraBase(extra, at), subject: `K-s${scenario.seed}-${serial}` })
+            : drawValue(extra, { ...extraBase(extra, at), subject: `V-s${scenario.seed}-${serial}` })
+        if (at < range.from || at >= range.to) continue
+        facts.push(fact)
+        stats.interactions++
+        const rendered = fact.kind === 'checkout' ? renderCheckout(fact) : [renderValue(fact)]
+        for (const event of applyDeliveryFaults(
+          rendered,
+          Random.derive(scenario.seed, fact.subject),
+          scenario,
+        )) {
+          events.push(event)
+          if (event.duplicate) stats.duplicates++
+        }
       }
     }
     const invalidCount = poisson(random, scenario.ratePerSecond * 60 * scenario.malformedShare)
@@ -292,6 +323,119 @@ function drawCall(random: Random, scenario: Scenario, base: Base): CallFact {
   if (patience < wait)
     fact.end = { kind: 'abandoned', at: base.startedAt + (exact ? 20 * SECOND : Math.round(patience)) }
   else fact.end = { kind: 'answered', at: base.startedAt + (exact ? 20 * SECOND : Math.round(wait)) }
+  return fact
+}
+
+const extraBase = (random: Random, startedAt: number) => ({
+  startedAt,
+  customerId: `cust-${random.integer(1, 5000)}`,
+  region: random.pick(REGIONS),
+  product: random.pick(PRODUCTS),
+})
+
+const PAYMENT_METHODS = ['card', 'paypal', 'wallet', 'invoice', 'instalments', 'bank_transfer'] as const
+/** How often a method is offered, per region: the east offers neither invoice nor instalments. */
+const OFFERED_CHANCE: Record<string, Partial<Record<(typeof PAYMENT_METHODS)[number], number>>> = {
+  north: { paypal: 0.9, wallet: 0.7, invoice: 0.8, instalments: 0.6, bank_transfer: 0.5 },
+  south: { paypal: 0.9, wallet: 0.6, invoice: 0.5, instalments: 0.5, bank_transfer: 0.4 },
+  east: { paypal: 0.7, wallet: 0.4, bank_transfer: 0.6 },
+  west: { paypal: 0.95, wallet: 0.8, invoice: 0.7, instalments: 0.7, bank_transfer: 0.5 },
+}
+
+/**
+ * A checkout: the methods it offers (card always, the others by region), the one the customer
+ * wants, and how it ends. A quarter leave before the payment step; at payment, a customer whose
+ * method is offered mostly pays with it, one whose method is not settles for another, leaves,
+ * or (by phone or in a store) gets it arranged by hand.
+ */
+function drawCheckout(random: Random, base: Base & { product: string }): CheckoutFact {
+  const channel = random.weighted({ web: 0.5, app: 0.3, store: 0.1, phone: 0.1 })
+  const chances = OFFERED_CHANCE[base.region] ?? {}
+  const offered = PAYMENT_METHODS.filter((method) => method === 'card' || random.chance(chances[method] ?? 0))
+  const preferred = random.weighted({
+    card: 0.45,
+    paypal: 0.2,
+    wallet: 0.12,
+    invoice: 0.1,
+    instalments: 0.08,
+    bank_transfer: 0.05,
+  })
+  const fact: CheckoutFact = {
+    ...base,
+    kind: 'checkout',
+    channel,
+    offered,
+    preferred,
+    expiresAt: base.startedAt + HOUR,
+  }
+  const roll = random.next()
+  if (roll < 0.02) return fact // the session lapses without a word: left out
+  if (roll < 0.27) {
+    const stage = random.pick(['cart', 'details', 'shipping'] as const)
+    const reason = stage === 'shipping' ? 'shipping cost' : 'changed mind'
+    fact.end = {
+      kind: 'abandoned',
+      at: base.startedAt + Math.round(random.between(30, 1200) * SECOND),
+      stage,
+      reason,
+    }
+    return fact
+  }
+  const atPayment = base.startedAt + Math.round(random.between(60, 600) * SECOND)
+  const at = atPayment + Math.round(random.between(10, 180) * SECOND)
+  if (offered.includes(preferred)) {
+    fact.end = random.chance(0.96)
+      ? { kind: 'completed', at, method: preferred }
+      : { kind: 'abandoned', at, stage: 'payment', reason: 'payment declined' }
+    return fact
+  }
+  const byHand = (channel === 'phone' || channel === 'store') && random.chance(0.5)
+  const choice = random.weighted({ another: 0.45, leave: 0.5, lapse: 0.05 })
+  if (byHand) fact.end = { kind: 'completed', at, method: preferred }
+  else if (choice === 'another') fact.end = { kind: 'completed', at, method: random.pick(offered) }
+  else if (choice === 'leave')
+    fact.end = {
+      kind: 'abandoned',
+      at,
+      stage: 'payment',
+      reason: 'no suitable payment method',
+      wanted: preferred,
+    }
+  return fact
+}
+
+const round2 = (value: number) => Math.round(value * 100) / 100
+
+/**
+ * A credit of value: savings in EUR, hours of service used, or claims settled; most with what the
+ * customer was promised for it, which the east's savings reach less often.
+ */
+function drawValue(random: Random, base: Base & { product: string }): ValueFact {
+  const valueKind = random.weighted({ savings: 0.5, usage: 0.3, outcome: 0.2 })
+  const amount =
+    valueKind === 'savings'
+      ? round2(random.logNormal(20, 0.6))
+      : valueKind === 'usage'
+        ? random.integer(1, 40)
+        : random.integer(1, 3)
+  const fact: ValueFact = {
+    kind: 'value',
+    subject: base.subject,
+    at: base.startedAt,
+    customerId: base.customerId,
+    region: base.region,
+    product: base.product,
+    valueKind,
+    amount,
+    unit: valueKind === 'savings' ? 'EUR' : valueKind === 'usage' ? 'hours' : 'claims',
+    period: new Date(base.startedAt).toISOString().slice(0, 7),
+  }
+  if (random.chance(0.7)) {
+    const factor =
+      base.region === 'east' && valueKind === 'savings' ? random.between(0.8, 1.4) : random.between(0.6, 1.15)
+    fact.promised =
+      valueKind === 'savings' ? round2(amount * factor) : Math.max(1, Math.round(amount * factor))
+  }
   return fact
 }
 
@@ -476,6 +620,65 @@ function renderSurvey(survey: SurveyFact): SimulatedEvent {
     { type: 'survey.responded', subject: survey.subject, time: survey.at, data },
     survey.id,
     '/surveys/email',
+  )
+}
+
+function renderCheckout(fact: CheckoutFact): SimulatedEvent[] {
+  const drafts: Draft[] = [
+    {
+      type: 'checkout.started',
+      subject: fact.subject,
+      time: fact.startedAt,
+      data: {
+        customerId: fact.customerId,
+        channel: fact.channel,
+        region: fact.region,
+        product: fact.product,
+        offeredMethods: fact.offered,
+        expiresAt: new Date(fact.expiresAt).toISOString(),
+        amount: 20 + (fact.startedAt % 480),
+        currency: 'EUR',
+      },
+    },
+  ]
+  const end = fact.end
+  if (end?.kind === 'completed')
+    drafts.push({
+      type: 'checkout.completed',
+      subject: fact.subject,
+      time: end.at,
+      data: { paymentMethod: end.method, amount: 20 + (fact.startedAt % 480), currency: 'EUR' },
+    })
+  else if (end)
+    drafts.push({
+      type: 'checkout.abandoned',
+      subject: fact.subject,
+      time: end.at,
+      data: { stage: end.stage, reason: end.reason, ...(end.wanted ? { wantedMethod: end.wanted } : {}) },
+    })
+  return drafts.map((draft, index) => envelope(draft, `${fact.subject}.${index}`, `/shop/${fact.channel}`))
+}
+
+/** A value credit is an interaction of its own: its subject is its id. */
+function renderValue(fact: ValueFact): SimulatedEvent {
+  return envelope(
+    {
+      type: 'value.credited',
+      subject: fact.subject,
+      time: fact.at,
+      data: {
+        customerId: fact.customerId,
+        kind: fact.valueKind,
+        amount: fact.amount,
+        unit: fact.unit,
+        ...(fact.promised === undefined ? {} : { promised: fact.promised }),
+        period: fact.period,
+        product: fact.product,
+        region: fact.region,
+      },
+    },
+    fact.subject,
+    '/billing/statements',
   )
 }
 

@@ -1,14 +1,26 @@
 import { describe, expect, it } from 'vitest'
-import type { CallFact, DeliveryFact, QuoteFact, SurveyFact, TicketFact, TicketStep } from './facts.ts'
+import type {
+  CallFact,
+  CheckoutFact,
+  DeliveryFact,
+  QuoteFact,
+  SurveyFact,
+  TicketFact,
+  TicketStep,
+  ValueFact,
+} from './facts.ts'
 import {
   csat,
+  customerValue,
   fastQuote,
   firstReply2h,
   firstTimeResolution,
   groundTruth,
   nothingBroke,
   onTimeInFull,
+  paymentFlexibility,
   phoneAnswer20s,
+  valueDelivered,
 } from './ground-truth.ts'
 
 const T0 = Date.parse('2026-11-22T10:00:00Z')
@@ -220,6 +232,98 @@ describe('csat', () => {
     expect(csat(survey(4), T0).state).toBe('good')
     expect(csat(survey(3), T0).state).toBe('bad')
     expect(csat(survey(), T0).state).toBe('excluded')
+  })
+})
+
+describe('payment_flexibility', () => {
+  const checkout = (end?: CheckoutFact['end']): CheckoutFact => ({
+    ...base,
+    kind: 'checkout',
+    channel: 'web',
+    product: 'home',
+    offered: ['card', 'paypal'],
+    preferred: 'paypal',
+    expiresAt: T0 + H,
+    ...(end ? { end } : {}),
+  })
+
+  it('is good paid with an offered method, bad abandoned at payment or paid by a method not offered', () => {
+    expect(
+      paymentFlexibility(checkout({ kind: 'completed', at: T0 + 60 * S, method: 'paypal' }), T0 + H),
+    ).toEqual({
+      state: 'good',
+      status: 'final',
+    })
+    const left = checkout({
+      kind: 'abandoned',
+      at: T0 + 60 * S,
+      stage: 'payment',
+      reason: 'no suitable payment method',
+    })
+    expect(paymentFlexibility(left, T0 + H)).toEqual({ state: 'bad', status: 'final' })
+    expect(
+      paymentFlexibility(checkout({ kind: 'completed', at: T0 + 60 * S, method: 'invoice' }), T0 + H).state,
+    ).toBe('bad')
+  })
+
+  it('leaves out one abandoned before payment, and one that lapsed without a word once it expired', () => {
+    const early = checkout({ kind: 'abandoned', at: T0 + 60 * S, stage: 'shipping', reason: 'shipping cost' })
+    expect(paymentFlexibility(early, T0 + H).state).toBe('excluded')
+    expect(paymentFlexibility(checkout(), T0 + H).state).toBe('pending')
+    expect(paymentFlexibility(checkout(), T0 + H + 1).state).toBe('excluded')
+    // Not known yet: pending.
+    expect(
+      paymentFlexibility(checkout({ kind: 'completed', at: T0 + 60 * S, method: 'card' }), T0 + 59 * S).state,
+    ).toBe('pending')
+  })
+})
+
+describe('value_delivered and the customer value', () => {
+  const credit = (overrides: Partial<ValueFact>): ValueFact => ({
+    kind: 'value',
+    subject: 'V-1',
+    at: T0,
+    customerId: 'c',
+    region: 'north',
+    product: 'home',
+    valueKind: 'savings',
+    amount: 15,
+    unit: 'EUR',
+    period: '2026-11',
+    ...overrides,
+  })
+
+  it('is good when a credit reaches its promise, bad below it, left out without one', () => {
+    expect(valueDelivered(credit({ promised: 15 }), T0)).toEqual({ state: 'good', status: 'final' })
+    expect(valueDelivered(credit({ promised: 15.01 }), T0)).toEqual({ state: 'bad', status: 'final' })
+    expect(valueDelivered(credit({}), T0).state).toBe('excluded')
+    expect(valueDelivered(credit({ promised: 1 }), T0 - 1).state).toBe('pending')
+  })
+
+  it('sums a customer’s credits per kind and unit, as of a time, promises beside them', () => {
+    const facts = [
+      credit({ subject: 'V-1', amount: 10.5, promised: 10 }),
+      credit({ subject: 'V-2', amount: 4.25, at: T0 + D }),
+      credit({ subject: 'V-3', valueKind: 'usage', unit: 'hours', amount: 3, promised: 4 }),
+      credit({ subject: 'V-4', customerId: 'other', amount: 99 }),
+      credit({ subject: 'V-5', amount: 1, at: T0 + 2 * D }),
+    ]
+    expect(customerValue(facts, 'c', T0 + D)).toEqual({
+      credits: 3,
+      totals: [
+        {
+          kind: 'savings',
+          unit: 'EUR',
+          amount: 14.75,
+          promised: 10,
+          credits: 2,
+          withPromise: 1,
+          metPromise: 1,
+        },
+        { kind: 'usage', unit: 'hours', amount: 3, promised: 4, credits: 1, withPromise: 1, metPromise: 0 },
+      ],
+    })
+    expect(customerValue(facts, 'nobody', T0 + D)).toEqual({ credits: 0, totals: [] })
   })
 })
 

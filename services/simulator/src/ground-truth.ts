@@ -1,4 +1,13 @@
-import type { CallFact, DeliveryFact, Fact, QuoteFact, SurveyFact, TicketFact } from './facts.ts'
+import type {
+  CallFact,
+  CheckoutFact,
+  DeliveryFact,
+  Fact,
+  QuoteFact,
+  SurveyFact,
+  TicketFact,
+  ValueFact,
+} from './facts.ts'
 import type { CpiName } from './scenario.ts'
 
 // The ground truth: what every built-in CPI must be, computed from the simulator's own facts
@@ -14,6 +23,10 @@ import type { CpiName } from './scenario.ts'
 // - Follow-up windows (R4): 7 days; "within 7 days" includes day 7 to the millisecond.
 // - nothing_broke: a delivery still under way is pending; one not delivered 7 days after its
 //   promise stops being pending (on_time_in_full has counted it as a miss).
+// - payment_flexibility: decided by how the checkout ended, once that is known; a session that
+//   lapses with no word of how it ended is left out after its expiry.
+// - value_delivered: each credit on its own, in the window of its own time; one without a
+//   promise is left out of the rate (it still counts in the customer's value).
 
 const SECOND = 1000
 const HOUR = 3_600_000
@@ -153,6 +166,71 @@ export function csat(survey: SurveyFact, asOf: number): Decision {
   return { state: survey.csat >= 4 ? 'good' : 'bad', status: 'final' }
 }
 
+export function paymentFlexibility(fact: CheckoutFact, asOf: number): Decision {
+  const end = fact.end
+  if (end && end.at <= asOf) {
+    if (end.kind === 'abandoned')
+      return end.stage === 'payment' ? { state: 'bad', status: 'final' } : { state: 'excluded' }
+    // Paid: good only with a method the checkout offered (one arranged by hand is a miss).
+    return fact.offered.includes(end.method)
+      ? { state: 'good', status: 'final' }
+      : { state: 'bad', status: 'final' }
+  }
+  return asOf > fact.expiresAt ? { state: 'excluded' } : { state: 'pending' }
+}
+
+export function valueDelivered(credit: ValueFact, asOf: number): Decision {
+  if (credit.promised === undefined) return { state: 'excluded' }
+  if (credit.at > asOf) return { state: 'pending' }
+  return { state: credit.amount >= credit.promised ? 'good' : 'bad', status: 'final' }
+}
+
+/** A customer's credited value as of a time, summed per kind and unit (what `/v1/customers/{id}/value` must say). */
+export interface CustomerValueTruth {
+  credits: number
+  totals: {
+    kind: string
+    unit: string
+    amount: number
+    promised: number
+    credits: number
+    withPromise: number
+    /** Credits with a promise whose amount reached it. */
+    metPromise: number
+  }[]
+}
+
+export function customerValue(facts: readonly Fact[], customerId: string, asOf: number): CustomerValueTruth {
+  const totals = new Map<string, CustomerValueTruth['totals'][number]>()
+  let credits = 0
+  for (const fact of facts) {
+    if (fact.kind !== 'value' || fact.customerId !== customerId || fact.at > asOf) continue
+    credits++
+    const key = `${fact.valueKind}|${fact.unit}`
+    const total = totals.get(key) ?? {
+      kind: fact.valueKind,
+      unit: fact.unit,
+      amount: 0,
+      promised: 0,
+      credits: 0,
+      withPromise: 0,
+      metPromise: 0,
+    }
+    total.amount += fact.amount
+    total.credits++
+    if (fact.promised !== undefined) {
+      total.promised += fact.promised
+      total.withPromise++
+      if (fact.amount >= fact.promised) total.metPromise++
+    }
+    totals.set(key, total)
+  }
+  return {
+    credits,
+    totals: [...totals.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.unit.localeCompare(b.unit)),
+  }
+}
+
 /** Every CPI outcome of every fact, as of a time. */
 export function outcomesOf(facts: readonly Fact[], asOf: number): InteractionOutcome[] {
   const outcomes: InteractionOutcome[] = []
@@ -196,6 +274,20 @@ export function outcomesOf(facts: readonly Fact[], asOf: number): InteractionOut
         break
       case 'survey':
         add('csat', fact.subject, fact.at, csat(fact, asOf), { subjectType: fact.subjectType })
+        break
+      case 'checkout':
+        add('payment_flexibility', fact.subject, fact.startedAt, paymentFlexibility(fact, asOf), {
+          channel: fact.channel,
+          region: fact.region,
+          product: fact.product,
+        })
+        break
+      case 'value':
+        add('value_delivered', fact.subject, fact.at, valueDelivered(fact, asOf), {
+          kind: fact.valueKind,
+          product: fact.product,
+          region: fact.region,
+        })
         break
     }
   }

@@ -14,6 +14,8 @@ export {
 } from './analytics-truth.ts'
 export type {
   CallFact,
+  CheckoutEnd,
+  CheckoutFact,
   DeliveryFact,
   Fact,
   InteractionFact,
@@ -22,10 +24,13 @@ export type {
   SurveyFact,
   TicketFact,
   TicketStep,
+  ValueFact,
 } from './facts.ts'
 export { type SimulatedEvent, type Simulation, simulate } from './generate.ts'
 export {
+  type CustomerValueTruth,
   csat,
+  customerValue,
   fastQuote,
   firstReply2h,
   firstTimeResolution,
@@ -35,8 +40,10 @@ export {
   nothingBroke,
   onTimeInFull,
   outcomesOf,
+  paymentFlexibility,
   phoneAnswer20s,
   type TruthRow,
+  valueDelivered,
 } from './ground-truth.ts'
 export { sendAll, startPlayer } from './player.ts'
 export { Random } from './random.ts'

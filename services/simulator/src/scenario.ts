@@ -16,6 +16,8 @@ const cpiName = z.enum([
   'first_reply_2h',
   'phone_answer_20s',
   'csat',
+  'payment_flexibility',
+  'value_delivered',
 ])
 
 /**
@@ -35,6 +37,12 @@ export const scenarioSchema = z.object({
       call: z.number().min(0),
     })
     .default({ quote: 0.35, delivery: 0.2, ticket: 0.25, call: 0.2 }),
+  /**
+   * Checkouts and value credits, each a stream of its own beside the mix (so adding them left the
+   * other interactions as they were): this many per interaction of `ratePerSecond`.
+   */
+  checkoutShare: z.number().min(0).max(10).default(0.15),
+  valueShare: z.number().min(0).max(10).default(0.1),
   /** Share of finished interactions whose customer answers a survey. */
   surveyShare: z.number().min(0).max(1).default(0.2),
   /** KPI events: an order after an interaction, a churn. */
