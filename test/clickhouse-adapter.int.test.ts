@@ -155,7 +155,22 @@ describe('ClickHouse adapter against the real engine', () => {
     ])
     const places = await outcomePlacements(clickhouse, [nasty])
     expect(places.get(`fast_quote\u0000${nasty}`)).toEqual([
-      { cohortAt: '2026-12-07T05:00:00.123Z', version: 1, deleted: false },
+      {
+        cohortAt: '2026-12-07T05:00:00.123Z',
+        version: 1,
+        deleted: false,
+        // What the rollup counted of the row, any text in its segments kept as it was.
+        counted: {
+          state: 'good',
+          status: 'final',
+          latency_ms: null,
+          open: 0,
+          segments: { [nasty]: nasty, region: "north'" },
+          kafka_partition: 2,
+          cohortAt: Date.parse('2026-12-07T05:00:00.123Z'),
+          definition_version: 1,
+        },
+      },
     ])
   })
 

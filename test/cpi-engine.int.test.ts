@@ -11,6 +11,7 @@ import { partitionOfSubjects, storedOutcomes } from './support/engine-truth.ts'
 import { testEnvironment, uniqueName } from './support/environment.ts'
 import { it } from './support/fixtures.ts'
 import { committedTotal, endOffsets } from './support/ledger.ts'
+import { rollupDisagreement } from './support/rollup-agreement.ts'
 import { topicSize } from './support/topic-reader.ts'
 
 const MINUTE = 60_000
@@ -76,6 +77,11 @@ describe('CPI engine against the ground truth, through the real broker and engin
           interval: 100,
         })
         .toBe(await topicSize(kafka, deadLetter))
+      // The rollup kept by difference holds what `outcomes` says, per partition and per minute.
+      expect(await rollupDisagreement(clickhouse)).toEqual({
+        partitions: { stored: [], expected: [] },
+        minutes: { stored: [], expected: [] },
+      })
       // Every outcome, every window and segment's values and the ledgers equal the ground truth.
       const { truth, watermarks } = await expectGroundTruth(
         clickhouse,

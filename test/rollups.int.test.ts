@@ -24,6 +24,7 @@ import { describe, expect } from 'vitest'
 import { uniqueName } from './support/environment.ts'
 import { it } from './support/fixtures.ts'
 import { startTestProcessor } from './support/processor.ts'
+import { rollupDisagreement } from './support/rollup-agreement.ts'
 
 const SECOND = 1000
 const MINUTE = 60 * SECOND
@@ -389,5 +390,60 @@ describe('processor-written rollups', () => {
     expect(await minuteCounts(clickhouse, base + 5 * MINUTE)).toEqual([0, 0])
     expect(await minuteCounts(clickhouse, base + MINUTE)).toEqual([0, 1])
     expect(await placements(clickhouse, 'K')).toEqual([[text(base + MINUTE), 'bad']])
+  })
+  it('repairs, when a processor takes a partition over, the minutes a crash left between the outcome and rollup writes', async ({
+    kafka,
+    clickhouse,
+    logger,
+  }) => {
+    const topics = { events: uniqueName('repair_events'), deadLetter: uniqueName('repair_dlq') }
+    await ensureTopics(kafka, [
+      { topic: topics.events, numPartitions: 1 },
+      { topic: topics.deadLetter, numPartitions: 1 },
+    ])
+    const base = Math.floor((Date.now() - 60 * MINUTE) / MINUTE) * MINUTE
+    const at = (time: number) => new Date(time).toISOString()
+    const row = (subject: string, state: 'good' | 'bad', version: number): OutcomeRow => ({
+      cpi: 'fast_quote',
+      definition_version: 1,
+      subject,
+      cohort_at: at(base + 5 * MINUTE),
+      state,
+      status: 'final',
+      latency_ms: state === 'good' ? 10_000 : 250_000,
+      open: 0,
+      segments: { channel: 'web', customerType: 'consumer' },
+      revisit_at: null,
+      watermark: at(base + version * MINUTE),
+      kafka_partition: 0,
+      version: base + version * MINUTE,
+    })
+    // A partition's last owner wrote P good and its rollup, then P bad and died before the rollup.
+    await insertOutcomes(clickhouse, [row('P', 'good', 20)])
+    await refreshRollups(clickhouse, minutesOf([row('P', 'good', 20)]))
+    await new Promise((resolve) => setTimeout(resolve, 1500)) // a crash comes later than one clock tick
+    await insertOutcomes(clickhouse, [row('P', 'bad', 30)])
+    const left = await rollupDisagreement(clickhouse)
+    expect(left.partitions.stored.length).toBeGreaterThan(0) // the rollup still counts P good
+    expect(await minuteCounts(clickhouse, base + 5 * MINUTE)).toEqual([1, 1])
+
+    // A new owner takes the partition over; its first write repairs minute 5 before counting.
+    const { processor } = await startTestProcessor({ kafka, clickhouse, logger }, topics)
+    try {
+      await send(kafka, topics.events, [
+        { partition: 0, key: 'Q', value: requested('Q-a', 'Q', base + 7 * MINUTE) },
+        { partition: 0, key: 'Q', value: issued('Q', base + 7 * MINUTE + 5 * SECOND) },
+      ])
+      await expect
+        .poll(() => minuteCounts(clickhouse, base + 7 * MINUTE), { timeout: 20_000 })
+        .toEqual([1, 1])
+      expect(await minuteCounts(clickhouse, base + 5 * MINUTE)).toEqual([0, 1])
+      expect(await rollupDisagreement(clickhouse)).toEqual({
+        partitions: { stored: [], expected: [] },
+        minutes: { stored: [], expected: [] },
+      })
+    } finally {
+      await processor.stop()
+    }
   })
 })

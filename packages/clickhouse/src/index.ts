@@ -108,6 +108,21 @@ export {
   type StoredEvent,
 } from './tables/outcomes.ts'
 export {
+  addRowCounts,
+  type CountedRow,
+  emptyCounts,
+  isEmptyCounts,
+  latencyHistogramKey,
+  minuteStart,
+  type PartitionMinute,
+  type PartitionRollupRow,
+  partitionMinuteKey,
+  partitionMinutesToRepair,
+  type RollupCounts,
+  readPartitionRollups,
+  rowDimensions,
+} from './tables/partition-rollups.ts'
+export {
   countRejectedEvents,
   insertRejectedEvents,
   listRejectedEvents,
@@ -123,4 +138,5 @@ export {
   type RollupMinute,
   rebuildRollups,
   refreshRollups,
+  writeMinuteRollups,
 } from './tables/rollups.ts'

@@ -3,6 +3,7 @@ import type { Batch } from '@cpi/kafka'
 import type { Candidate } from './arrival-stage.ts'
 import type { InteractionCache } from './interaction-cache.ts'
 import type { PartitionClock } from './partition-clock.ts'
+import type { PartitionRollupState } from './rollup-state.ts'
 
 /** The latest event time stored before a partition's position, overall and per source (from `events`). */
 export type StoredTime = (
@@ -23,6 +24,7 @@ export async function startClocks(
     storedTime: StoredTime
     clock: PartitionClock
     cache: InteractionCache
+    rollups: PartitionRollupState
     positions: ClockPositions
   },
 ): Promise<void> {
@@ -34,6 +36,7 @@ export async function startClocks(
     // this partition meanwhile (a session lost in a long batch, then the partition back), so
     // nothing held for it is trusted.
     state.cache.forget(partition)
+    state.rollups.forget(partition)
     const stored = await state.storedTime({ topic: batch.topic, partition, offset: firstOffset })
     state.clock.start(partition, stored.max, arrivedAt, stored.bySource)
   }

@@ -6,6 +6,7 @@ import { type OutcomeWrite, recomputeOutcomesOfPartitions, type StageTimer } fro
 import type { PartitionClock } from './partition-clock.ts'
 import type { ProcessorMetrics } from './processor-metrics.ts'
 import type { RevisitSchedule } from './revisit-schedule.ts'
+import type { PartitionRollupState } from './rollup-state.ts'
 
 /** The interactions of one partition to decide, as of that partition's watermark. */
 export type OutcomeGroup = { partition: number; watermark: number; subjects: string[] }
@@ -15,9 +16,12 @@ export interface DecideState {
   clickhouse: ClickHouse
   catalog: readonly CpiDefinition[]
   cache: InteractionCache
+  /** The minute rollup kept by difference; without it, touched minutes are re-aggregated from `outcomes`. */
+  rollups?: PartitionRollupState
   revisits: RevisitSchedule
   metrics: Pick<ProcessorMetrics, 'outcomeRows' | 'unchangedRows' | 'refusedOutcomes'>
   logger: Logger
+  now?: () => number
 }
 
 /** The touched interactions of each partition, to be decided as of the partition's watermark. */
@@ -56,6 +60,7 @@ export async function decideAndWrite(
     unchanged: (row, owner) => cache.sameAsWritten(owner, row),
     previous: (row, owner) => (fresh?.has(owner) ? null : cache.placement(owner, row)),
     ...(options.timer ? { timer: options.timer } : {}),
+    ...(state.rollups ? { rollups: state.rollups, now: state.now?.() ?? Date.now() } : {}),
   })
   state.revisits.record(result.decided)
   for (const row of result.written) cache.rememberWritten(result.owners.get(row) as string, row)

@@ -14,6 +14,7 @@ import { PartitionClock } from './partition-clock.ts'
 import { createProcessorMetrics } from './processor-metrics.ts'
 import type { Pseudonymizer } from './pseudonymize.ts'
 import { RevisitSchedule } from './revisit-schedule.ts'
+import { PartitionRollupState } from './rollup-state.ts'
 import { Sweeper } from './sweep-stage.ts'
 
 /** A dead letter as a Kafka message, its raw payload cut to fit a record (the rest: size and hash). */
@@ -133,6 +134,8 @@ function groupState(deps: EventProcessorDependencies): GroupState & { revisits: 
     positions: new Map() as ClockPositions,
     // The keyed state: the stored copies of the interactions in work, per owned partition (decision 0014).
     cache: new InteractionCache({ maxBytes: deps.stateMaxBytes ?? 64 * 1024 * 1024 }),
+    // The minute rollup per owned partition, kept by difference (decision 0020).
+    rollups: new PartitionRollupState(),
     // Interactions waiting for a revisit, per owned partition; reloaded from ClickHouse every 5 minutes.
     revisits: new RevisitSchedule(),
     producer: deps.producer,
@@ -163,6 +166,7 @@ async function adoptPartitions(
     clock.forget(known)
     revisits.forget(known)
     cache.forget(known)
+    state.rollups.forget(known)
     positions.delete(known)
   }
   for (const partition of partitions) {

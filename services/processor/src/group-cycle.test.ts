@@ -10,6 +10,7 @@ import { InteractionCache } from './interaction-cache.ts'
 import { PartitionClock } from './partition-clock.ts'
 import { createProcessorMetrics } from './processor-metrics.ts'
 import { RevisitSchedule } from './revisit-schedule.ts'
+import { PartitionRollupState } from './rollup-state.ts'
 
 // The group cycle's own logic, without Kafka or ClickHouse: the stores are functions the test
 // gives (an empty catalog: no outcomes to decide). What it pins: every message ends under one
@@ -46,6 +47,7 @@ function fakeState(insert: (rows: readonly RawEventRow[]) => Promise<void>) {
     clickhouse: {} as ClickHouse,
     catalog: [],
     cache: new InteractionCache({ maxBytes: 1_000_000 }),
+    rollups: new PartitionRollupState(),
     revisits: new RevisitSchedule(),
     logger,
     metrics: createProcessorMetrics(registry),

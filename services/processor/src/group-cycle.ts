@@ -16,10 +16,12 @@ import { deadLetters, type MessageResult, okValues } from './message-outcome.ts'
 import { timed } from './outcome-stage.ts'
 import type { PartitionClock } from './partition-clock.ts'
 import type { ProcessorMetrics } from './processor-metrics.ts'
+import type { PartitionRollupState } from './rollup-state.ts'
 import { type Validated, type ValidateOptions, validateBatches } from './validate-stage.ts'
 
 /** Everything the group cycle works with: the stores, the per-partition state, the metrics. */
 export interface GroupState extends DecideState {
+  rollups: PartitionRollupState
   clock: PartitionClock
   positions: ClockPositions
   producer: BatchingProducer
@@ -66,6 +68,7 @@ export async function processGroup(batches: readonly Batch[], state: GroupState)
     for (const batch of batches) {
       state.positions.delete(batch.partition)
       state.cache.forget(batch.partition)
+      state.rollups.forget(batch.partition)
     }
     throw error
   }

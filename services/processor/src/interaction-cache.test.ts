@@ -131,7 +131,20 @@ describe('InteractionCache', () => {
     cache.hold(0, 'Q-1', [], 0) // held before it had any copy: no row can exist yet
     expect(cache.placement('Q-1', row)).toBeNull()
     cache.rememberWritten('Q-1', row)
-    expect(cache.placement('Q-1', { ...row, cohort_at: '2026-12-06T09:58:00.000Z' })).toBe(row.cohort_at)
+    // The row last written: where it is, and what the rollup counted of it.
+    expect(cache.placement('Q-1', { ...row, cohort_at: '2026-12-06T09:58:00.000Z' })).toEqual({
+      cohortAt: row.cohort_at,
+      counted: {
+        state: 'pending',
+        status: '',
+        latency_ms: null,
+        open: 0,
+        segments: {},
+        kafka_partition: 0,
+        cohortAt: Date.parse(row.cohort_at),
+        definition_version: row.definition_version,
+      },
+    })
     expect(cache.placement('Q-1', { ...row, cpi: 'other' })).toBeNull()
     expect(cache.placement('Q-1', { ...row, kafka_partition: 1 })).toBeUndefined() // another partition's
     // Held from copies already stored: rows it did not write may exist.

@@ -1,4 +1,4 @@
-import type { OutcomeRow, StoredEvent } from '@cpi/clickhouse'
+import type { CountedRow, OutcomeRow, StoredEvent } from '@cpi/clickhouse'
 
 // The processor's keyed state: every stored copy of the events of the interactions it works on,
 // per owned partition, so that a batch reads from ClickHouse only the interactions it does not
@@ -166,14 +166,40 @@ export class InteractionCache {
 
   /**
    * Where the row's (cpi, subject) has its live row, as far as this process knows: the cohort
-   * time it last wrote, null when the interaction was held before it had any row, undefined
-   * when unknown.
+   * time it last wrote and what the rollup counted of it, null when the interaction was held
+   * before it had any row, undefined when unknown.
    */
-  placement(owner: string, row: OutcomeRow): string | null | undefined {
+  placement(owner: string, row: OutcomeRow): { cohortAt: string; counted: CountedRow } | null | undefined {
     const entry = this.entries.get(owner)
     if (!entry || entry.partition !== row.kafka_partition) return undefined
     const content = entry.written?.get(rowKey(row))
-    if (content !== undefined) return (JSON.parse(content) as unknown[])[1] as string
+    if (content !== undefined) {
+      const [version, cohortAt, state, status, latency, , , , open, segments] = JSON.parse(content) as [
+        number,
+        string,
+        string,
+        string,
+        number | null,
+        unknown,
+        unknown,
+        unknown,
+        0 | 1,
+        Record<string, string>,
+      ]
+      return {
+        cohortAt,
+        counted: {
+          state,
+          status,
+          latency_ms: latency,
+          open,
+          segments,
+          kafka_partition: entry.partition,
+          cohortAt: Date.parse(cohortAt),
+          definition_version: version,
+        },
+      }
+    }
     return entry.rowsKnown ? null : undefined
   }
 

@@ -1,5 +1,6 @@
 import {
   type ClickHouse,
+  type CountedRow,
   insertOutcomes,
   loadEventCopies,
   minutesOf,
@@ -19,6 +20,7 @@ import {
 } from '@cpi/cpi-core'
 import { firstCopies } from './event-identity.ts'
 import { type Refusal, writeIsolatingRefusals } from './refused-rows.ts'
+import type { PartitionRollupState, RollupChange } from './rollup-state.ts'
 
 const iso = (time: number) => new Date(time).toISOString()
 
@@ -180,10 +182,13 @@ export function groupOutcomeRows(
 
 /**
  * Where a row of (cpi, subject) stands now: the cohort time (ISO) of the one live row this
- * process last wrote, null when none can exist (an interaction with no event stored before this
- * batch), undefined when unknown (then it is read).
+ * process last wrote and what the rollup counted of it, null when none can exist (an interaction
+ * with no event stored before this batch), undefined when unknown (then it is read).
  */
-export type PreviousPlacement = (row: OutcomeRow, owner: string) => string | null | undefined
+export type PreviousPlacement = (
+  row: OutcomeRow,
+  owner: string,
+) => { cohortAt: string; counted: CountedRow } | null | undefined
 
 /** Where an outcome write spends its time: decide, placement_read, outcomes_write, rollup_write. */
 export type StageTimer = (stage: string, seconds: number) => void
@@ -219,6 +224,9 @@ export async function recomputeOutcomesOfPartitions(
     unchanged?: (row: OutcomeRow, owner: string) => boolean
     previous?: PreviousPlacement
     timer?: StageTimer
+    /** The minute rollup kept by difference (the processor's); without it minutes are re-aggregated. */
+    rollups?: PartitionRollupState
+    now?: number
   } = {},
 ): Promise<OutcomeWrite> {
   const bySubject =
@@ -251,13 +259,19 @@ async function placeRows(
   rows: readonly OutcomeRow[],
   owners: ReadonlyMap<OutcomeRow, string>,
   { previous, timer }: { previous?: PreviousPlacement | undefined; timer?: StageTimer | undefined },
-): Promise<{ rows: OutcomeRow[]; tombstones: OutcomeRow[]; minutes: { cpi: string; cohort_at: string }[] }> {
+): Promise<PlacedRows> {
   const known = new Map<OutcomeRow, OutcomePlacement[]>()
   const unknown: OutcomeRow[] = []
   for (const row of rows) {
     const placed = previous?.(row, owners.get(row) as string)
     if (placed === undefined) unknown.push(row)
-    else known.set(row, placed === null ? [] : [{ cohortAt: placed, version: row.version, deleted: false }])
+    else
+      known.set(
+        row,
+        placed === null
+          ? []
+          : [{ cohortAt: placed.cohortAt, counted: placed.counted, version: row.version, deleted: false }],
+      )
   }
   const stored = await timed(timer, 'placement_read', () =>
     outcomePlacements(
@@ -267,6 +281,7 @@ async function placeRows(
   )
   const placed: OutcomeRow[] = []
   const tombstones: OutcomeRow[] = []
+  const replaced = new Map<OutcomeRow, OutcomePlacement[]>()
   // Minutes to aggregate again beyond those of the rows and tombstones written: every place read
   // (a write replayed after a crash before its rollup refresh finds its old place a tombstone).
   const minutes: { cpi: string; cohort_at: string }[] = []
@@ -276,6 +291,7 @@ async function placeRows(
     const live = places.filter((place) => !place.deleted)
     if (live.some((place) => place.version > row.version)) continue
     placed.push(row)
+    replaced.set(row, live)
     for (const place of live) {
       if (minuteOf(place.cohortAt) === minuteOf(row.cohort_at)) continue
       tombstones.push({
@@ -294,7 +310,15 @@ async function placeRows(
       })
     }
   }
-  return { rows: placed, tombstones, minutes }
+  return { rows: placed, tombstones, minutes, replaced }
+}
+
+/** Rows to write, their tombstones, the minutes read, and the live rows each replaces. */
+interface PlacedRows {
+  rows: OutcomeRow[]
+  tombstones: OutcomeRow[]
+  minutes: { cpi: string; cohort_at: string }[]
+  replaced: Map<OutcomeRow, OutcomePlacement[]>
 }
 
 /**
@@ -305,21 +329,69 @@ async function writeOutcomeRows(
   clickhouse: ClickHouse,
   decided: readonly OutcomeRow[],
   owners: ReadonlyMap<OutcomeRow, string>,
-  options: { previous?: PreviousPlacement | undefined; timer?: StageTimer | undefined },
+  options: {
+    previous?: PreviousPlacement | undefined
+    timer?: StageTimer | undefined
+    rollups?: PartitionRollupState | undefined
+    now?: number | undefined
+  },
 ): Promise<{ written: OutcomeRow[]; refused: Refusal<OutcomeRow>[] }> {
-  const { rows, tombstones, minutes } = await placeRows(clickhouse, decided, owners, options)
+  const { rollups } = options
+  if (rollups && decided.length > 0)
+    await timed(options.timer, 'rollup_repair', () =>
+      rollups.prepare(clickhouse, new Set(decided.map((row) => row.kafka_partition))),
+    )
+  const placed = await placeRows(clickhouse, decided, owners, options)
+  const { rows, tombstones, minutes } = placed
   // Tombstones go with the rows, never after them: a crash between two inserts would leave the
   // old place counted beside the new one.
   const refused = await timed(options.timer, 'outcomes_write', () =>
     writeIsolatingRefusals([...tombstones, ...rows], (part) => insertOutcomes(clickhouse, part)),
-  )
+  ).catch((error: unknown) => {
+    // What of the insert was stored is unknown: its minutes are written from `outcomes` next.
+    if (rollups)
+      for (const minute of minutesOf([...rows, ...tombstones, ...minutes])) rollups.markDirty(minute)
+    throw error
+  })
   const left = new Set(refused.map((refusal) => refusal.row))
   const written = rows.filter((row) => !left.has(row))
   await timed(options.timer, 'rollup_write', () =>
-    refreshRollups(
-      clickhouse,
-      minutesOf([...written, ...tombstones.filter((row) => !left.has(row)), ...minutes]),
-    ),
+    rollups && refused.length === 0
+      ? rollups.write(clickhouse, rollupChanges(written, placed.replaced), options.now ?? Date.now())
+      : refreshRollups(
+          clickhouse,
+          minutesOf([...written, ...tombstones.filter((row) => !left.has(row)), ...minutes]),
+        ).then(() => {
+          // Rows refused: their minutes were written from `outcomes`; what is held of them goes.
+          if (rollups) for (const minute of minutesOf([...rows, ...tombstones])) rollups.markDirty(minute)
+        }),
   )
   return { written, refused: refused.filter((refusal) => refusal.row.is_deleted !== 1) }
 }
+
+/** Each written row as the rollup counts it, with the live rows it replaced. */
+function rollupChanges(
+  written: readonly OutcomeRow[],
+  replaced: ReadonlyMap<OutcomeRow, OutcomePlacement[]>,
+): { row: RollupChange; replaced: RollupChange[] }[] {
+  return written.map((row) => ({
+    row: { ...countedOf(row), cpi: row.cpi },
+    replaced: (replaced.get(row) ?? []).map((place) => {
+      if (!place.counted)
+        throw new Error(`the live row of ${row.cpi} ${row.subject} was read without its counts`)
+      return { ...place.counted, cpi: row.cpi }
+    }),
+  }))
+}
+
+/** What the rollup counts of an outcome row. */
+const countedOf = (row: OutcomeRow): CountedRow => ({
+  state: row.state,
+  status: row.status,
+  latency_ms: row.latency_ms,
+  open: row.open,
+  segments: row.segments,
+  kafka_partition: row.kafka_partition,
+  cohortAt: Date.parse(row.cohort_at),
+  definition_version: row.definition_version,
+})

@@ -109,6 +109,7 @@ export class Sweeper {
       for (const { partition } of groups) {
         revisits.forget(partition) // loaded again, due subjects included, at the next sweep
         cache.forget(partition)
+        this.state.rollups?.forget(partition)
       }
       throw error
     }

@@ -4,6 +4,7 @@ import { defineInsert, defineQuery, defineTabSeparatedInsert } from '../query.ts
 import { setParts, stringSet, stringSetParameter } from '../string-set.ts'
 import { type TsvColumns, tsvString, tsvStringMap, tsvValue } from '../tab-separated.ts'
 import { type CpiPoint, toPoint } from './cpi-series.ts'
+import type { CountedRow } from './partition-rollups.ts'
 
 // Tables `outcomes` and `watermarks`, views `cpi_values*`: schemas/clickhouse/migrations/0003_create_outcomes.sql.
 
@@ -68,6 +69,8 @@ export interface OutcomePlacement {
   cohortAt: string
   version: number
   deleted: boolean
+  /** What the rollup counts of that row (partition-rollups.ts). */
+  counted?: CountedRow
 }
 
 /** A set of subjects as a `stringSet` parameter, with how many interactions a failure names. */
@@ -80,19 +83,42 @@ const placementsQuery = defineQuery({
   sql: (
     database,
   ) => `SELECT cpi, subject, toUnixTimestamp64Milli(argMax(cohort_at, (version, computed_at))) AS at,
-                       toString(max(version)) AS placed_version, argMax(is_deleted, (version, computed_at)) AS gone
+                       toString(max(version)) AS placed_version, argMax(is_deleted, (version, computed_at)) AS gone,
+                       argMax((state, status, latency_ms, open, segments, kafka_partition, definition_version),
+                              (version, computed_at)) AS live
                 FROM ${database}.outcomes
                 WHERE subject IN ${stringSet('subjects')}
                 GROUP BY cpi, subject, toStartOfMinute(cohort_at)`,
   bind: ({ subjects }) => ({ subjects }),
-  row: (row) => ({
-    key: `${row.cpi}\u0000${row.subject}`,
-    placement: {
-      cohortAt: new Date(Number(row.at)).toISOString(),
-      version: Number(row.placed_version),
-      deleted: Number(row.gone) === 1,
-    } satisfies OutcomePlacement,
-  }),
+  row: (row) => {
+    const [state, status, latency, open, segments, partition, definitionVersion] = row.live as [
+      string,
+      string,
+      number | string | null,
+      number,
+      Record<string, string>,
+      number,
+      number,
+    ]
+    return {
+      key: `${row.cpi}\u0000${row.subject}`,
+      placement: {
+        cohortAt: new Date(Number(row.at)).toISOString(),
+        version: Number(row.placed_version),
+        deleted: Number(row.gone) === 1,
+        counted: {
+          state,
+          status,
+          latency_ms: latency === null ? null : Number(latency),
+          open: Number(open) === 1 ? 1 : 0,
+          segments,
+          kafka_partition: Number(partition),
+          cohortAt: Number(row.at),
+          definition_version: Number(definitionVersion),
+        },
+      } satisfies OutcomePlacement,
+    }
+  },
   what: ({ interactions }) => `reading where the outcomes of ${interactions} interactions stand`,
 })
 

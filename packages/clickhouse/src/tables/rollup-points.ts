@@ -1,13 +1,10 @@
 import type { CpiPoint } from './cpi-series.ts'
+import { latencyHistogramKey as histogramKey } from './partition-rollups.ts'
 import type { Row } from './rollup-blocks.ts'
 import { histogramQuantiles, histogramValue } from './rollups.ts'
 
 // The rollup cache's arithmetic: one point of a series from the rows of its window, the same
 // numbers as the SQL path (`queryCpiSeries`): the same sums and percentile arithmetic.
-
-/** The key the rollup gives a latency (the SQL of `histogramKey`, in TypeScript). */
-const histogramKey = (ms: number) =>
-  ms === 0 ? 0 : Math.sign(ms) * (1 + Math.round(Math.log(Math.abs(ms)) / Math.log(1.01)))
 
 /** Histogram keys of Int64 latencies stay within ±(1 + ln(2^63) / ln 1.01) ≈ ±4,390: a dense array covers them. */
 const KEY_OFFSET = 4608

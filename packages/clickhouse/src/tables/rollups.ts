@@ -1,6 +1,12 @@
 import { z } from 'zod'
 import type { ClickHouse } from '../client.ts'
 import { defineCommand, defineQuery } from '../query.ts'
+import {
+  type PartitionRollupRow,
+  rebuildPartitionRollups,
+  refreshPartitionRollups,
+  writePartitionRollups,
+} from './partition-rollups.ts'
 
 // The rollup `cpi_rollup` (schemas/clickhouse/migrations/0008_outcome_rollups.sql): one row per
 // CPI, grain (minute, 5 minutes, hour), bucket and (dimension, value), written by the processor
@@ -68,8 +74,17 @@ const engineClockQuery = defineQuery({
   what: refreshing,
 })
 
+/** The engine's clock (ns, as text): the version of the rows a write is about to write. */
+export async function engineClock(
+  clickhouse: ClickHouse,
+  scope = { grain: 60, all: false, count: 0 },
+): Promise<string> {
+  const [now = '0'] = await engineClockQuery(clickhouse, scope)
+  return now
+}
+
 /**
- * The source of one grain's rows (minutes: `outcomes`; coarser: the grain below) and the rows of
+ * The source of one grain's rows (minutes: the partitions' rows; coarser: the grain below) and the rows of
  * that grain already there, for a refresh's scope.
  */
 function refreshSources(
@@ -88,11 +103,12 @@ function refreshSources(
         .map(([from, to]) => `(bucket >= toDateTime(${from}, 'UTC') AND bucket < toDateTime(${to}, 'UTC'))`)
         .join(' OR ')
   const these = (bucket: string) => (all ? '1' : `(cpi, ${bucket}) IN ${set}`)
+  // Minutes: the sum of the partitions' rows (`partition-rollups.ts`).
   const source =
     finer === undefined
       ? `SELECT cpi, bucket AS b, dimension, value, good, total, pending, provisional, latency_count,
                 latency_histogram, open_since, definition_version
-         FROM ${db}.outcome_rollup_rows WHERE ${these('bucket')}`
+         FROM ${db}.cpi_rollup_partition FINAL WHERE ${these('bucket')}`
       : `SELECT cpi, ${coarse} AS b, dimension, value, good, total, pending, provisional, latency_count,
                 latency_histogram, open_since, definition_version
          FROM ${db}.cpi_rollup FINAL WHERE grain = ${finer} AND (${within}) AND ${these(coarse)}`
@@ -110,6 +126,15 @@ const refreshCommand = defineCommand({
   }),
   sql: (db, params) => {
     const { source, current } = refreshSources(db, params)
+    // Minutes need no zeros from the rows there: a (dimension, value) no partition counts any
+    // more has its partitions' rows written as zeros, and sums to zeros.
+    const zeros =
+      params.grain === 60
+        ? ''
+        : `UNION ALL
+           SELECT cpi, bucket AS b, dimension, value, toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0),
+                  CAST(map(), 'Map(Int16, UInt64)'), CAST([], 'Array(Tuple(UInt32, Int64))'), toUInt32(0)
+           ${current}`
     return `INSERT INTO ${db}.cpi_rollup
             SELECT cpi, ${params.grain}, b, dimension, value, sum(good), sum(total), sum(pending), sum(provisional),
                    sum(latency_count), sumMap(latency_histogram), groupArrayArray(open_since),
@@ -117,10 +142,7 @@ const refreshCommand = defineCommand({
             FROM
             (
                 ${source}
-                UNION ALL
-                SELECT cpi, bucket AS b, dimension, value, toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0),
-                       CAST(map(), 'Map(Int16, UInt64)'), CAST([], 'Array(Tuple(UInt32, Int64))'), toUInt32(0)
-                ${current}
+                ${zeros}
             )
             GROUP BY cpi, b, dimension, value`
   },
@@ -150,7 +172,7 @@ async function refreshGrain(
           cpis: touched.map((entry) => entry.cpi),
           buckets: touched.map((entry) => entry.bucket),
         }
-  const [version = '0'] = await engineClockQuery(clickhouse, { ...scope, count: scope.buckets.length })
+  const version = await engineClock(clickhouse, { ...scope, count: scope.buckets.length })
   await refreshCommand(clickhouse, { ...scope, version, followed: followed.toString() })
 }
 
@@ -188,15 +210,45 @@ async function refreshBuckets(
 }
 
 /**
- * Writes the rollup rows of these minutes again from `outcomes` as it stands, inside the engine.
- * Idempotent. Versioned by the engine's clock read just before the write: of two writes of a row,
- * the one that read it last saw every outcome committed before it and wins. The coarser grains
- * follow (`followCoarserGrains`).
+ * Writes the rollup rows of these minutes again from `outcomes` as it stands, inside the engine:
+ * every partition's rows, then the minutes summed from them. Idempotent. Versioned by the
+ * engine's clock read just before each write: of two writes of a row, the one that read it last
+ * saw every outcome committed before it and wins. The coarser grains follow
+ * (`followCoarserGrains`).
  */
 export async function refreshRollups(
   clickhouse: ClickHouse,
   minutes: readonly RollupMinute[],
 ): Promise<void> {
+  if (minutes.length === 0) return
+  await refreshPartitionRollups(
+    clickhouse,
+    minutes,
+    await engineClock(clickhouse, { grain: 60, all: false, count: minutes.length }),
+  )
+  await sumMinutes(clickhouse, minutes)
+}
+
+/**
+ * Writes partition rollup rows whole (counted by their owner, `partition-rollups.ts`), then the
+ * minutes they are in, summed from every partition's rows.
+ */
+export async function writeMinuteRollups(
+  clickhouse: ClickHouse,
+  rows: readonly PartitionRollupRow[],
+  minutes: readonly RollupMinute[],
+): Promise<void> {
+  if (rows.length > 0)
+    await writePartitionRollups(
+      clickhouse,
+      rows,
+      await engineClock(clickhouse, { grain: 60, all: false, count: minutes.length }),
+    )
+  if (minutes.length > 0) await sumMinutes(clickhouse, minutes)
+}
+
+/** The minute rows of these minutes from the partitions' rows, and on a cluster the coarser grains. */
+async function sumMinutes(clickhouse: ClickHouse, minutes: readonly RollupMinute[]): Promise<void> {
   await refreshBuckets(clickhouse, 60, minutes)
   // On a cluster, block numbers are per partition and not in commit order: nothing to follow,
   // so the coarser buckets are written now.
@@ -274,10 +326,11 @@ const newestMinuteBlockQuery = defineQuery({
 })
 
 /**
- * Every rollup row written again from `outcomes`, grain by grain, with zeros where a bucket's
+ * Every rollup row written again from `outcomes` — the partitions' rows, then grain by grain — with zeros where a bucket's
  * (dimension, value) has no outcome any more (after a bulk load, or to repair).
  */
 export async function rebuildRollups(clickhouse: ClickHouse): Promise<void> {
+  await rebuildPartitionRollups(clickhouse, await engineClock(clickhouse, { grain: 60, all: true, count: 0 }))
   for (const grain of ROLLUP_GRAINS.slice(0, -1)) await refreshGrain(clickhouse, grain, 'all', 0n)
   const [newest = 0n] = await newestMinuteBlockQuery(clickhouse, {})
   // The coarser rows now hold every minute written: the sweep's follower starts from there.
