@@ -50,3 +50,31 @@ export { Random } from './random.ts'
 export { type CpiName, parseScenario, type Scenario, scenarioSchema } from './scenario.ts'
 export { startSimulator } from './simulator-service.ts'
 export { type EventSink, httpSink, kafkaSink } from './sinks.ts'
+export {
+  type SlaCalendar,
+  type SlaPeriod,
+  type Span,
+  workingSpans,
+} from './sla-clock.ts'
+export {
+  SLA_AS_OF,
+  SLA_CALENDARS,
+  SLA_CPIS,
+  SLA_FROM,
+  SLA_REGION_CALENDARS,
+  type SlaCoverage,
+  type SlaCpiName,
+  type SlaOutcome,
+  type SlaScenario,
+  type SlaStep,
+  type SlaTicketFact,
+  type SlaWindowTruth,
+  slaCatalog,
+  slaClockEvent,
+  slaEvents,
+  slaOutcome,
+  slaScenario,
+  slaWindowKey,
+  slaWindows,
+  slaWorkingTime,
+} from './sla-scenario.ts'
