@@ -97,13 +97,19 @@ export class PartitionRollupState {
     if (applied.length === 0) return
     try {
       await this.load(clickhouse, [...keys.values()], now)
-      // The (dimension, value)s stored before: one emptied by this write is written as zeros.
-      const before = new Set<string>()
-      for (const [key, row] of applied)
+      // The (dimension, value)s each write changes, and whether each was stored before (one
+      // emptied by this write is written as zeros). The others stay as stored.
+      const touched = new Map<string, Map<string, boolean>>()
+      for (const [key, row] of applied) {
+        const held = this.entries.get(key)?.counts
+        const dimensions = touched.get(key) ?? new Map<string, boolean>()
+        touched.set(key, dimensions)
+        if (row.state === 'excluded') continue
         for (const text of dimensionKeys(row))
-          if (this.entries.get(key)?.counts.has(text)) before.add(`${key}\u0001${text}`)
+          if (!dimensions.has(text)) dimensions.set(text, held?.has(text) === true)
+      }
       for (const [key, row, sign] of applied) this.count(key, row, sign)
-      const rows = [...keys.keys()].flatMap((key) => this.rowsOf(key, before))
+      const rows = [...touched].flatMap(([key, dimensions]) => this.rowsOf(key, dimensions))
       await writeMinuteRollups(clickhouse, rows, minutesOfKeys(keys.values()))
     } catch (error) {
       for (const [text, key] of keys) {
@@ -168,18 +174,20 @@ export class PartitionRollupState {
   }
 
   /**
-   * An entry's rows to write: those counting something, and as zeros those stored before that
-   * count nothing now (then no longer held). A (dimension, value) that was not stored and
-   * counts nothing after this write is not written, as a write from `outcomes` would not.
+   * The rows of an entry's changed (dimension, value)s: those counting something, and as zeros
+   * those stored before that count nothing now (then no longer held). One that was not stored
+   * and counts nothing after this write is not written, as a write from `outcomes` would not.
    */
-  private rowsOf(text: string, storedBefore: ReadonlySet<string>): PartitionRollupRow[] {
+  private rowsOf(text: string, changed: ReadonlyMap<string, boolean>): PartitionRollupRow[] {
     const entry = this.entries.get(text)
     if (!entry) return []
     const rows: PartitionRollupRow[] = []
-    for (const [dimensionValue, counts] of entry.counts) {
+    for (const [dimensionValue, storedBefore] of changed) {
+      const counts = entry.counts.get(dimensionValue)
+      if (!counts) continue
       if (isEmptyCounts(counts)) {
         entry.counts.delete(dimensionValue)
-        if (!storedBefore.has(`${text}\u0001${dimensionValue}`)) continue
+        if (!storedBefore) continue
       }
       const cut = dimensionValue.indexOf(DIMENSION_SEPARATOR)
       rows.push({
