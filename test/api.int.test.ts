@@ -1,5 +1,5 @@
-import { startApi } from '@cpi/api'
-import { queryCpiValues } from '@cpi/clickhouse'
+import { registerApiRoutes, startApi } from '@cpi/api'
+import { insertEvents, queryCpiValues } from '@cpi/clickhouse'
 import { loadConfig } from '@cpi/config'
 import { BatchingProducer } from '@cpi/kafka'
 import { startProcessor } from '@cpi/processor'
@@ -323,6 +323,123 @@ describe('query API over the real engine, fed through the real broker', () => {
       await http.close()
       await producer.disconnect()
       await processor.stop()
+    }
+  })
+
+  it("pages a customer's credits that share a time and an id across sources, and counts each identity as the copy the processor counts", async ({
+    clickhouse,
+    logger,
+  }) => {
+    const at = Date.parse('2026-11-20T10:00:00Z')
+    const credit = (
+      source: string,
+      id: string,
+      position: { partition: number; offset: number; tooLate?: 0 | 1 },
+      data: Record<string, unknown>,
+      time = at,
+    ) => ({
+      id,
+      type: 'value.credited',
+      source,
+      subject: id,
+      time: new Date(time).toISOString(),
+      payload: JSON.stringify({
+        specversion: '1.0',
+        id,
+        source,
+        type: 'value.credited',
+        subject: id,
+        time: new Date(time).toISOString(),
+        data: { customerId: 'ledger-customer', kind: 'savings', unit: 'EUR', ...data },
+      }),
+      kafka_topic: 'ledger_events',
+      kafka_partition: position.partition,
+      kafka_offset: position.offset,
+      too_late: position.tooLate ?? 0,
+    })
+    // Copies of one identity share the sorting key: kept apart (separate inserts, no merges) as
+    // older data may hold them, so which copy counts is the query's choice, not the engine's.
+    await clickhouse.writer.command({ query: `SYSTEM STOP MERGES ${clickhouse.database}.events` })
+    const copies = [
+      credit('billing', 'stmt-2', { partition: 0, offset: 8 }, { amount: 4000, promised: 5 }, at - HOUR),
+      credit('billing', 'stmt-2', { partition: 1, offset: 9 }, { amount: 400, promised: 5 }, at - HOUR),
+      credit('billing', 'stmt-2', { partition: 1, offset: 7 }, { amount: 4, promised: 5 }, at - HOUR),
+    ]
+    for (const copy of copies) await insertEvents(clickhouse, [copy])
+    await insertEvents(clickhouse, [
+      // Three credits at one instant with one id, from three systems: three identities.
+      credit('billing', 'stmt-1', { partition: 0, offset: 10 }, { amount: 10, promised: 10 }),
+      credit('crm', 'stmt-1', { partition: 0, offset: 11 }, { amount: 20, promised: 25 }),
+      credit('shop', 'stmt-1', { partition: 0, offset: 12 }, { amount: 30 }),
+      // Stored too late: listed and summed here (the CPI leaves it out).
+      credit(
+        'billing',
+        'stmt-3',
+        { partition: 2, offset: 1, tooLate: 1 },
+        { amount: 6, promised: 6 },
+        at - 2 * HOUR,
+      ),
+    ])
+    // stmt-2 above: one identity stored three times; the copy at the earliest Kafka position, by
+    // offset then partition as the processor orders them (offset 7), counts.
+    const http = createHttpServer(logger)
+    registerApiRoutes(http, { clickhouse, catalog: [], live: {} as never, now: () => at + HOUR })
+    const get = async (url: string) =>
+      // biome-ignore lint/suspicious/noExplicitAny: JSON bodies of many shapes, each checked by the assertions
+      (await http.inject({ method: 'GET', url })).json() as Record<string, any>
+    try {
+      const walked: { source: string; id: string; amount: number }[] = []
+      let cursor: string | null = null
+      for (let page = 0; page < 10; page++) {
+        const body = await get(
+          `/v1/customers/ledger-customer/value?limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+        )
+        walked.push(
+          ...body.recent.map(({ source, id, amount }: Record<string, unknown>) => ({ source, id, amount })),
+        )
+        cursor = body.nextCursor
+        if (!cursor) break
+      }
+      expect(walked).toEqual([
+        { source: 'shop', id: 'stmt-1', amount: 30 },
+        { source: 'crm', id: 'stmt-1', amount: 20 },
+        { source: 'billing', id: 'stmt-1', amount: 10 },
+        { source: 'billing', id: 'stmt-2', amount: 4 },
+        { source: 'billing', id: 'stmt-3', amount: 6 },
+      ])
+      const all = await get('/v1/customers/ledger-customer/value')
+      expect(all.credits).toBe(5)
+      expect(all.totals).toEqual([
+        {
+          kind: 'savings',
+          unit: 'EUR',
+          amount: 70,
+          promised: 46,
+          credits: 5,
+          creditsWithPromise: 4,
+          metPromise: 2,
+          ratio: 0.5,
+        },
+      ])
+      // A range keeps the credits of its times, each as its counted copy.
+      const range = await get(
+        `/v1/customers/ledger-customer/value?from=${new Date(at - HOUR).toISOString()}&to=${new Date(at).toISOString()}`,
+      )
+      expect(range.recent.map((one: Record<string, unknown>) => [one.id, one.amount])).toEqual([
+        ['stmt-2', 4],
+      ])
+      // A crafted cursor is the API's 400, not the engine's 500.
+      const crafted = Buffer.from(JSON.stringify([1e20, 'billing', 'stmt-1', 'stmt-1'])).toString('base64url')
+      const refused = await http.inject({
+        method: 'GET',
+        url: `/v1/customers/ledger-customer/value?cursor=${crafted}`,
+      })
+      expect(refused.statusCode).toBe(400)
+      expect(refused.json().details.map((detail: { parameter: string }) => detail.parameter)).toEqual([
+        'cursor',
+      ])
+    } finally {
+      await http.close()
     }
   })
 })

@@ -168,11 +168,27 @@ describe('the live dashboard in a real browser', () => {
     await page.locator('.value-section').scrollIntoViewIfNeeded()
     await screenshot(page, 'dashboard-customer-value')
 
+    // A slow answer to an earlier lookup never replaces the answer to the latest one.
+    let slowAnswered = false
+    const slow = (url: URL) => url.pathname === `/v1/customers/${customer}/value`
+    await page.route(slow, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      await route.continue()
+      slowAnswered = true
+    })
+    await page.fill('#value-customer', customer)
+    await page.keyboard.press('Enter')
     await page.fill('#value-customer', 'nobody-at-all')
     await page.keyboard.press('Enter')
     await expect
       .poll(() => page.locator('#value-status').textContent(), { timeout: 15_000 })
       .toBe('no stored event names customer "nobody-at-all"')
+    await expect.poll(() => slowAnswered, { timeout: 15_000 }).toBe(true)
+    await page.waitForTimeout(300)
+    await page.unroute(slow)
+    expect(await page.locator('#value-status').textContent()).toBe(
+      'no stored event names customer "nobody-at-all"',
+    )
     expect(await page.locator('.value-total').count()).toBe(0)
     // That 404 is the answer asked for, not a problem of the page: its request and the browser's
     // console line about it are taken out of the problems the last test checks (any other 404's

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { CatalogError, loadCatalog, parseCatalog } from './catalog.ts'
 
@@ -65,6 +66,31 @@ describe('catalog validation', () => {
         ]),
       )
     }
+  })
+
+  it('requires followUp of a condition CPI, so a misspelt one is refused, not read as none', () => {
+    const condition = {
+      ...valid,
+      shape: 'condition',
+      start: { type: 'checkout.started' },
+      anchor: { type: 'checkout.completed' },
+      followUp: '0s',
+    }
+    expect(parseCatalog([condition])[0]).toMatchObject({ shape: 'condition', followUp: 0 })
+    const { followUp: _left, ...missing } = condition
+    for (const definition of [missing, { ...missing, followup: '0s' }])
+      expect(() => parseCatalog([definition], 'custom.json')).toThrow(
+        /custom\.json x_cpi: followUp: required: how long after the anchor a failure still counts/,
+      )
+  })
+
+  it('gives payment_flexibility an explicit follow-up of none', async () => {
+    const builtin = JSON.parse(
+      await readFile(new URL('../catalog/builtin.json', import.meta.url), 'utf8'),
+    ) as Record<string, unknown>[]
+    for (const definition of builtin.filter((entry) => entry.shape === 'condition'))
+      expect(definition.followUp, String(definition.name)).toMatch(/^\d+(s|d)$/)
+    expect(builtin.find((entry) => entry.name === 'payment_flexibility')?.followUp).toBe('0s')
   })
 
   it('takes the bar of a per-event CPI from exactly one of goodAtLeast and goodAtLeastField', () => {

@@ -249,12 +249,80 @@ describe('payment_flexibility', () => {
   const completed = (at: number, paymentMethod: string) => event('checkout.completed', at, { paymentMethod })
   const abandoned = (at: number, stage: string) => event('checkout.abandoned', at, { stage })
 
-  it('is good, final at once, when the checkout completes with a method it offered', () => {
+  it('is good when the checkout completes with a method it offered, final once past its instant', () => {
+    // As of the completion's own instant a failure at that instant may still come (and would win).
     expect(decide('payment_flexibility', [started(), completed(3 * M, 'paypal')], 3 * M)).toEqual({
+      state: 'good',
+      status: 'provisional',
+      revisitAt: T0 + 3 * M + 1,
+      cohortAt: T0,
+      segments: { channel: 'app', region: 'north' },
+    })
+    expect(decide('payment_flexibility', [started(), completed(3 * M, 'paypal')], 3 * M + 1)).toEqual({
       state: 'good',
       status: 'final',
       cohortAt: T0,
       segments: { channel: 'app', region: 'north' },
+    })
+  })
+
+  it('at one instant, a failure wins over the completion, and the completion over an exclusion, whichever came first', () => {
+    const events = {
+      good: completed(3 * M, 'card'),
+      offList: completed(3 * M, 'invoice'),
+      atPayment: abandoned(3 * M, 'payment'),
+      atCart: abandoned(3 * M, 'cart'),
+    }
+    const cases: [(keyof typeof events)[], string][] = [
+      [['good', 'atPayment'], 'bad'],
+      [['good', 'offList'], 'bad'],
+      [['good', 'atCart'], 'good'],
+      [['atPayment', 'atCart'], 'bad'],
+      [['good', 'atPayment', 'atCart'], 'bad'],
+    ]
+    for (const [names, state] of cases) {
+      const same = names.map((name) => events[name])
+      // Every order of arrival, and every spelling of the ids (the tie-break of equal times).
+      for (const order of [same, [...same].reverse()])
+        for (const ids of [order.map((_, at) => `a${at}`), order.map((_, at) => `z${9 - at}`)]) {
+          const arrived = [started(), ...order.map((one, at) => ({ ...one, id: ids[at] as string }))]
+          expect(decide('payment_flexibility', arrived, 10 * M), `${names} ${ids}`).toMatchObject({ state })
+        }
+    }
+  })
+
+  it('never changes a decision written at an instant for an event of that instant that comes after it', () => {
+    const sequences = [
+      [completed(3 * M, 'card'), abandoned(3 * M, 'payment')],
+      [abandoned(3 * M, 'payment'), completed(3 * M, 'card')],
+      [abandoned(3 * M, 'cart'), completed(3 * M, 'card')],
+      [abandoned(3 * M, 'cart'), abandoned(3 * M, 'payment')],
+      [completed(3 * M, 'card'), abandoned(3 * M, 'cart')],
+    ]
+    for (const [first, second] of sequences) {
+      // The watermark is at the instant when the first arrives; the second (same instant) is not late.
+      const before = decide('payment_flexibility', [started(), first as InteractionEvent], 3 * M)
+      const after = decide(
+        'payment_flexibility',
+        [started(), first as InteractionEvent, second as InteractionEvent],
+        3 * M,
+      )
+      const final = (decision: typeof before) =>
+        decision?.state === 'excluded' || decision?.status === 'final' ? decision.state : undefined
+      // What was written final (or left out) stays; only a provisional or pending decision may move.
+      if (final(before) !== undefined)
+        expect(after?.state, JSON.stringify([first, second])).toBe(before?.state)
+      const later = decide(
+        'payment_flexibility',
+        [started(), first as InteractionEvent, second as InteractionEvent],
+        3 * M + 1,
+      )
+      expect(later?.state === 'excluded' || later?.status === 'final').toBe(true)
+    }
+    // An abandonment before payment leaves the checkout out once past its instant, pending until then.
+    expect(decide('payment_flexibility', [started(), abandoned(3 * M, 'cart')], 3 * M)).toMatchObject({
+      state: 'pending',
+      revisitAt: T0 + 3 * M + 1,
     })
   })
 
@@ -284,6 +352,13 @@ describe('payment_flexibility', () => {
       revisitAt: T0 + H + 1,
     })
     expect(decide('payment_flexibility', [started()], H + 1)).toMatchObject({ state: 'excluded' })
+    // Left out while nothing has come: a completion after the expiry still decides it.
+    expect(decide('payment_flexibility', [started(), completed(H + 5 * M, 'card')], H + 6 * M)).toMatchObject(
+      {
+        state: 'good',
+        status: 'final',
+      },
+    )
   })
 
   it('takes the first of the events: a completion after an abandonment at payment stays a miss, in any order', () => {

@@ -319,36 +319,60 @@ function decideLatency(
   return { ...base, state: 'pending', revisitAt: deadline + 1 }
 }
 
+/**
+ * Where an event of a condition CPI stands among those of the same instant: a failure (a
+ * `failOn` event, or an anchor outside what the start offered) first, then the anchor, then an
+ * `excludeOn` event, then the rest. At one instant the least favourable decides, whichever
+ * arrived first, so a decision written at that instant never changes for one that comes after.
+ */
+function rankAtInstant(definition: ConditionDefinition, start: InteractionEvent, event: InteractionEvent) {
+  if (definition.failOn.some((match) => matches(event, match))) return 0
+  if (matches(event, definition.anchor)) return anchorOffered(definition, start, event) ? 1 : 0
+  if (definition.excludeOn.some((match) => matches(event, match))) return 2
+  return 3
+}
+
+/** Whether each `anchorIn` field of the anchor is one of the values the start offered. */
+const anchorOffered = (definition: ConditionDefinition, start: InteractionEvent, anchor: InteractionEvent) =>
+  definition.anchorIn.every((rule) => isOneOf(anchor.data[rule.anchorField], start.data[rule.startField]))
+
 function decideCondition(
   definition: ConditionDefinition,
-  events: InteractionEvent[],
+  known: InteractionEvent[],
   watermark: number,
 ): Decision | undefined {
-  const start = events.find((event) => matches(event, definition.start))
+  const start = known.find((event) => matches(event, definition.start))
   if (!start) return undefined
   const base = { cohortAt: start.time, segments: segmentsOf(start.data, definition.dimensions) }
   if (!inSegment(start.data, definition.population)) return { ...base, state: 'excluded' }
+  // In time order; at one instant, failures before the anchor before exclusions (a stable sort:
+  // otherwise by id and source as they came).
+  const rank = new Map(known.map((event) => [event, rankAtInstant(definition, start, event)]))
+  const events = [...known].sort(
+    (a, b) => a.time - b.time || (rank.get(a) as number) - (rank.get(b) as number),
+  )
   const anchorDeadline =
     definition.anchorWithin === undefined ? undefined : start.time + definition.anchorWithin
   let anchorAt: number | undefined
   let failedAt: number | undefined
+  let excludedAt: number | undefined
   for (const event of events) {
     if (anchorAt === undefined && anchorDeadline !== undefined && event.time > anchorDeadline) break
+    // The follow-up window runs from the anchor's instant to followUp after it, both included:
+    // with none (0s) it is that instant alone, where a failure still wins.
     if (anchorAt !== undefined && event.time > anchorAt + definition.followUp) break
     if (definition.failOn.some((match) => matches(event, match))) {
       failedAt = event.time
       break
     }
-    if (anchorAt === undefined && definition.excludeOn.some((match) => matches(event, match)))
-      return { ...base, state: 'excluded' }
+    if (anchorAt === undefined && definition.excludeOn.some((match) => matches(event, match))) {
+      excludedAt = event.time
+      break
+    }
     if (anchorAt === undefined && matches(event, definition.anchor)) {
       // An anchor outside what the start offered (paid with a method the checkout did not offer)
       // fails the interaction there.
-      if (
-        !definition.anchorIn.every((rule) =>
-          isOneOf(event.data[rule.anchorField], start.data[rule.startField]),
-        )
-      ) {
+      if (!anchorOffered(definition, start, event)) {
         failedAt = event.time
         break
       }
@@ -356,10 +380,14 @@ function decideCondition(
     }
   }
   if (failedAt !== undefined) return { ...base, state: 'bad', status: 'final' }
+  if (excludedAt !== undefined)
+    // Left out for good once no failure or anchor can come at its instant any more.
+    return watermark > excludedAt
+      ? { ...base, state: 'excluded' }
+      : { ...base, state: 'pending', revisitAt: excludedAt + 1 }
   if (anchorAt !== undefined) {
     const closes = anchorAt + definition.followUp
-    // Without a follow-up window the anchor decides for good at once.
-    return definition.followUp === 0 || watermark > closes
+    return watermark > closes
       ? { ...base, state: 'good', status: 'final' }
       : { ...base, state: 'good', status: 'provisional', revisitAt: closes + 1 }
   }

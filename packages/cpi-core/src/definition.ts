@@ -136,10 +136,16 @@ export const conditionShape = z.object({
    */
   anchorIn: z.array(z.object({ anchorField: z.string().min(1), startField: z.string().min(1) })).default([]),
   /**
-   * How long after the anchor a failure still counts; until then a success is provisional. None
-   * (the default, 0): the anchor decides the interaction for good.
+   * How long after the anchor a failure still counts (from the anchor's instant on, inclusive);
+   * until then a success is provisional. Required, `0s` included: a catalog that misspells it
+   * (`followup`) is refused rather than read as no follow-up window.
    */
-  followUp: durationSchema.default(0),
+  followUp: z
+    .string({
+      error:
+        'required: how long after the anchor a failure still counts, a duration such as 7d (0s for none)',
+    })
+    .pipe(durationSchema),
 })
 
 export const surveyShape = z

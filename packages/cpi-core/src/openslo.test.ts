@@ -40,6 +40,17 @@ describe('OpenSLO import', () => {
     expect(parseCatalog({ cpis: importOpenSlo(documents) })).toEqual(builtin)
   })
 
+  it('carries followUp as the catalog writes it (0s for none), and refuses a definition without it', () => {
+    const payment = builtin.find((definition) => definition.name === 'payment_flexibility')
+    if (!payment) throw new Error('payment_flexibility is built in')
+    const [sli, slo] = JSON.parse(JSON.stringify(exportOpenSlo(payment)))
+    // The definition rides in the good metric source's spec.
+    const definition = sli.spec.ratioMetric.good.metricSource.spec.cpiDefinition
+    expect(definition.followUp).toBe('0s')
+    delete definition.followUp
+    expect(() => parseCatalog({ cpis: importOpenSlo([sli, slo]) })).toThrow(/followUp: required/)
+  })
+
   it("takes the SLO's target and window when they were edited there", () => {
     const [sli, slo] = exportOpenSlo(fastQuote)
     slo.spec.objectives = [{ target: 0.97 }]

@@ -132,6 +132,7 @@ const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as co
 
 /** Milliseconds as the catalog writes a duration: the largest unit that divides it (`7d`, `90m`, `500ms`). */
 export function durationText(ms: number): string {
+  if (ms === 0) return '0s'
   for (const [unit, size] of Object.entries(UNIT_MS)) if (ms % size === 0) return `${ms / size}${unit}`
   return `${ms}ms`
 }

@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net'
 import { createLogger } from '@cpi/logger'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createHttpServer } from './http-server.ts'
+import { createHttpServer, MAX_PARAM_LENGTH } from './http-server.ts'
 
 const logger = createLogger({ service: 't', level: 'silent' })
 let http: FastifyInstance | undefined
@@ -90,5 +90,24 @@ describe('createHttpServer limits', () => {
     const fourth = await client(port)
     fourth.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
     await expect.poll(() => fourth.state.data, { timeout: 2000 }).toMatch(/\{"ok":true\}/)
+  })
+})
+
+describe('createHttpServer path parameters', () => {
+  it('hands a route a parameter past fastify’s default 100 characters, up to MAX_PARAM_LENGTH encoded', async () => {
+    http = createHttpServer(logger)
+    http.get('/things/:id', async (request) => ({ length: (request.params as { id: string }).id.length }))
+    // 256 characters of three UTF-8 bytes each: 2304 characters percent-encoded.
+    const long = '€'.repeat(256)
+    const encoded = encodeURIComponent(long)
+    expect(encoded.length).toBeLessThanOrEqual(MAX_PARAM_LENGTH)
+    const answer = await http.inject({ method: 'GET', url: `/things/${encoded}` })
+    expect(answer.statusCode).toBe(200)
+    expect(answer.json()).toEqual({ length: 256 })
+    const plain = await http.inject({ method: 'GET', url: `/things/${'a'.repeat(257)}` })
+    expect(plain.json()).toEqual({ length: 257 })
+    // Past the cap the router still answers 414 on its own.
+    const past = await http.inject({ method: 'GET', url: `/things/${'a'.repeat(MAX_PARAM_LENGTH + 1)}` })
+    expect(past.statusCode).toBe(414)
   })
 })

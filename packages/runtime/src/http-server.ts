@@ -29,6 +29,15 @@ export const defaultHttpLimits: HttpLimits = {
 const CHECK_INTERVAL_MS = 500
 
 /**
+ * The longest path parameter the router takes, as it stands in the URL (percent-encoded): past
+ * it fastify answers 414 on its own, before any route sees it. Fastify's default (100) is below
+ * what a route may take: a customer id of 256 UTF-16 units is at most 256 × 9 characters encoded
+ * (a unit of three UTF-8 bytes, %XX each), so any id a route could accept reaches it and the
+ * route's own validation answers.
+ */
+export const MAX_PARAM_LENGTH = 256 * 9
+
+/**
  * The HTTP server every process uses: our pino logger, no per-request log lines (errors are
  * still logged), a request body limit the routes can lower or raise, and the limits that keep
  * a client from holding connections: request, headers and keep-alive timeouts, a connection cap.
@@ -43,6 +52,7 @@ export function createHttpServer(
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes ?? 1_048_576,
     return503OnClosing: true,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     http: {

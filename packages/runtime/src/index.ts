@@ -13,7 +13,13 @@ export {
   startKeySource,
 } from './access-keys.ts'
 export { type CheckResult, type ReadinessCheck, registerHealthRoutes, runChecks } from './health.ts'
-export { applyHttpLimits, createHttpServer, defaultHttpLimits, type HttpLimits } from './http-server.ts'
+export {
+  applyHttpLimits,
+  createHttpServer,
+  defaultHttpLimits,
+  type HttpLimits,
+  MAX_PARAM_LENGTH,
+} from './http-server.ts'
 export { createKeyring, type Keyring, keyFingerprint } from './keyring.ts'
 export {
   counter,

@@ -86,12 +86,18 @@ export const dataSchemas = {
     ...segments,
     customerId: text(),
     channel: oneOf(checkoutChannels).optional(),
-    /** The payment methods this checkout offers the customer, as the customer saw them. */
+    /**
+     * The payment methods this checkout offers the customer, as the customer saw them. Of an
+     * interaction's checkout.started events only the first one's list is read.
+     */
     offeredMethods: z
       .array(paymentMethod(), { error: 'an array of 1 to 32 payment method names' })
       .min(1, { error: 'an array of 1 to 32 payment method names' })
       .max(32, { error: 'an array of 1 to 32 payment method names' }),
-    /** When the checkout session lapses: without a completion or an abandonment by then, it is left out. */
+    /**
+     * When the checkout session lapses: past it, with no completion or abandonment yet, it is left
+     * out while nothing comes (one that comes later still decides it).
+     */
     expiresAt: rfc3339(),
     amount: amount().optional(),
     currency: currency().optional(),

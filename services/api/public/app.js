@@ -1040,17 +1040,21 @@ function inUnit(amount, unit) {
   return `${new Intl.NumberFormat('en', { maximumFractionDigits: 2 }).format(amount)} ${unit}`
 }
 
+/** The number of the latest lookup: an answer to an earlier one (slower than the next) is dropped. */
+let customerLookup = 0
+
 /** @param {string} customer */
 async function loadCustomerValue(customer) {
+  const lookup = ++customerLookup
   const status = $('#value-status')
   status.textContent = `Loading the value of ${customer}…`
   try {
-    renderCustomerValue(
-      /** @type {CustomerValueResponse} */ (
-        await getJson(`/v1/customers/${encodeURIComponent(customer)}/value?limit=${VALUE_CREDITS_SHOWN}`)
-      ),
+    const body = /** @type {CustomerValueResponse} */ (
+      await getJson(`/v1/customers/${encodeURIComponent(customer)}/value?limit=${VALUE_CREDITS_SHOWN}`)
     )
+    if (lookup === customerLookup) renderCustomerValue(body)
   } catch (error) {
+    if (lookup !== customerLookup) return
     $('#value-totals').replaceChildren()
     $('#value-credits').replaceChildren()
     status.textContent = /** @type {Error} */ (error).message

@@ -4,10 +4,11 @@ import {
   queryCustomerCredits,
   queryCustomerValueTotals,
 } from '@cpi/clickhouse'
+import { valueKinds } from '@cpi/schemas'
 import { z } from 'zod'
 import { customerValueQuery, encodeCursor } from './params.ts'
 import { defineRoute } from './route.ts'
-import { CustomerValue, Problem, valueKinds } from './schemas.ts'
+import { CustomerValue, Problem } from './schemas.ts'
 
 // The customer's side of the ledger: what the company delivered to one customer over the
 // relationship (`value.credited` events), where the value_delivered CPI says how often credits
@@ -25,7 +26,7 @@ export function customerValueRoute(options: { clickhouse: ClickHouse; now: () =>
     summary:
       'The value credited to one customer over the relationship (savings, usage, outcomes): totals per kind and unit with what was promised, and the credits newest first, a page at a time.',
     description:
-      'A customer no stored event names is 404 `not_found`; a known customer with no credit in the range is 200 with `credits: 0` and empty `totals`. With `CPI_PSEUDONYMIZE_KEY` set, events store pseudonyms: pass the pseudonym (`p_…`); the API holds no key and never sees clear ids. Every stored credit counts once (duplicates merged, late ones included).',
+      'A customer no stored event names is 404 `not_found`; a known customer with no credit in the range is 200 with `credits: 0` and empty `totals`. With `CPI_PSEUDONYMIZE_KEY` set, events store pseudonyms: pass the pseudonym (`p_…`); the API holds no key and never sees clear ids. Each credit counts once, as the copy the processor counts (the first accepted); credits stored too late are listed and summed here but left out of the value_delivered CPI. An id longer than 256 characters is 400 naming `id`.',
     params: z.object({
       id: z
         .string()
@@ -33,6 +34,8 @@ export function customerValueRoute(options: { clickhouse: ClickHouse; now: () =>
         .max(256, { error: 'expected a customer id of 1 to 256 characters, got a longer one' })
         .describe('The customer id as events carry it in `data.customerId`.'),
     }),
+    // An id of the wrong length is a malformed request (400 naming `id`), not an unknown customer.
+    badParams: 'bad_request',
     query: customerValueQuery(valueKinds, options.now),
     responses: {
       200: { description: 'The customer’s value.', schema: CustomerValue },
@@ -74,7 +77,7 @@ export function customerValueRoute(options: { clickhouse: ClickHouse; now: () =>
           promised: credit.promised,
           period: credit.period,
         })),
-        nextCursor: page.length > query.limit && last ? encodeCursor(last.at, last.id) : null,
+        nextCursor: page.length > query.limit && last ? encodeCursor(last) : null,
       }
     },
   })

@@ -102,7 +102,8 @@ function operationOf(writer: SchemaWriter, route: RouteDeclaration) {
     ...parametersOf(writer, route.query, 'query'),
   ]
   // Numeric keys keep their order: by status.
-  const validates: Record<number, Answer> = route.query || route.body ? { 400: invalid } : {}
+  const validates: Record<number, Answer> =
+    route.query || route.body || route.badParams ? { 400: invalid } : {}
   const responses = { ...validates, ...access, ...route.responses }
   return {
     operationId: route.operationId,

@@ -1,3 +1,4 @@
+import { valueKinds } from '@cpi/schemas'
 import { describe, expect, it } from 'vitest'
 import type { z } from 'zod'
 import {
@@ -5,6 +6,9 @@ import {
   analyticsQuery,
   analyticsWindowQuery,
   breachingQuery,
+  customerValueQuery,
+  decodeCursor,
+  encodeCursor,
   formatDuration,
   type ParameterProblem,
   parseDuration,
@@ -463,5 +467,84 @@ describe('breach queue parameters', () => {
       ],
     })
     expect(parseBreachingParameters({ within: '30s' }, cpis).ok).toBe(false)
+  })
+})
+
+describe('customer value parameters', () => {
+  const customerValue = (query: Record<string, unknown>) =>
+    parse(
+      customerValueQuery(valueKinds, () => NOW),
+      query,
+    )
+  const cursorOf = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+  const position = { at: NOW - HOUR, source: 'billing', id: 'credit-1', subject: 'credit-1' }
+
+  it('default to the whole relationship, every kind, 20 listed, the first page', () => {
+    expect(customerValue({})).toEqual({
+      ok: true,
+      value: { from: undefined, to: undefined, kind: undefined, limit: 20, before: undefined },
+    })
+  })
+
+  it('read a range, a kind of the event contract, a limit and a cursor back as the position it holds', () => {
+    const parsed = value(
+      customerValue({
+        from: 'now-7d',
+        to: 'now',
+        kind: 'usage',
+        limit: '100',
+        cursor: encodeCursor(position),
+      }),
+    )
+    expect(parsed).toEqual({ from: NOW - 7 * DAY, to: NOW, kind: 'usage', limit: 100, before: position })
+    for (const kind of valueKinds) expect(value(customerValue({ kind })).kind).toBe(kind)
+  })
+
+  it('keep credits that share a time and an id apart by source (and subject) in the cursor', () => {
+    const other = { ...position, source: 'shop' }
+    expect(decodeCursor(encodeCursor(other))).toEqual(other)
+    expect(encodeCursor(other)).not.toBe(encodeCursor(position))
+  })
+
+  it('name each bad parameter with what was expected and what came', () => {
+    expect(
+      problems(customerValue({ from: 'now', to: 'now-1d', kind: 'gifts', limit: '101', cursor: 'x' })),
+    ).toEqual([
+      { parameter: 'from', message: 'expected a time before to, got "now"' },
+      { parameter: 'kind', message: 'expected one of savings, usage, outcome, got "gifts"' },
+      { parameter: 'limit', message: 'expected an integer from 1 to 100, got "101"' },
+      { parameter: 'cursor', message: 'expected the nextCursor of a previous answer, got "x"' },
+    ])
+  })
+
+  it('refuse a crafted cursor: a time past the safe integers, negative or fractional, parts too long, another shape', () => {
+    const crafted = [
+      [1e20, 'billing', 'credit-1', 'credit-1'],
+      [-1, 'billing', 'credit-1', 'credit-1'],
+      [1.5, 'billing', 'credit-1', 'credit-1'],
+      ['1', 'billing', 'credit-1', 'credit-1'],
+      [NOW, 'b'.repeat(1025), 'credit-1', 'credit-1'],
+      [NOW, 'billing', 'c'.repeat(257), 'credit-1'],
+      [NOW, 'billing', 'credit-1', 's'.repeat(257)],
+      [NOW, 'billing', 'credit-1'],
+      [NOW, 'credit-1'],
+      { at: NOW, source: 'billing', id: 'credit-1', subject: 'credit-1' },
+      [NOW, 'billing', 7, 'credit-1'],
+    ]
+    for (const cursor of crafted) {
+      const text = cursorOf(cursor)
+      expect(decodeCursor(text), JSON.stringify(cursor)).toBeUndefined()
+      expect(problems(customerValue({ cursor: text }))).toEqual([
+        { parameter: 'cursor', message: `expected the nextCursor of a previous answer, got "${text}"` },
+      ])
+    }
+    // The longest parts an event carries still make a cursor.
+    const longest = {
+      at: Number.MAX_SAFE_INTEGER,
+      source: 'b'.repeat(1024),
+      id: 'c'.repeat(256),
+      subject: 's'.repeat(256),
+    }
+    expect(value(customerValue({ cursor: encodeCursor(longest) })).before).toEqual(longest)
   })
 })

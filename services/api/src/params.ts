@@ -401,15 +401,42 @@ export function breachingQuery(cpis: readonly string[]) {
 
 export type BreachingParameters = z.output<ReturnType<typeof breachingQuery>>
 
-/** A page position of `GET /v1/customers/{id}/value`: the last credit shown (time and id), base64url JSON. */
-export const encodeCursor = (at: number, id: string) =>
-  Buffer.from(JSON.stringify([at, id])).toString('base64url')
+/**
+ * A page position of `GET /v1/customers/{id}/value`: the last credit shown, by its place in the
+ * order (time, then the identity: source, id and subject). Base64url JSON `[at, source, id, subject]`.
+ */
+export interface CreditPosition {
+  at: number
+  source: string
+  id: string
+  subject: string
+}
 
-function decodeCursor(text: string): { at: number; id: string } | undefined {
+/** The longest source, id and subject an event carries (the event contract's envelope). */
+const cursorParts = { source: 1024, id: 256, subject: 256 } as const
+
+export const encodeCursor = (position: CreditPosition) =>
+  Buffer.from(JSON.stringify([position.at, position.source, position.id, position.subject])).toString(
+    'base64url',
+  )
+
+const cursorPart = (value: unknown, maximum: number): value is string =>
+  typeof value === 'string' && value.length <= maximum
+
+/** The position a cursor holds; undefined for anything this API did not give (a time past the safe integers, a part too long). */
+export function decodeCursor(text: string): CreditPosition | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'))
-    if (Array.isArray(value) && Number.isInteger(value[0]) && typeof value[1] === 'string')
-      return { at: value[0] as number, id: value[1] }
+    if (
+      Array.isArray(value) &&
+      value.length === 4 &&
+      Number.isSafeInteger(value[0]) &&
+      (value[0] as number) >= 0 &&
+      cursorPart(value[1], cursorParts.source) &&
+      cursorPart(value[2], cursorParts.id) &&
+      cursorPart(value[3], cursorParts.subject)
+    )
+      return { at: value[0] as number, source: value[1], id: value[2], subject: value[3] }
   } catch {
     // not a cursor this API gave: reported below
   }
@@ -420,14 +447,13 @@ function decodeCursor(text: string): { at: number; id: string } | undefined {
  * `GET /v1/customers/{id}/value`: `from` and `to` (default: the whole relationship), `kind` (one
  * of `kinds`), `limit` (credits listed, 1–100, default 20) and `cursor` (from the previous page).
  */
-export function customerValueQuery(kinds: readonly string[], now: () => number) {
+export function customerValueQuery<K extends string>(kinds: readonly [K, ...K[]], now: () => number) {
   const fields = {
     from: time('now-90d', 'Credits at or after this time (default: from the first).'),
     to: time('now', 'Credits before this time (default: up to the newest).'),
-    kind: parameter(
-      z.string().refine((kind) => kinds.includes(kind)),
-      { expected: `one of ${kinds.join(', ')}` },
-    ).describe('Only credits of this kind.'),
+    kind: parameter(z.enum(kinds), { expected: `one of ${kinds.join(', ')}` }).describe(
+      'Only credits of this kind.',
+    ),
     limit: parameter(z.number().int().min(1).max(100), {
       expected: 'an integer from 1 to 100',
       read: decimal,

@@ -32,8 +32,13 @@ export interface RouteDeclaration {
   operationId: string
   summary: string
   description?: string
-  /** Path parameters. One its schema refuses names nothing that exists: 404 `not_found`. */
+  /**
+   * Path parameters. One its schema refuses names nothing that exists: 404 `not_found`; with
+   * `badParams` (a parameter whose form is checked, not its existence, such as a length), 400
+   * `bad_request` naming it.
+   */
   params?: z.ZodType
+  badParams?: 'bad_request'
   /** The query string. Each problem is a 400 `bad_request` naming the parameter. */
   query?: z.ZodType
   /** The JSON body. Each problem is a 400 `bad_request` naming the field. */
@@ -95,6 +100,7 @@ export function serve<P, Q, B>(http: FastifyInstance, route: Route<P, Q, B>): vo
     url: route.url,
     handler: async (request, reply) => {
       const params = parse(route.params, request.params)
+      if (!params.ok && route.badParams === 'bad_request') return badRequest(reply, params.problems)
       if (!params.ok)
         return reply.code(404).send({
           error: 'not_found',

@@ -1,3 +1,4 @@
+import { valueKinds } from '@cpi/schemas'
 import { z } from 'zod'
 
 // The shapes the API answers with, as zod schemas: the OpenAPI document's components (each with
@@ -205,8 +206,7 @@ export const CpiBrief = z.object({
   health,
 })
 
-/** The kinds of value a `value.credited` event carries (the event contract's `data.kind`). */
-export const valueKinds = ['savings', 'usage', 'outcome'] as const
+/** The kinds of value a `value.credited` event carries: the event contract's own `data.kind`. */
 const valueKind = z.enum(valueKinds)
 
 /** A customer's value ledger: what was credited to the customer over the relationship. */
@@ -216,7 +216,11 @@ export const CustomerValue = z
     from: isoTime.nullable().describe('Credits at or after this time; null: from the first.'),
     to: isoTime.nullable().describe('Credits before this time; null: up to the newest.'),
     kind: valueKind.nullable(),
-    credits: z.int().describe('Credits in the range (each event once, late ones included).'),
+    credits: z
+      .int()
+      .describe(
+        'Credits in the range (each identity once, as its first accepted copy; those stored too late included).',
+      ),
     firstCreditedAt: isoTime.nullable(),
     lastCreditedAt: isoTime.nullable(),
     totals: z
@@ -231,7 +235,7 @@ export const CustomerValue = z
           metPromise: z
             .int()
             .describe(
-              'Credits with a promise whose amount reached it (the value_delivered CPI, per customer).',
+              'Credits with a promise whose amount reached it: the value_delivered CPI’s good for this customer, but for credits stored too late (counted here, not there).',
             ),
           ratio: z.number().nullable().describe('metPromise / creditsWithPromise; null without a promise.'),
         }),

@@ -276,6 +276,33 @@ describe('payment_flexibility', () => {
       paymentFlexibility(checkout({ kind: 'completed', at: T0 + 60 * S, method: 'card' }), T0 + 59 * S).state,
     ).toBe('pending')
   })
+
+  it('settles only a miss at the instant the checkout ends: a fitting payment or an early abandonment waits past it', () => {
+    const at = T0 + 60 * S
+    const paid = checkout({ kind: 'completed', at, method: 'card' })
+    expect(paymentFlexibility(paid, at)).toEqual({ state: 'good', status: 'provisional' })
+    expect(paymentFlexibility(paid, at + 1)).toEqual({ state: 'good', status: 'final' })
+    const early = checkout({ kind: 'abandoned', at, stage: 'cart', reason: 'just looking' })
+    expect(paymentFlexibility(early, at)).toEqual({ state: 'pending' })
+    expect(paymentFlexibility(early, at + 1)).toEqual({ state: 'excluded' })
+    const atPayment = checkout({
+      kind: 'abandoned',
+      at,
+      stage: 'payment',
+      reason: 'no suitable payment method',
+    })
+    expect(paymentFlexibility(atPayment, at)).toEqual({ state: 'bad', status: 'final' })
+    expect(paymentFlexibility(checkout({ kind: 'completed', at, method: 'invoice' }), at)).toEqual({
+      state: 'bad',
+      status: 'final',
+    })
+  })
+
+  it('decides a checkout completed after its session expired by that completion, once it is known', () => {
+    const late = checkout({ kind: 'completed', at: T0 + 2 * H, method: 'paypal' })
+    expect(paymentFlexibility(late, T0 + H + 1).state).toBe('excluded')
+    expect(paymentFlexibility(late, T0 + 2 * H + 1)).toEqual({ state: 'good', status: 'final' })
+  })
 })
 
 describe('value_delivered and the customer value', () => {

@@ -24,7 +24,11 @@ import type { CpiName } from './scenario.ts'
 // - nothing_broke: a delivery still under way is pending; one not delivered 7 days after its
 //   promise stops being pending (on_time_in_full has counted it as a miss).
 // - payment_flexibility: decided by how the checkout ended, once that is known; a session that
-//   lapses with no word of how it ended is left out after its expiry.
+//   lapses with no word of how it ended is left out after its expiry, until word comes (a
+//   completion after expiry still decides it). At one instant a miss takes precedence over a
+//   fitting payment, and that over an abandonment before payment (a checkout here ends once, but
+//   the rule is the engine's): a miss is final at its instant, a fitting payment provisional and
+//   an abandonment before payment pending until the instant has passed.
 // - value_delivered: each credit on its own, in the window of its own time; one without a
 //   promise is left out of the rate (it still counts in the customer's value).
 
@@ -169,11 +173,17 @@ export function csat(survey: SurveyFact, asOf: number): Decision {
 export function paymentFlexibility(fact: CheckoutFact, asOf: number): Decision {
   const end = fact.end
   if (end && end.at <= asOf) {
-    if (end.kind === 'abandoned')
-      return end.stage === 'payment' ? { state: 'bad', status: 'final' } : { state: 'excluded' }
+    // How it ended, at the instant it ended: a miss (abandoned at payment, paid off-list) is
+    // final there; a fitting payment is provisional and an abandonment before payment pending
+    // until that instant has passed, since a miss at the same instant would still take precedence.
+    const past = asOf > end.at
+    if (end.kind === 'abandoned') {
+      if (end.stage === 'payment') return { state: 'bad', status: 'final' }
+      return past ? { state: 'excluded' } : { state: 'pending' }
+    }
     // Paid: good only with a method the checkout offered (one arranged by hand is a miss).
     return fact.offered.includes(end.method)
-      ? { state: 'good', status: 'final' }
+      ? { state: 'good', status: past ? 'final' : 'provisional' }
       : { state: 'bad', status: 'final' }
   }
   return asOf > fact.expiresAt ? { state: 'excluded' } : { state: 'pending' }

@@ -2,10 +2,12 @@ import { z } from 'zod'
 import type { ClickHouse } from '../client.ts'
 import { defineQuery } from '../query.ts'
 
-// A customer's value ledger: the `value.credited` events naming the customer, each identity
-// (source, id) once however often it was stored, summed per kind and unit, and listed newest
-// first a page at a time. Every stored credit counts, late ones included: the ledger is the
-// customer's record, not a window's rate (that is the value_delivered CPI's).
+// A customer's value ledger: the `value.credited` events naming the customer, summed per kind
+// and unit, and listed newest first a page at a time. Each identity (subject, source, id) counts
+// once, as the copy the processor counts: the first accepted, the earliest Kafka position (by
+// offset, then partition), whatever other copies were stored. Copies stored too late (beyond the
+// processor's revision horizon) are listed and summed here but left out of the value_delivered
+// CPI: the ledger is the customer's record, not a window's rate.
 
 export interface CustomerValueQuery {
   customerId: string
@@ -33,6 +35,8 @@ export interface CustomerValueTotal {
 export interface CustomerCredit {
   id: string
   source: string
+  /** The interaction the event names (CloudEvents `subject`): with source and id, its identity. */
+  subject: string
   at: number
   kind: string
   amount: number
@@ -52,21 +56,37 @@ const rangeParams = z.object({
 const defined = (params: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined))
 
-/** One row per credit of the customer (each identity once), with its fields read from the payload. */
-const credits = (database: string, params: z.output<typeof rangeParams>) => `
-    SELECT id, source, toUnixTimestamp64Milli(any(time)) AS at,
-           any(JSONExtractString(payload, 'data', 'kind')) AS kind,
-           any(JSONExtractString(payload, 'data', 'unit')) AS unit,
-           any(JSONExtractFloat(payload, 'data', 'amount')) AS credited,
-           any(JSONHas(payload, 'data', 'promised')) AS has_promise,
-           any(JSONExtractFloat(payload, 'data', 'promised')) AS promise,
-           any(JSONExtractString(payload, 'data', 'period')) AS period
-    FROM ${database}.events
-    WHERE customer_id = {customerId:String} AND type = 'value.credited'
-      ${params.from === undefined ? '' : `AND time >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')`}
-      ${params.to === undefined ? '' : `AND time < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`}
-    GROUP BY source, id
-    ${params.kind === undefined ? '' : 'HAVING kind = {kind:String}'}`
+/** A field of the copy the processor counts: the one at the earliest Kafka position (offset, then partition). */
+const firstCopy = (expression: string, alias: string) =>
+  `argMin(${expression}, (kafka_offset, kafka_partition)) AS ${alias}`
+
+/**
+ * One row per credit of the customer (each identity once, as its first accepted copy), in the
+ * range and of the kind asked. The range and kind apply to that copy, after it is picked: a
+ * later copy never stands in for it.
+ */
+const credits = (database: string, params: z.output<typeof rangeParams>) => {
+  const conditions = [
+    params.from === undefined ? '' : 'at >= {from:Int64}',
+    params.to === undefined ? '' : 'at < {to:Int64}',
+    params.kind === undefined ? '' : 'kind = {kind:String}',
+  ].filter((condition) => condition !== '')
+  return `
+    SELECT * FROM (
+      SELECT subject, source, id,
+             ${firstCopy('toUnixTimestamp64Milli(time)', 'at')},
+             ${firstCopy("JSONExtractString(payload, 'data', 'kind')", 'kind')},
+             ${firstCopy("JSONExtractString(payload, 'data', 'unit')", 'unit')},
+             ${firstCopy("JSONExtractFloat(payload, 'data', 'amount')", 'credited')},
+             ${firstCopy("JSONHas(payload, 'data', 'promised')", 'has_promise')},
+             ${firstCopy("JSONExtractFloat(payload, 'data', 'promised')", 'promise')},
+             ${firstCopy("JSONExtractString(payload, 'data', 'period')", 'period')}
+      FROM ${database}.events
+      WHERE customer_id = {customerId:String} AND type = 'value.credited'
+      GROUP BY subject, source, id
+    )
+    ${conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`}`
+}
 
 const totalsQuery = defineQuery({
   name: "reading a customer's credited value",
@@ -97,21 +117,39 @@ const pageQuery = defineQuery({
   name: "reading a page of a customer's credits",
   params: rangeParams.extend({
     limit: z.number().int().min(1).max(1000),
-    /** Credits before this one (newest first): its time and id. */
-    beforeAt: z.number().int().optional(),
-    beforeId: z.string().optional(),
+    /** Credits after this one in the order (time, source, id, subject, each descending). */
+    before: z
+      .object({ at: z.number().int(), source: z.string(), id: z.string(), subject: z.string() })
+      .optional(),
   }),
+  // Newest first, and at one time by identity: a total order, so a page never loses or repeats
+  // a credit that shares its time (and even its id) with another.
   sql: (database, params) => `
-    SELECT id, source, at, kind, unit, credited, has_promise, promise, period
+    SELECT subject, id, source, at, kind, unit, credited, has_promise, promise, period
     FROM (${credits(database, params)})
-    ${params.beforeAt === undefined ? '' : 'WHERE at < {beforeAt:Int64} OR (at = {beforeAt:Int64} AND id < {beforeId:String})'}
-    ORDER BY at DESC, id DESC
+    ${
+      params.before === undefined
+        ? ''
+        : 'WHERE (at, source, id, subject) < ({beforeAt:Int64}, {beforeSource:String}, {beforeId:String}, {beforeSubject:String})'
+    }
+    ORDER BY at DESC, source DESC, id DESC, subject DESC
     LIMIT {limit:UInt32}`,
-  bind: (params) =>
-    defined({ ...params, beforeId: params.beforeAt === undefined ? undefined : (params.beforeId ?? '') }),
+  bind: ({ before, ...params }) =>
+    defined({
+      ...params,
+      ...(before === undefined
+        ? {}
+        : {
+            beforeAt: before.at,
+            beforeSource: before.source,
+            beforeId: before.id,
+            beforeSubject: before.subject,
+          }),
+    }),
   row: (row): CustomerCredit => ({
     id: String(row.id),
     source: String(row.source),
+    subject: String(row.subject),
     at: Number(row.at),
     kind: String(row.kind),
     amount: Number(row.credited),
@@ -133,10 +171,13 @@ const knownQuery = defineQuery({
 export const queryCustomerValueTotals = (clickhouse: ClickHouse, query: CustomerValueQuery) =>
   totalsQuery(clickhouse, query)
 
-/** A page of the customer's credits, newest first, before the given one (time and id) if any. */
+/** A page of the customer's credits, newest first, after the given one in that order if any. */
 export const queryCustomerCredits = (
   clickhouse: ClickHouse,
-  query: CustomerValueQuery & { limit: number; before?: { at: number; id: string } | undefined },
+  query: CustomerValueQuery & {
+    limit: number
+    before?: { at: number; source: string; id: string; subject: string } | undefined
+  },
 ) =>
   pageQuery(clickhouse, {
     customerId: query.customerId,
@@ -144,7 +185,7 @@ export const queryCustomerCredits = (
     to: query.to,
     kind: query.kind,
     limit: query.limit,
-    ...(query.before ? { beforeAt: query.before.at, beforeId: query.before.id } : {}),
+    before: query.before,
   })
 
 /** Whether any stored event (of any type) names this customer. */
