@@ -391,14 +391,14 @@ describe('processor-written rollups', () => {
     expect(await minuteCounts(clickhouse, base + MINUTE)).toEqual([0, 1])
     expect(await placements(clickhouse, 'K')).toEqual([[text(base + MINUTE), 'bad']])
   })
-  it('repairs, when a processor takes a partition over, the minutes a crash left between the outcome and rollup writes', async ({
+  it('repairs, when a processor takes a partition over, the minutes a crash left between its writes', async ({
     kafka,
     clickhouse,
     logger,
   }) => {
     const topics = { events: uniqueName('repair_events'), deadLetter: uniqueName('repair_dlq') }
     await ensureTopics(kafka, [
-      { topic: topics.events, numPartitions: 1 },
+      { topic: topics.events, numPartitions: 2 },
       { topic: topics.deadLetter, numPartitions: 1 },
     ])
     const base = Math.floor((Date.now() - 60 * MINUTE) / MINUTE) * MINUTE
@@ -426,18 +426,42 @@ describe('processor-written rollups', () => {
     const left = await rollupDisagreement(clickhouse)
     expect(left.partitions.stored.length).toBeGreaterThan(0) // the rollup still counts P good
     expect(await minuteCounts(clickhouse, base + 5 * MINUTE)).toEqual([1, 1])
+    // Partition 1's last owner wrote S good at minute 6 and its partition rows, then died before
+    // summing the minute: the minute row does not count S.
+    await insertOutcomes(clickhouse, [
+      { ...row('S', 'good', 20), cohort_at: at(base + 6 * MINUTE), kafka_partition: 1 },
+    ])
+    await new Promise((resolve) => setTimeout(resolve, 1500)) // a large group's rows take a while
+    await clickhouse.writer.command({
+      query: `INSERT INTO ${clickhouse.database}.cpi_rollup_partition
+                (cpi, bucket, kafka_partition, dimension, value, good, total, pending, provisional, latency_count,
+                 latency_histogram, open_since, definition_version, version)
+              SELECT cpi, bucket, kafka_partition, dimension, value, good, total, pending, provisional, latency_count,
+                     latency_histogram, open_since, definition_version, toUInt64(toUnixTimestamp64Nano(now64(9)))
+              FROM ${clickhouse.database}.outcome_rollup_partition_rows
+              WHERE kafka_partition = 1 AND bucket = toDateTime({minute:UInt32}, 'UTC')`,
+      query_params: { minute: (base + 6 * MINUTE) / 1000 },
+    })
+    expect((await rollupDisagreement(clickhouse)).minutes.expected.length).toBeGreaterThan(0)
+    expect(await minuteCounts(clickhouse, base + 6 * MINUTE)).toEqual([0, 0])
 
-    // A new owner takes the partition over; its first write repairs minute 5 before counting.
+    // A new owner takes the partitions over; its first write of each repairs them before counting.
     const { processor } = await startTestProcessor({ kafka, clickhouse, logger }, topics)
     try {
       await send(kafka, topics.events, [
         { partition: 0, key: 'Q', value: requested('Q-a', 'Q', base + 7 * MINUTE) },
         { partition: 0, key: 'Q', value: issued('Q', base + 7 * MINUTE + 5 * SECOND) },
+        { partition: 1, key: 'T', value: requested('T-a', 'T', base + 8 * MINUTE) },
+        { partition: 1, key: 'T', value: issued('T', base + 8 * MINUTE + 5 * SECOND) },
       ])
       await expect
         .poll(() => minuteCounts(clickhouse, base + 7 * MINUTE), { timeout: 20_000 })
         .toEqual([1, 1])
+      await expect
+        .poll(() => minuteCounts(clickhouse, base + 8 * MINUTE), { timeout: 20_000 })
+        .toEqual([1, 1])
       expect(await minuteCounts(clickhouse, base + 5 * MINUTE)).toEqual([0, 1])
+      expect(await minuteCounts(clickhouse, base + 6 * MINUTE)).toEqual([1, 1])
       expect(await rollupDisagreement(clickhouse)).toEqual({
         partitions: { stored: [], expected: [] },
         minutes: { stored: [], expected: [] },

@@ -320,21 +320,30 @@ const repairQuery = defineQuery({
   name: 'reading the minutes a partition rollup misses',
   connection: 'writer',
   params: z.object({ partition: z.number().int().nonnegative() }),
-  // Outcome rows written after the partition's newest rollup row (a crash between the two
-  // writes); a second's margin for two writes within one clock tick.
-  sql: (db) => `SELECT DISTINCT cpi, toUnixTimestamp(toStartOfMinute(cohort_at)) AS m
-                FROM ${db}.outcomes
-                WHERE kafka_partition = {partition:UInt32}
-                  AND computed_at + INTERVAL 1 SECOND >=
-                      (SELECT max(written_at) FROM ${db}.cpi_rollup_partition WHERE kafka_partition = {partition:UInt32})`,
+  // Outcome rows written after the partition's newest rollup row (a crash between the outcome
+  // and rollup writes), and the minutes of that newest write (a crash between the partition
+  // rows and the minutes summed from them); a second's margin for writes within one clock tick.
+  sql: (db) => `WITH (SELECT max(written_at) FROM ${db}.cpi_rollup_partition
+                      WHERE kafka_partition = {partition:UInt32}) AS newest
+                SELECT DISTINCT cpi, m FROM
+                (
+                    SELECT cpi, toUnixTimestamp(toStartOfMinute(cohort_at)) AS m
+                    FROM ${db}.outcomes
+                    WHERE kafka_partition = {partition:UInt32} AND computed_at + INTERVAL 1 SECOND >= newest
+                    UNION ALL
+                    SELECT cpi, toUnixTimestamp(bucket) AS m
+                    FROM ${db}.cpi_rollup_partition
+                    WHERE kafka_partition = {partition:UInt32} AND written_at + INTERVAL 1 SECOND >= newest
+                )`,
   row: (row) => ({ cpi: row.cpi as string, minute: Number(row.m) * 1000 }),
   what: ({ partition }) => `reading the rollup minutes partition ${partition} misses`,
 })
 
 /**
- * The (CPI, minute)s of a partition whose outcome rows were written after its last rollup write:
- * what a crash between the two writes left uncounted, to be written again from `outcomes`
- * before the partition's new owner counts by difference.
+ * The (CPI, minute)s of a partition a crash may have left behind: those whose outcome rows were
+ * written after its last rollup write (left uncounted), and those of that last write (whose
+ * minute rows may not have been summed). Written again from `outcomes` before the partition's
+ * new owner counts by difference.
  */
 export const partitionMinutesToRepair = (
   clickhouse: ClickHouse,
