@@ -238,16 +238,16 @@ export const writePartitionRollups = (
 const minuteSet = `(SELECT tupleElement(t, 1), toDateTime(tupleElement(t, 2), 'UTC')
                     FROM (SELECT arrayJoin(arrayZip({cpis:Array(String)}, {buckets:Array(UInt32)})) AS t))`
 
-const partitionsFromOutcomesCommand = defineCommand({
-  name: 'writing partition rollup rows from outcomes',
-  params: z.object({
-    cpis: z.array(z.string()),
-    buckets: z.array(z.number().int()),
-    version: z.string().regex(/^\d+$/),
-  }),
-  // The touched minutes' rows as `outcomes` says, and zeros for a (partition, dimension, value)
-  // a minute had and no longer has.
-  sql: (db, { version }) => `INSERT INTO ${db}.cpi_rollup_partition
+/**
+ * The partition rollup rows of the minutes `within` selects (an SQL condition on `cpi` and
+ * `bucket`) as `outcomes` says, and zeros for a (partition, dimension, value) a minute had and no
+ * longer has, as of `version`.
+ */
+const fromOutcomesSql = (
+  db: string,
+  version: string,
+  within: string,
+) => `INSERT INTO ${db}.cpi_rollup_partition
         (cpi, bucket, kafka_partition, dimension, value, good, total, pending, provisional, latency_count,
          latency_histogram, open_since, definition_version, version)
         SELECT cpi, bucket, kafka_partition, dimension, value, sum(good), sum(total), sum(pending),
@@ -257,14 +257,23 @@ const partitionsFromOutcomesCommand = defineCommand({
         (
             SELECT cpi, bucket, kafka_partition, dimension, value, good, total, pending, provisional,
                    latency_count, latency_histogram, open_since, definition_version
-            FROM ${db}.outcome_rollup_partition_rows WHERE (cpi, bucket) IN ${minuteSet}
+            FROM ${db}.outcome_rollup_partition_rows WHERE ${within}
             UNION ALL
             SELECT cpi, bucket, kafka_partition, dimension, value, toUInt64(0), toUInt64(0), toUInt64(0),
                    toUInt64(0), toUInt64(0), CAST(map(), 'Map(Int16, UInt64)'),
                    CAST([], 'Array(Tuple(UInt32, Int64))'), toUInt32(0)
-            FROM ${db}.cpi_rollup_partition FINAL WHERE (cpi, bucket) IN ${minuteSet}
+            FROM ${db}.cpi_rollup_partition FINAL WHERE ${within}
         )
-        GROUP BY cpi, bucket, kafka_partition, dimension, value`,
+        GROUP BY cpi, bucket, kafka_partition, dimension, value`
+
+const partitionsFromOutcomesCommand = defineCommand({
+  name: 'writing partition rollup rows from outcomes',
+  params: z.object({
+    cpis: z.array(z.string()),
+    buckets: z.array(z.number().int()),
+    version: z.string().regex(/^\d+$/),
+  }),
+  sql: (db, { version }) => fromOutcomesSql(db, version, `(cpi, bucket) IN ${minuteSet}`),
   bind: ({ cpis, buckets }) => ({ cpis, buckets }),
   what: ({ cpis }) => `writing the partition rollup rows of ${cpis.length} minutes from outcomes`,
 })
@@ -292,24 +301,7 @@ export async function refreshPartitionRollups(
 const rebuildPartitionsCommand = defineCommand({
   name: 'rebuilding the partition rollup rows',
   params: z.object({ version: z.string().regex(/^\d+$/) }),
-  sql: (db, { version }) => `INSERT INTO ${db}.cpi_rollup_partition
-        (cpi, bucket, kafka_partition, dimension, value, good, total, pending, provisional, latency_count,
-         latency_histogram, open_since, definition_version, version)
-        SELECT cpi, bucket, kafka_partition, dimension, value, sum(good), sum(total), sum(pending),
-               sum(provisional), sum(latency_count), sumMap(latency_histogram), groupArrayArray(open_since),
-               max(definition_version), ${version}
-        FROM
-        (
-            SELECT cpi, bucket, kafka_partition, dimension, value, good, total, pending, provisional,
-                   latency_count, latency_histogram, open_since, definition_version
-            FROM ${db}.outcome_rollup_partition_rows
-            UNION ALL
-            SELECT cpi, bucket, kafka_partition, dimension, value, toUInt64(0), toUInt64(0), toUInt64(0),
-                   toUInt64(0), toUInt64(0), CAST(map(), 'Map(Int16, UInt64)'),
-                   CAST([], 'Array(Tuple(UInt32, Int64))'), toUInt32(0)
-            FROM ${db}.cpi_rollup_partition FINAL
-        )
-        GROUP BY cpi, bucket, kafka_partition, dimension, value`,
+  sql: (db, { version }) => fromOutcomesSql(db, version, '1'),
 })
 
 /** Every partition rollup row written again from `outcomes` (zeros where nothing counts any more). */
