@@ -194,6 +194,8 @@ const sampleRss = async () => {
 // rest of the RSS is the embedded engine and the native code.
 let peakHeapBytes = 0
 let peakExternalBytes = 0
+// Groups that failed and were retried: exact still, but a fault the figures would hide.
+let groupFailures = 0
 const sampleHeap = async () => {
   const text = await fetch(`http://127.0.0.1:${processorPort}/metrics`)
     .then((response) => response.text())
@@ -202,6 +204,7 @@ const sampleHeap = async () => {
     Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? 0)
   peakHeapBytes = Math.max(peakHeapBytes, value('cpi_node_nodejs_heap_size_total_bytes'))
   peakExternalBytes = Math.max(peakExternalBytes, value('cpi_node_nodejs_external_memory_bytes'))
+  groupFailures = Math.max(groupFailures, value('cpi_processor_group_failures_total'))
 }
 const admin = kafka.admin()
 await admin.connect()
@@ -372,6 +375,7 @@ const result = {
     meanRssMiB: Math.round(rss.reduce((a, b) => a + b, 0) / Math.max(1, rss.length) / 2 ** 20),
     peakV8HeapMiB: Math.round(peakHeapBytes / 2 ** 20),
     peakExternalMiB: Math.round(peakExternalBytes / 2 ** 20),
+    groupFailures,
     cpuSeconds: Number(processorCpuSeconds.toFixed(1)),
     cpuMicrosecondsPerEvent: Math.round((processorCpuSeconds * 1e6) / Math.max(1, total)),
     peakAnonymousMiB: Math.round(peakAnonBytes / 2 ** 20),
@@ -417,7 +421,7 @@ process.stdout.write(
         ]
       : ['  API queries         not measured (BENCH_QUERY_EVENTS=0)']),
     `  processor RSS       peak ${result.processor.peakRssMiB} MiB, mean ${result.processor.meanRssMiB} MiB (V8 heap peak ${result.processor.peakV8HeapMiB} MiB, off-heap buffers ${result.processor.peakExternalMiB} MiB; ${process.env.CLICKHOUSE_URL ? 'the engine is the server at CLICKHOUSE_URL, in its own process' : 'the rest is the embedded engine'}; anonymous peak ${result.processor.peakAnonymousMiB} MiB, file-backed peak ${result.processor.peakFileBackedMiB} MiB)`,
-    `  processor CPU       ${result.processor.cpuSeconds} s over the end-to-end time (Node and the embedded engine's threads): ${result.processor.cpuMicrosecondsPerEvent} µs per message`,
+    `  processor CPU       ${result.processor.cpuSeconds} s over the end-to-end time (Node and the embedded engine's threads): ${result.processor.cpuMicrosecondsPerEvent} µs per message; ${result.processor.groupFailures} groups failed and were retried`,
     `  processor stages    ${Object.entries(stages)
       .sort((a, b) => b[1] - a[1])
       .map(([stage, seconds]) => `${stage} ${seconds} s`)

@@ -69,6 +69,9 @@ describe('CPI engine against the ground truth, through the real broker and engin
         3,
       )
       expect(metrics).toMatch(/cpi_outcomes_written_total\{trigger="event"[^}]*\} [1-9]/)
+      // Not one group failed (a failure is retried and its partitions start again from storage:
+      // exact, but it would hide a fault).
+      expect(metrics).toMatch(/cpi_processor_group_failures_total(\{[^}]*\})? 0\n/)
 
       // The dead-letter recorder has copied every rejection (the ledger counts them).
       await expect

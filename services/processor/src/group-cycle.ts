@@ -65,6 +65,7 @@ export async function processGroup(batches: readonly Batch[], state: GroupState)
     countGroup(batches, results, { validated, observed }, state)
     advanceClockPositions(batches, state.positions)
   } catch (error) {
+    state.metrics.groupFailures.inc()
     for (const batch of batches) {
       state.positions.delete(batch.partition)
       state.cache.forget(batch.partition)

@@ -25,6 +25,10 @@ function messageMetrics(registry: Registry) {
       labelNames: ['outcome'] as const,
     }),
     rejections: rejectedEventsCounter(registry),
+    groupFailures: counter(registry, {
+      name: 'cpi_processor_group_failures_total',
+      help: 'Groups of batches that failed and are retried (their partitions start again from storage)',
+    }),
     batchSizes: histogram(registry, {
       name: 'cpi_processor_batch_size',
       help: 'Messages per processed batch',

@@ -170,14 +170,38 @@ export class PartitionRollupState {
       const text = partitionMinuteKey(key)
       const entry = this.entries.get(text)
       const minute = minuteKey(key)
-      if (entry && trusted(entry) && !stale.has(minute)) {
+      // Summed here, a minute is of use only held whole (a partition given up drops that).
+      if (entry && trusted(entry) && !stale.has(minute) && (!whole || this.wholeMinutes.has(minute))) {
         this.entries.delete(text)
         this.entries.set(text, entry)
       } else if (whole && this.wholeMinutes.has(minute) && !stale.has(minute))
         this.entries.set(text, { key, readAt: now, counts: new Map() })
       else missing.push(key)
     }
-    if (missing.length === 0) return
+    if (missing.length > 0) await this.read(clickhouse, missing, now, whole)
+    // A key read whole with no stored rows, or held before its minute was read again: nothing stored.
+    for (const key of keys)
+      if (!this.entries.has(partitionMinuteKey(key)))
+        this.entries.set(partitionMinuteKey(key), { key, readAt: now, counts: new Map() })
+    // Every entry of the minutes in hand (all their partitions: the sums need them) is the most
+    // recent, and none of them is evicted by this write.
+    const inHand = new Set(keys.map(minuteKey))
+    const kept: [string, Entry][] = []
+    for (const [text, entry] of this.entries) if (inHand.has(minuteKey(entry.key))) kept.push([text, entry])
+    for (const [text, entry] of kept) {
+      this.entries.delete(text)
+      this.entries.set(text, entry)
+    }
+    this.evict(kept.length)
+  }
+
+  /** Reads these entries (with `whole`, every partition of their minutes) and holds them. */
+  private async read(
+    clickhouse: ClickHouse,
+    missing: readonly PartitionMinute[],
+    now: number,
+    whole: boolean,
+  ): Promise<void> {
     const fresh = new Map<string, Entry>()
     for (const key of missing) fresh.set(partitionMinuteKey(key), { key, readAt: now, counts: new Map() })
     if (whole) this.dropMinutes(new Set(missing.map(minuteKey)))
@@ -199,12 +223,7 @@ export class PartitionRollupState {
       this.entries.delete(text)
       this.entries.set(text, entry)
     }
-    // A key read whole with no stored rows, or held before its minute was read again: nothing stored.
-    for (const key of keys)
-      if (!this.entries.has(partitionMinuteKey(key)))
-        this.entries.set(partitionMinuteKey(key), { key, readAt: now, counts: new Map() })
     if (whole) for (const key of missing) this.wholeMinutes.add(minuteKey(key))
-    this.evict(fresh.size + keys.length)
   }
 
   /** Drops every held entry of these (CPI, minute)s (read again whole). */
