@@ -108,13 +108,11 @@ export {
   type StoredEvent,
 } from './tables/outcomes.ts'
 export {
-  addCounts,
   addRowCounts,
   type CountedRow,
   emptyCounts,
   isEmptyCounts,
   latencyHistogramKey,
-  type MinuteRollupRow,
   minuteStart,
   type PartitionMinute,
   type PartitionRollupRow,

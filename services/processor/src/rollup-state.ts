@@ -1,11 +1,9 @@
 import {
-  addCounts,
   addRowCounts,
   type ClickHouse,
   type CountedRow,
   emptyCounts,
   isEmptyCounts,
-  type MinuteRollupRow,
   minuteStart,
   type PartitionMinute,
   type PartitionRollupRow,
@@ -47,11 +45,6 @@ export class PartitionRollupState {
   private readonly dirty = new Map<string, RollupMinute>()
   /** Partitions whose crash repair ran since they were taken. */
   private readonly repaired = new Set<number>()
-  /**
-   * (CPI, minute)s whose every partition's stored rows are held (read together): their minute
-   * rows can be summed here. Only with the embedded engine, whose data no other process writes.
-   */
-  private readonly wholeMinutes = new Set<string>()
   private readonly limits: { maxEntries: number; maxAgeMs: number }
 
   constructor(limits: { maxEntries?: number; maxAgeMs?: number } = {}) {
@@ -102,11 +95,8 @@ export class PartitionRollupState {
       applied.push([keyOf(row), row, 1])
     }
     if (applied.length === 0) return
-    // The embedded engine's data is written by this process alone: what it holds of a minute's
-    // partitions is what is stored, and the minute rows are summed here, not by a statement.
-    const sumHere = clickhouse.kind === 'embedded' && clickhouse.cluster === undefined
     try {
-      await this.load(clickhouse, [...keys.values()], now, sumHere)
+      await this.load(clickhouse, [...keys.values()], now)
       // The (dimension, value)s each write changes, and whether each was stored before (one
       // emptied by this write is written as zeros). The others stay as stored.
       const touched = new Map<string, Map<string, boolean>>()
@@ -119,9 +109,8 @@ export class PartitionRollupState {
           if (!dimensions.has(text)) dimensions.set(text, held?.has(text) === true)
       }
       for (const [key, row, sign] of applied) this.count(key, row, sign)
-      const sums = sumHere ? this.minuteSums(keys, touched) : undefined
       const rows = [...touched].flatMap(([key, dimensions]) => this.rowsOf(key, dimensions))
-      await writeMinuteRollups(clickhouse, rows, minutesOfKeys(keys.values()), sums)
+      await writeMinuteRollups(clickhouse, rows, minutesOfKeys(keys.values()))
     } catch (error) {
       for (const [text, key] of keys) {
         this.entries.delete(text)
@@ -134,7 +123,6 @@ export class PartitionRollupState {
   /** Minutes to write from `outcomes` before the next count (a write whose outcome was unsure). */
   markDirty(minute: RollupMinute): void {
     this.dirty.set(`${minute.cpi}\u0000${minute.minute}`, minute)
-    this.wholeMinutes.delete(`${minute.cpi}\u0000${minute.minute}`)
     for (const [text, entry] of this.entries)
       if (entry.key.cpi === minute.cpi && entry.key.minute === minute.minute) this.entries.delete(text)
   }
@@ -143,143 +131,32 @@ export class PartitionRollupState {
   forget(partition: number): void {
     for (const [text, entry] of this.entries) if (entry.key.partition === partition) this.entries.delete(text)
     this.repaired.delete(partition)
-    this.wholeMinutes.clear()
   }
 
-  /**
-   * Reads the entries not held (or held too long) in one statement. With `whole`, a minute is
-   * read for every partition at once, and a partition missing from a minute held whole has no
-   * stored rows there.
-   */
-  private async load(
-    clickhouse: ClickHouse,
-    keys: readonly PartitionMinute[],
-    now: number,
-    whole: boolean,
-  ): Promise<void> {
-    const trusted = (entry: Entry | undefined) =>
-      entry !== undefined && now - entry.readAt <= this.limits.maxAgeMs
-    // A minute with an entry held too long is read again whole.
-    const stale = new Set<string>()
-    for (const key of keys) {
-      const entry = this.entries.get(partitionMinuteKey(key))
-      if (entry && !trusted(entry)) stale.add(minuteKey(key))
-    }
+  /** Reads the entries not held (or held too long) in one statement. */
+  private async load(clickhouse: ClickHouse, keys: readonly PartitionMinute[], now: number): Promise<void> {
     const missing: PartitionMinute[] = []
     for (const key of keys) {
       const text = partitionMinuteKey(key)
       const entry = this.entries.get(text)
-      const minute = minuteKey(key)
-      // Summed here, a minute is of use only held whole (a partition given up drops that).
-      if (entry && trusted(entry) && !stale.has(minute) && (!whole || this.wholeMinutes.has(minute))) {
+      if (entry && now - entry.readAt <= this.limits.maxAgeMs) {
         this.entries.delete(text)
         this.entries.set(text, entry)
-      } else if (whole && this.wholeMinutes.has(minute) && !stale.has(minute))
-        this.entries.set(text, { key, readAt: now, counts: new Map() })
-      else missing.push(key)
+      } else missing.push(key)
     }
-    if (missing.length > 0) await this.read(clickhouse, missing, now, whole)
-    // A key read whole with no stored rows, or held before its minute was read again: nothing stored.
-    for (const key of keys)
-      if (!this.entries.has(partitionMinuteKey(key)))
-        this.entries.set(partitionMinuteKey(key), { key, readAt: now, counts: new Map() })
-    // Every entry of the minutes in hand (all their partitions: the sums need them) is the most
-    // recent, and none of them is evicted by this write.
-    const inHand = new Set(keys.map(minuteKey))
-    const kept: [string, Entry][] = []
-    for (const [text, entry] of this.entries) if (inHand.has(minuteKey(entry.key))) kept.push([text, entry])
-    for (const [text, entry] of kept) {
-      this.entries.delete(text)
-      this.entries.set(text, entry)
-    }
-    this.evict(kept.length)
-  }
-
-  /** Reads these entries (with `whole`, every partition of their minutes) and holds them. */
-  private async read(
-    clickhouse: ClickHouse,
-    missing: readonly PartitionMinute[],
-    now: number,
-    whole: boolean,
-  ): Promise<void> {
+    if (missing.length === 0) return
     const fresh = new Map<string, Entry>()
     for (const key of missing) fresh.set(partitionMinuteKey(key), { key, readAt: now, counts: new Map() })
-    if (whole) this.dropMinutes(new Set(missing.map(minuteKey)))
-    for (const row of await readPartitionRollups(clickhouse, missing, whole)) {
-      if (isEmptyCounts(row.counts)) continue
-      const text = partitionMinuteKey(row)
-      let entry = fresh.get(text)
-      if (!entry) {
-        entry = {
-          key: { cpi: row.cpi, minute: row.minute, partition: row.partition },
-          readAt: now,
-          counts: new Map(),
-        }
-        fresh.set(text, entry)
-      }
-      entry.counts.set(`${row.dimension}${DIMENSION_SEPARATOR}${row.value}`, row.counts)
-    }
+    for (const row of await readPartitionRollups(clickhouse, missing))
+      if (!isEmptyCounts(row.counts))
+        fresh
+          .get(partitionMinuteKey(row))
+          ?.counts.set(`${row.dimension}${DIMENSION_SEPARATOR}${row.value}`, row.counts)
     for (const [text, entry] of fresh) {
       this.entries.delete(text)
       this.entries.set(text, entry)
     }
-    if (whole) for (const key of missing) this.wholeMinutes.add(minuteKey(key))
-  }
-
-  /** Drops every held entry of these (CPI, minute)s (read again whole). */
-  private dropMinutes(minutes: ReadonlySet<string>): void {
-    for (const [text, entry] of this.entries) if (minutes.has(minuteKey(entry.key))) this.entries.delete(text)
-    for (const minute of minutes) this.wholeMinutes.delete(minute)
-  }
-
-  /**
-   * The minute rows of the (dimension, value)s this write changed, summed over every partition
-   * held of each minute (all of them: the minute is held whole). One no partition counts any more
-   * is written as zeros if some partition had it stored before, else not at all.
-   */
-  private minuteSums(
-    keys: ReadonlyMap<string, PartitionMinute>,
-    touched: ReadonlyMap<string, ReadonlyMap<string, boolean>>,
-  ): MinuteRollupRow[] {
-    const changed = new Map<string, { cpi: string; minute: number; dimensions: Map<string, boolean> }>()
-    for (const [text, dimensions] of touched) {
-      const key = keys.get(text) as PartitionMinute
-      const minute = minuteKey(key)
-      const entry = changed.get(minute) ?? { cpi: key.cpi, minute: key.minute, dimensions: new Map() }
-      changed.set(minute, entry)
-      for (const [dimension, before] of dimensions)
-        entry.dimensions.set(dimension, before || entry.dimensions.get(dimension) === true)
-    }
-    const partitionsOf = new Map<string, Entry[]>()
-    for (const entry of this.entries.values()) {
-      const minute = minuteKey(entry.key)
-      if (!changed.has(minute)) continue
-      const list = partitionsOf.get(minute) ?? []
-      list.push(entry)
-      partitionsOf.set(minute, list)
-    }
-    const rows: MinuteRollupRow[] = []
-    for (const [minute, { cpi, minute: start, dimensions }] of changed) {
-      if (!this.wholeMinutes.has(minute))
-        throw new Error(`rollup minute ${JSON.stringify(minute)} is not held whole`)
-      for (const [dimensionValue, storedBefore] of dimensions) {
-        const sum = emptyCounts()
-        for (const entry of partitionsOf.get(minute) ?? []) {
-          const counts = entry.counts.get(dimensionValue)
-          if (counts) addCounts(sum, counts)
-        }
-        if (isEmptyCounts(sum) && !storedBefore) continue
-        const cut = dimensionValue.indexOf(DIMENSION_SEPARATOR)
-        rows.push({
-          cpi,
-          minute: start,
-          dimension: dimensionValue.slice(0, cut),
-          value: dimensionValue.slice(cut + 1),
-          counts: sum,
-        })
-      }
-    }
-    return rows
+    this.evict(keys.length)
   }
 
   private count(key: string, row: RollupChange, sign: 1 | -1): void {
@@ -328,17 +205,13 @@ export class PartitionRollupState {
     const over = this.entries.size - Math.max(this.limits.maxEntries, keep)
     if (over <= 0) return
     let dropped = 0
-    for (const [text, entry] of this.entries) {
+    for (const text of this.entries.keys()) {
       if (dropped >= over) return
       this.entries.delete(text)
-      this.wholeMinutes.delete(minuteKey(entry.key))
       dropped++
     }
   }
 }
-
-/** A (CPI, minute)'s key. */
-const minuteKey = ({ cpi, minute }: { cpi: string; minute: number }): string => `${cpi}\u0000${minute}`
 
 /** The (dimension, value)s a row counts under, as entry keys. */
 const dimensionKeys = (row: CountedRow): string[] =>

@@ -121,28 +121,21 @@ const keySet = z.object({
   /** Epoch seconds. */
   buckets: z.array(z.number().int()),
   partitions: z.array(z.number().int().nonnegative()),
-  /** Every partition's rows of the (CPI, minute)s, not only the partitions named. */
-  whole: z.boolean(),
 })
 
 const partitionRowsQuery = defineQuery({
   name: 'reading the partition rollup rows',
   connection: 'writer',
   params: keySet,
-  sql: (db, { whole }) => `SELECT cpi, toUnixTimestamp(bucket) AS b, kafka_partition AS p, dimension, value,
+  sql: (db) => `SELECT cpi, toUnixTimestamp(bucket) AS b, kafka_partition AS p, dimension, value,
                        good, total, pending, provisional, latency_count,
                        mapKeys(latency_histogram) AS hk, mapValues(latency_histogram) AS hc,
                        open_since, definition_version
                 FROM ${db}.cpi_rollup_partition FINAL
-                WHERE ${
-                  whole
-                    ? `(cpi, bucket) IN ${minuteSet}`
-                    : `(cpi, bucket, kafka_partition) IN
+                WHERE (cpi, bucket, kafka_partition) IN
                       (SELECT tupleElement(t, 1), toDateTime(tupleElement(t, 2), 'UTC'), tupleElement(t, 3)
                        FROM (SELECT arrayJoin(arrayZip({cpis:Array(String)}, {buckets:Array(UInt32)},
-                                                       {partitions:Array(UInt32)})) AS t))`
-                }`,
-  bind: ({ cpis, buckets, partitions, whole }) => (whole ? { cpis, buckets } : { cpis, buckets, partitions }),
+                                                       {partitions:Array(UInt32)})) AS t))`,
   row: (row): PartitionRollupRow => {
     const histogram = new Map<number, number>()
     const keys = row.hk as number[]
@@ -173,33 +166,26 @@ const partitionRowsQuery = defineQuery({
   what: ({ cpis }) => `reading the partition rollup rows of ${cpis.length} minutes`,
 })
 
-/**
- * The stored rows of these (CPI, minute, partition)s — or with `whole`, of every partition of
- * their (CPI, minute)s — 2,000 keys at a time.
- */
+/** The stored rows of these (CPI, minute, partition)s, 2,000 at a time. */
 export async function readPartitionRollups(
   clickhouse: ClickHouse,
   keys: readonly PartitionMinute[],
-  whole = false,
 ): Promise<PartitionRollupRow[]> {
   const rows: PartitionRollupRow[] = []
   for (let start = 0; start < keys.length; start += 2000) {
     const part = keys.slice(start, start + 2000)
-    const read = await partitionRowsQuery(clickhouse, {
-      cpis: part.map((key) => key.cpi),
-      buckets: part.map((key) => key.minute / 1000),
-      partitions: part.map((key) => key.partition),
-      whole,
-    })
-    for (const row of read) rows.push(row)
+    rows.push(
+      ...(await partitionRowsQuery(clickhouse, {
+        cpis: part.map((key) => key.cpi),
+        buckets: part.map((key) => key.minute / 1000),
+        partitions: part.map((key) => key.partition),
+      })),
+    )
   }
   return rows
 }
 
 type VersionedRow = PartitionRollupRow & { version: string }
-
-/** A minute row of `cpi_rollup`: a (CPI, minute, dimension, value)'s counts summed over partitions. */
-export type MinuteRollupRow = Omit<PartitionRollupRow, 'partition'>
 
 /** The counts of open interactions as the column holds them: one (partition, start) per interaction. */
 function openSinceText(open: ReadonlyMap<string, number>): string {
@@ -211,8 +197,10 @@ function openSinceText(open: ReadonlyMap<string, number>): string {
   return `[${items.join(',')}]`
 }
 
-/** The columns a partition row and a minute row share: (dimension, value), the counts, the version. */
-const COUNT_COLUMNS: TsvColumns<MinuteRollupRow & { version: string }> = [
+const PARTITION_ROW_COLUMNS: TsvColumns<VersionedRow> = [
+  ['cpi', (row) => tsvString(row.cpi)],
+  ['bucket', (row) => String(row.minute / 1000)],
+  ['kafka_partition', (row) => String(row.partition)],
   ['dimension', (row) => tsvString(row.dimension)],
   ['value', (row) => tsvString(row.value)],
   ['good', (row) => String(row.counts.good)],
@@ -229,57 +217,12 @@ const COUNT_COLUMNS: TsvColumns<MinuteRollupRow & { version: string }> = [
   ['version', (row) => row.version],
 ]
 
-const PARTITION_ROW_COLUMNS: TsvColumns<VersionedRow> = [
-  ['cpi', (row) => tsvString(row.cpi)],
-  ['bucket', (row) => String(row.minute / 1000)],
-  ['kafka_partition', (row) => String(row.partition)],
-  ...COUNT_COLUMNS,
-]
-
 const partitionRowsInsert = defineTabSeparatedInsert({
   name: 'writing partition rollup rows',
   table: 'cpi_rollup_partition',
   columns: PARTITION_ROW_COLUMNS,
   what: (rows) => `writing ${rows.length} partition rollup rows`,
 })
-
-const MINUTE_ROW_COLUMNS: TsvColumns<MinuteRollupRow & { version: string }> = [
-  ['cpi', (row) => tsvString(row.cpi)],
-  ['grain', () => '60'],
-  ['bucket', (row) => String(row.minute / 1000)],
-  ...COUNT_COLUMNS,
-  ['followed_block', () => '0'],
-]
-
-const minuteRowsInsert = defineTabSeparatedInsert({
-  name: 'writing rollup minute rows',
-  table: 'cpi_rollup',
-  columns: MINUTE_ROW_COLUMNS,
-  what: (rows) => `writing ${rows.length} rollup minute rows`,
-})
-
-/** Writes minute rows of `cpi_rollup` summed by the caller, as of `version` (ns). */
-export const writeMinuteRows = (
-  clickhouse: ClickHouse,
-  rows: readonly MinuteRollupRow[],
-  version: string,
-): Promise<void> =>
-  minuteRowsInsert(
-    clickhouse,
-    rows.map((row) => ({ ...row, version })),
-  )
-
-/** Adds `from` to `into` (a sum over partitions). */
-export function addCounts(into: RollupCounts, from: RollupCounts): void {
-  into.good += from.good
-  into.total += from.total
-  into.pending += from.pending
-  into.provisional += from.provisional
-  into.latency_count += from.latency_count
-  for (const [key, count] of from.latency_histogram) bump(into.latency_histogram, key, count)
-  for (const [key, count] of from.open_since) bump(into.open_since, key, count)
-  if (from.definition_version > into.definition_version) into.definition_version = from.definition_version
-}
 
 /** Writes these partition rollup rows whole, as of `version` (the engine's clock before the write, ns). */
 export const writePartitionRollups = (

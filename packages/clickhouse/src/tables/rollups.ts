@@ -2,11 +2,9 @@ import { z } from 'zod'
 import type { ClickHouse } from '../client.ts'
 import { defineCommand, defineQuery } from '../query.ts'
 import {
-  type MinuteRollupRow,
   type PartitionRollupRow,
   rebuildPartitionRollups,
   refreshPartitionRollups,
-  writeMinuteRows,
   writePartitionRollups,
 } from './partition-rollups.ts'
 
@@ -246,19 +244,20 @@ export async function refreshRollups(
 
 /**
  * Writes partition rollup rows whole (counted by their owner, `partition-rollups.ts`), then the
- * minutes they are in: the `sums` the caller made of every partition's rows, or else summed
- * from the stored rows.
+ * minutes they are in, summed from every partition's rows.
  */
 export async function writeMinuteRollups(
   clickhouse: ClickHouse,
   rows: readonly PartitionRollupRow[],
   minutes: readonly RollupMinute[],
-  sums?: readonly MinuteRollupRow[],
 ): Promise<void> {
-  const version = await engineClock(clickhouse, { grain: 60, all: false, count: minutes.length })
-  if (rows.length > 0) await writePartitionRollups(clickhouse, rows, version)
-  if (sums) await writeMinuteRows(clickhouse, sums, version)
-  else if (minutes.length > 0) await sumMinutes(clickhouse, minutes)
+  if (rows.length > 0)
+    await writePartitionRollups(
+      clickhouse,
+      rows,
+      await engineClock(clickhouse, { grain: 60, all: false, count: minutes.length }),
+    )
+  if (minutes.length > 0) await sumMinutes(clickhouse, minutes)
 }
 
 /** The minute rows of these minutes from the partitions' rows, and on a cluster the coarser grains. */
