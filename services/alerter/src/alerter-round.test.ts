@@ -1,35 +1,19 @@
 import { type BreachCount, defaultAlertPolicy, type PartitionWatermark, type Silence } from '@cpi/alerting'
 import type { StoredAlert } from '@cpi/clickhouse'
-import { type CpiDefinition, parseCatalog } from '@cpi/cpi-core'
 import { createLogger } from '@cpi/logger'
 import { describe, expect, it } from 'vitest'
 import { evaluateRound } from './alerter-round.ts'
 import { ruleSets } from './evaluation.ts'
 import type { Context, State } from './round-state.ts'
+import { MIN, oneDayCpi, T } from './test-fixtures.ts'
 
 // A whole round over fake stores: the stages run in order on the events topic's lowest
 // watermark, everything is read before anything is written, and the state changes only once
 // the round is recorded.
 
-const MIN = 60_000
-const T = Date.parse('2026-11-22T10:00:00Z')
 const policy = { ...defaultAlertPolicy }
 
-const [definition] = parseCatalog([
-  {
-    name: 'one_day',
-    displayName: 'One day',
-    description: 'A hand-made CPI for the alerter tests.',
-    owner: 'tests',
-    version: 1,
-    shape: 'latency',
-    start: { type: 'ticket.opened' },
-    completion: [{ type: 'ticket.message' }],
-    expectation: { within: '5m' },
-    objective: { target: 0.9, window: '1d' },
-    alerting: 'page',
-  },
-])
+const definition = oneDayCpi('one_day')
 
 const emptyState = (): State => ({
   alerts: new Map(),
@@ -46,7 +30,7 @@ function fakeContext(fail: { silences?: boolean } = {}) {
   const recorded: StoredAlert[] = []
   const context: Context = {
     eventsTopic: 'cpi.events',
-    rules: ruleSets([definition as CpiDefinition], policy),
+    rules: ruleSets([definition], policy),
     policy,
     links: { dashboardUrl: 'https://cpi.example.com', runbookUrl: 'https://runbooks.example.com/cpi' },
     lookbackMs: 5 * MIN,

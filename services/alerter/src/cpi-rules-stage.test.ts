@@ -1,42 +1,20 @@
 import { type AlertRecord, defaultAlertPolicy, type Transition } from '@cpi/alerting'
-import { type CpiDefinition, parseCatalog } from '@cpi/cpi-core'
 import type { Logger } from '@cpi/logger'
 import { describe, expect, it, vi } from 'vitest'
 import { type CpiRulesInput, evaluateCpis, MAX_STEPS } from './cpi-rules-stage.ts'
 import { type CountRow, type RuleSet, rangesToRead, ruleSets } from './evaluation.ts'
 import { type Plan, type State, startPlan } from './round-state.ts'
+import { MIN, oneDayCpi, T } from './test-fixtures.ts'
 
 // The CPI rules stage without ClickHouse: the minute counts and latest outcomes are functions
 // the test gives. What it pins: where a first round starts, which reads it makes, the rules
 // walked over what they return (firing, no data), the steps carried from round to round, and
 // what it leaves of other alerts.
 
-const MIN = 60_000
 const HOUR = 60 * MIN
 const DAY = 24 * HOUR
-const T = Date.parse('2026-11-22T10:00:00Z')
 const policy = { ...defaultAlertPolicy }
 const links = { dashboardUrl: 'https://cpi.example.com', runbookUrl: 'https://runbooks.example.com/cpi' }
-
-/** A latency CPI of 90 % over one day (page tier 6× over 12 and 1 min). */
-function oneDayCpi(name: string): CpiDefinition {
-  const [definition] = parseCatalog([
-    {
-      name,
-      displayName: name.replace('_', ' '),
-      description: 'A hand-made CPI for the alerter tests.',
-      owner: 'tests',
-      version: 1,
-      shape: 'latency',
-      start: { type: 'ticket.opened' },
-      completion: [{ type: 'ticket.message' }],
-      expectation: { within: '5m' },
-      objective: { target: 0.9, window: '1d' },
-      alerting: 'page',
-    },
-  ])
-  return definition as CpiDefinition
-}
 
 const rules: RuleSet[] = ruleSets([oneDayCpi('one_day'), oneDayCpi('other_day')], policy)
 const [oneDay] = rules as [RuleSet, RuleSet]

@@ -1,5 +1,5 @@
 import { type AlertPolicy, defaultAlertPolicy, type Transition } from '@cpi/alerting'
-import { type CpiDefinition, loadCatalog, parseCatalog } from '@cpi/cpi-core'
+import { type CpiDefinition, loadCatalog } from '@cpi/cpi-core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   type CountRow,
@@ -9,38 +9,13 @@ import {
   ruleSets,
   stepsBetween,
 } from './evaluation.ts'
+import { MIN, oneDayCpi, T } from './test-fixtures.ts'
 
-const MIN = 60_000
 const HOUR = 60 * MIN
 const DAY = 24 * HOUR
 const WEEK = 7 * DAY
-const T = Date.parse('2026-11-22T10:00:00Z')
 const policy: AlertPolicy = { ...defaultAlertPolicy }
 const links = { dashboardUrl: 'https://cpi.example.com', runbookUrl: 'https://runbooks.example.com/cpi' }
-
-/** A CPI of the given target over a one-day objective, page alerting unless told. */
-function oneDayCpi(
-  name: string,
-  target: number,
-  alerting: 'page' | 'ticket' | 'none' = 'page',
-): CpiDefinition {
-  const [definition] = parseCatalog([
-    {
-      name,
-      displayName: name.replace('_', ' '),
-      description: 'A hand-made CPI for the alerter tests.',
-      owner: 'tests',
-      version: 1,
-      shape: 'latency',
-      start: { type: 'ticket.opened' },
-      completion: [{ type: 'ticket.message' }],
-      expectation: { within: '5m' },
-      objective: { target, window: '1d' },
-      alerting,
-    },
-  ])
-  return definition as CpiDefinition
-}
 
 function rulesFor(definition: CpiDefinition): RuleSet {
   const [rules] = ruleSets([definition], policy)

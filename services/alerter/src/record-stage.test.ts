@@ -1,5 +1,4 @@
 import {
-  type AlertLabels,
   type AlertRecord,
   fingerprint,
   type PartitionProgress,
@@ -10,28 +9,17 @@ import type { StoredAlert } from '@cpi/clickhouse'
 import { describe, expect, it } from 'vitest'
 import { type RecordInput, recordRound } from './record-stage.ts'
 import { type Plan, type State, startPlan } from './round-state.ts'
+import { burnRateLabels, MIN, T } from './test-fixtures.ts'
 
 // The record stage without ClickHouse: the writes are functions the test gives. The round's
 // rows are recorded, then the checkpoint, and only then does the plan become the state: a failed
 // write leaves the state as it was.
 
-const MIN = 60_000
-const T = Date.parse('2026-11-22T10:00:00Z')
-
-const labels = (cpi: string): AlertLabels => ({
-  alertname: 'CpiBurnRate',
-  cpi,
-  dimension: 'all',
-  segment: 'all',
-  severity: 'page',
-  rule: 'burn_rate',
-})
-
 /** A transition of `cpi`'s page alert to `to` at `at`. */
 function transition(cpi: string, to: 'pending' | 'firing', at: number, notify = to === 'firing'): Transition {
   const alert: AlertRecord = {
-    fingerprint: fingerprint(labels(cpi)),
-    labels: labels(cpi),
+    fingerprint: fingerprint(burnRateLabels(cpi)),
+    labels: burnRateLabels(cpi),
     annotations: {
       summary: `${cpi} burns`,
       description: '',
@@ -124,7 +112,7 @@ describe('recordRound', () => {
     expect(state.through).toBe(T + 2 * MIN)
     expect(state.watermark).toBe(T + 2 * MIN + 10_000)
     // The silenced firing waits for its silence to end; the one told now no longer does.
-    expect(state.unnotified).toEqual(new Set([fingerprint(labels('silenced'))]))
+    expect(state.unnotified).toEqual(new Set([fingerprint(burnRateLabels('silenced'))]))
   })
 
   it('writes no checkpoint for a round that walked no step, and keeps through', async () => {

@@ -1,29 +1,18 @@
-import { type AlertLabels, type AlertRecord, fingerprint, type Silence, type Transition } from '@cpi/alerting'
+import { type AlertRecord, fingerprint, type Silence, type Transition } from '@cpi/alerting'
 import { describe, expect, it } from 'vitest'
 import { recordRound } from './record-stage.ts'
 import { type State, startPlan } from './round-state.ts'
 import { type SilenceInput, tellEndedSilences } from './silence-stage.ts'
+import { burnRateLabels, MIN, T } from './test-fixtures.ts'
 
 // The silence stage without ClickHouse: the silences in force come from a function the test
 // gives. A firing alert whose firing was silenced is told once its silences have ended — once,
 // as the recorded round takes it off the alerts told to nobody.
 
-const MIN = 60_000
-const T = Date.parse('2026-11-22T10:00:00Z')
-
-const labels = (cpi: string): AlertLabels => ({
-  alertname: 'CpiBurnRate',
-  cpi,
-  dimension: 'all',
-  segment: 'all',
-  severity: 'page',
-  rule: 'burn_rate',
-})
-
 /** An alert of `cpi` in `state`, last evaluated at T. */
 const alert = (cpi: string, state: AlertRecord['state'] = 'firing'): AlertRecord => ({
-  fingerprint: fingerprint(labels(cpi)),
-  labels: labels(cpi),
+  fingerprint: fingerprint(burnRateLabels(cpi)),
+  labels: burnRateLabels(cpi),
   annotations: { summary: `${cpi} burns`, description: '', runbook: '', dashboard: '', cpiDisplayName: cpi },
   state,
   activeSince: T - 5 * MIN,
