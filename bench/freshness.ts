@@ -7,7 +7,7 @@
 // `node bench/freshness.ts` with FRESHNESS_RATES (events/s, comma-separated, default 5000).
 import { rm } from 'node:fs/promises'
 import path from 'node:path'
-import { createClickHouse, migrateToLatest } from '@cpi/clickhouse'
+import { createClickHouse, migrateToLatest, observeStatements } from '@cpi/clickhouse'
 import { loadConfig } from '@cpi/config'
 import { BatchingProducer, createKafka, ensureTopics } from '@cpi/kafka'
 import { createLogger } from '@cpi/logger'
@@ -27,6 +27,19 @@ export interface FreshnessResult {
   maxMs: number
   /** The processor's seconds per stage over the run, and how many times each ran. */
   stages: Record<string, { seconds: number; count: number }>
+  /**
+   * Every engine statement run in this process over the run (the processor's and the poller's),
+   * by name and connection: seconds in all, how many runs, and the slowest run in ms.
+   */
+  statements: Record<string, { seconds: number; count: number; maxMs: number }>
+  /**
+   * CPU of this process (processor, its embedded engine, and the load's producer) over the send,
+   * in cores (1 = one core busy all the time), and the groups of batches the processor wrote.
+   */
+  processCores: number
+  groups: number
+  /** Mean time from a group's insert of events to its last write (`cpi_processor_write_seconds`), ms. */
+  meanWriteMs: number
 }
 
 /** The markers sent: when each was produced, and when each became visible in the rollup. */
@@ -48,6 +61,15 @@ export async function measureFreshness(options: {
   dataDir: string
 }): Promise<FreshnessResult> {
   const stamp = Date.now()
+  const statements: FreshnessResult['statements'] = {}
+  const stopObserving = observeStatements((run) => {
+    const key = `${run.name} (${run.connection})`
+    const entry = statements[key] ?? { seconds: 0, count: 0, maxMs: 0 }
+    statements[key] = entry
+    entry.seconds += run.seconds
+    entry.count++
+    entry.maxMs = Math.max(entry.maxMs, Math.round(run.seconds * 1000))
+  })
   const pipeline = await startPipeline(options, stamp)
 
   // The load: valid simulated events whose time is "now" when they are sent. Follow-ups beyond
@@ -61,13 +83,17 @@ export async function measureFreshness(options: {
   const poller = pollMarkers(pipeline.clickhouse, markers, state)
 
   const sentAt = Date.now()
+  const cpuBefore = process.cpuUsage()
   await sendLoad(pipeline, load, { stamp, start, markers, state })
   const sendSeconds = (Date.now() - sentAt) / 1000
+  const cpu = process.cpuUsage(cpuBefore)
   state.polling = false
   await poller
   await pipeline.producer.disconnect()
   await pipeline.processor.stop()
   await pipeline.clickhouse.close()
+  stopObserving()
+  for (const entry of Object.values(statements)) entry.seconds = Number(entry.seconds.toFixed(2))
   const stages = await stageSeconds(pipeline.registry)
 
   const delays = [...markers.produced].flatMap(([subject, at]) => {
@@ -85,6 +111,10 @@ export async function measureFreshness(options: {
     p99Ms: Math.round(percentile(delays, 99)),
     maxMs: Math.round(delays.at(-1) ?? 0),
     stages,
+    statements,
+    processCores: Number(((cpu.user + cpu.system) / 1e6 / sendSeconds).toFixed(2)),
+    groups: stages.validate?.count ?? 0,
+    meanWriteMs: await meanWriteMs(pipeline.registry),
   }
 }
 
@@ -103,6 +133,12 @@ async function startPipeline(options: { brokers: string; dataDir: string }, stam
     CPI_DEAD_LETTER_TOPIC: `${topic}.dlq`,
     CPI_PROCESSOR_GROUP: `bench-freshness-${stamp}`,
     ...benchDatabase('freshness', options.dataDir, stamp).env,
+    // The processor's settings of this run (fetch size, keyed state, second lane), as the pipeline passes them.
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([name]) => name.startsWith('CPI_PROCESSOR_') && name !== 'CPI_PROCESSOR_GROUP',
+      ),
+    ),
     LOG_LEVEL: 'warn',
   })
   const clickhouse = createClickHouse(config.clickhouse)
@@ -207,6 +243,16 @@ function markerEvent(subject: string, now: number): string {
       region: 'bench',
     },
   })
+}
+
+/** The mean of `cpi_processor_write_seconds` over the run, in ms. */
+async function meanWriteMs(registry: Pipeline['registry']): Promise<number> {
+  const metric = await registry.getSingleMetric('cpi_processor_write_seconds')?.get()
+  const named = (suffix: string) =>
+    metric?.values.find((value) => (value as { metricName?: string }).metricName?.endsWith(suffix))?.value ??
+    0
+  const count = named('_count')
+  return count === 0 ? 0 : Math.round((named('_sum') / count) * 1000 * 10) / 10
 }
 
 /** The processor's seconds per stage over the run, and how many times each ran. */
