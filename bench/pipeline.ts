@@ -296,10 +296,15 @@ const skipped = new Set((process.env.BENCH_SKIP ?? '').split(',').map((part) => 
 let freshness: FreshnessResult[] = []
 if (!skipped.has('freshness')) {
   say(`freshness at 5000 and ${nearMax} events/s`)
-  const freshnessRun = await promisify(execFile)(process.execPath, [path.join(root, 'bench/freshness.ts')], {
+  const running = promisify(execFile)(process.execPath, [path.join(root, 'bench/freshness.ts')], {
     env: { ...process.env, KAFKA_BROKERS: brokers, FRESHNESS_RATES: [...new Set([5000, nearMax])].join(',') },
     maxBuffer: 16 * 1024 * 1024,
+    // A run takes about a minute per rate: one that hangs fails the benchmark instead of holding it.
+    timeout: 10 * 60_000,
   })
+  // Its warnings and errors (the processor's among them) go where this run's go.
+  running.child.stderr?.pipe(process.stderr)
+  const freshnessRun = await running
   freshness = freshnessRun.stdout
     .split('\n')
     .filter((line) => line.startsWith('{"targetEventsPerSecond"'))
