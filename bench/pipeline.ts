@@ -346,6 +346,7 @@ const result = {
   processorSettings: {
     fetchBytesPerPartition: process.env.CPI_PROCESSOR_FETCH_BYTES ?? 'default',
     stateMaxBytes: process.env.CPI_PROCESSOR_STATE_MAX_BYTES ?? 'default',
+    secondLane: process.env.CPI_PROCESSOR_SECOND_LANE ?? 'default',
     nodeOptions: process.env.BENCH_PROCESSOR_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '',
   },
   workload: {

@@ -470,4 +470,60 @@ describe('processor-written rollups', () => {
       await processor.stop()
     }
   })
+  it('repairs, when a processor takes a partition over, a rollup its last owner wrote beside outcome rows that never came', async ({
+    kafka,
+    clickhouse,
+    logger,
+  }) => {
+    const topics = { events: uniqueName('beside_events'), deadLetter: uniqueName('beside_dlq') }
+    await ensureTopics(kafka, [
+      { topic: topics.events, numPartitions: 1 },
+      { topic: topics.deadLetter, numPartitions: 1 },
+    ])
+    const base = Math.floor((Date.now() - 60 * MINUTE) / MINUTE) * MINUTE
+    const at = (time: number) => new Date(time).toISOString()
+    // The last owner counted U good in its rollup rows (the second lane: partition rows and the
+    // minute summed) while its insert of U's outcome row, on the first lane, never completed.
+    const u: OutcomeRow = {
+      cpi: 'fast_quote',
+      definition_version: 1,
+      subject: 'U-beside',
+      cohort_at: at(base + 40 * MINUTE),
+      state: 'good',
+      status: 'final',
+      latency_ms: 10_000,
+      open: 0,
+      segments: { channel: 'web', customerType: 'consumer' },
+      revisit_at: null,
+      watermark: at(base + 20 * MINUTE),
+      kafka_partition: 0,
+      version: base + 20 * MINUTE,
+    }
+    await insertOutcomes(clickhouse, [u])
+    await refreshRollups(clickhouse, minutesOf([u]))
+    await clickhouse.writer.command({
+      query: `ALTER TABLE ${clickhouse.database}.outcomes DELETE WHERE subject = 'U-beside'`,
+      clickhouse_settings: { mutations_sync: '1' },
+    })
+    expect(await minuteCounts(clickhouse, base + 40 * MINUTE)).toEqual([1, 1])
+    expect((await rollupDisagreement(clickhouse)).partitions.stored.length).toBeGreaterThan(0)
+
+    const { processor } = await startTestProcessor({ kafka, clickhouse, logger }, topics)
+    try {
+      await send(kafka, topics.events, [
+        { partition: 0, key: 'V-beside', value: requested('V-beside-a', 'V-beside', base + 41 * MINUTE) },
+        { partition: 0, key: 'V-beside', value: issued('V-beside', base + 41 * MINUTE + 5 * SECOND) },
+      ])
+      await expect
+        .poll(() => minuteCounts(clickhouse, base + 41 * MINUTE), { timeout: 20_000 })
+        .toEqual([1, 1])
+      expect(await minuteCounts(clickhouse, base + 40 * MINUTE)).toEqual([0, 0])
+      expect(await rollupDisagreement(clickhouse)).toEqual({
+        partitions: { stored: [], expected: [] },
+        minutes: { stored: [], expected: [] },
+      })
+    } finally {
+      await processor.stop()
+    }
+  })
 })

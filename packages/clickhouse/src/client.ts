@@ -111,6 +111,11 @@ export interface ClickHouse {
    */
   readonly background: ClickHouseClient
   /**
+   * The write path's second lane, opened on first use (one per set of clients): a connection of
+   * its own and its TabSeparated insert. `onSecondLane` gives the database seen through it.
+   */
+  secondLane(): WriteLane
+  /**
    * Inserts TabSeparated text (src/tab-separated.ts) into `table`'s `columns` through the write
    * path: handed to the embedded engine as bytes, or streamed to a server. Date-times may be
    * RFC 3339 (parsed best effort).
@@ -121,6 +126,36 @@ export interface ClickHouse {
   /** True when the query path answers `SELECT 1`. */
   ping(): Promise<boolean>
   close(): Promise<void>
+}
+
+/** A write connection: its client, and TabSeparated inserts through it. */
+export interface WriteLane {
+  readonly client: ClickHouseClient
+  insertTabSeparated(table: string, columns: readonly string[], text: string): Promise<void>
+}
+
+/**
+ * The same database through the write path's second lane: its `writer` and `insertTabSeparated`
+ * go there, the rest is `clickhouse`'s. The processor runs a group's statements that do not wait
+ * for each other on both lanes at once (decision 0021).
+ */
+export function onSecondLane(clickhouse: ClickHouse): ClickHouse {
+  const lane = clickhouse.secondLane()
+  return {
+    kind: clickhouse.kind,
+    database: clickhouse.database,
+    cluster: clickhouse.cluster,
+    writer: lane.client,
+    reader: clickhouse.reader,
+    get background() {
+      return clickhouse.background
+    },
+    secondLane: () => lane,
+    insertTabSeparated: (table, columns, text) => lane.insertTabSeparated(table, columns, text),
+    version: () => clickhouse.version(),
+    ping: () => clickhouse.ping(),
+    close: () => clickhouse.close(),
+  }
 }
 
 const clientOptions = {
@@ -134,10 +169,13 @@ const clientOptions = {
   },
 } as const
 
-/** The one factory: an HTTP client when a URL is configured, the embedded engine otherwise. */
-export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
-  // The embedded writer's connection, for inserts of raw bytes (`chdb.rawInsert`).
-  let embeddedWriter: EmbeddedConnection | undefined
+/**
+ * Opens clients on the settings' engine or server, and inserts TabSeparated text through any
+ * client it opened as a writer (raw bytes to the embedded engine, a byte stream to a server).
+ */
+function connections(settings: ClickHouseSettings) {
+  // The embedded connection of each writing client, for inserts of raw bytes (`chdb.rawInsert`).
+  const embeddedOf = new Map<ClickHouseClient, EmbeddedConnection>()
   const makeClient = (role?: 'writer'): ClickHouseClient => {
     if (settings.kind === 'http') {
       return createClient({
@@ -149,16 +187,55 @@ export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
       })
     }
     const connection = loadChdbConnection()({ path: settings.path })
-    if (role === 'writer') embeddedWriter = connection as unknown as EmbeddedConnection
-    return createClient({
+    const client = createClient({
       ...clientOptions,
       // Parameters are written into the query text (src/inline-parameters.ts): a read of 5,000
       // subjects is larger than the parser's default limit of 256 KiB.
       clickhouse_settings: { ...clientOptions.clickhouse_settings, max_query_size: String(64 * 1024 * 1024) },
       connection: withInlineParameters(connection) as unknown as ClientConnection,
     })
+    if (role === 'writer') embeddedOf.set(client, connection as unknown as EmbeddedConnection)
+    return client
   }
 
+  /** TabSeparated text into a table through `client`: raw bytes to the embedded engine, or a stream. */
+  const insertTabSeparated = async (
+    client: ClickHouseClient,
+    table: string,
+    columns: readonly string[],
+    text: string,
+  ): Promise<void> => {
+    if (text.length === 0) return
+    const embedded = embeddedOf.get(client)
+    if (embedded) {
+      await embedded.chdb
+        .rawInsert({
+          table,
+          columns,
+          format: 'TabSeparated',
+          values: Buffer.from(text),
+          settings: { date_time_input_format: 'best_effort', async_insert: 0 },
+        })
+        .catch((error: unknown) => {
+          throw asEngineError(error)
+        })
+      return
+    }
+    await client.insert({
+      table,
+      columns: columns as [string, ...string[]],
+      // The client takes raw formats as a byte stream (not object mode).
+      values: Readable.from([Buffer.from(text)], { objectMode: false }),
+      format: 'TabSeparated',
+    })
+  }
+
+  return { makeClient, insertTabSeparated }
+}
+
+/** The one factory: an HTTP client when a URL is configured, the embedded engine otherwise. */
+export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
+  const { makeClient, insertTabSeparated } = connections(settings)
   const engine = settings.kind === 'embedded' ? startEmbeddedEngine(settings.path) : undefined
   let writer: ClickHouseClient
   let reader: ClickHouseClient
@@ -171,7 +248,12 @@ export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
   }
 
   let background: ClickHouseClient | undefined
+  let lane: WriteLane | undefined
   let closed = false
+  const opened = (): void => {
+    // Opened after close(), it would start the engine again with its default caches.
+    if (closed) throw new Error('the ClickHouse clients are closed')
+  }
   return {
     kind: settings.kind,
     database: settings.database,
@@ -179,35 +261,22 @@ export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
     writer,
     reader,
     get background() {
-      // Opened after close(), it would start the engine again with its default caches.
-      if (closed) throw new Error('the ClickHouse clients are closed')
+      opened()
       background ??= makeClient()
       return background
     },
-    async insertTabSeparated(table, columns, text) {
-      if (text.length === 0) return
-      if (embeddedWriter) {
-        await embeddedWriter.chdb
-          .rawInsert({
-            table,
-            columns,
-            format: 'TabSeparated',
-            values: Buffer.from(text),
-            settings: { date_time_input_format: 'best_effort', async_insert: 0 },
-          })
-          .catch((error: unknown) => {
-            throw asEngineError(error)
-          })
-        return
+    secondLane() {
+      opened()
+      if (!lane) {
+        const client = makeClient('writer')
+        lane = {
+          client,
+          insertTabSeparated: (table, columns, text) => insertTabSeparated(client, table, columns, text),
+        }
       }
-      await writer.insert({
-        table,
-        columns: columns as [string, ...string[]],
-        // The client takes raw formats as a byte stream (not object mode).
-        values: Readable.from([Buffer.from(text)], { objectMode: false }),
-        format: 'TabSeparated',
-      })
+      return lane
     },
+    insertTabSeparated: (table, columns, text) => insertTabSeparated(writer, table, columns, text),
     async version() {
       try {
         const result = await reader.query({ query: 'SELECT version() AS version', format: 'JSONEachRow' })
@@ -227,7 +296,7 @@ export function createClickHouse(settings: ClickHouseSettings): ClickHouse {
     },
     async close() {
       closed = true
-      await Promise.allSettled([writer.close(), reader.close(), background?.close()])
+      await Promise.allSettled([writer.close(), reader.close(), background?.close(), lane?.client.close()])
       engine?.close()
     },
   }

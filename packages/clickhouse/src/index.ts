@@ -1,4 +1,10 @@
-export { type ClickHouse, type ClickHouseSettings, createClickHouse } from './client.ts'
+export {
+  type ClickHouse,
+  type ClickHouseSettings,
+  createClickHouse,
+  onSecondLane,
+  type WriteLane,
+} from './client.ts'
 export { type EngineHttpServer, startEngineHttpServer } from './engine-http-server.ts'
 export { ClickHouseAdapterError, toClickHouseError } from './errors.ts'
 export {

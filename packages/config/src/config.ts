@@ -115,6 +115,7 @@ const environmentShape = z.object({
     .int()
     .min(0)
     .default(64 * 1024 * 1024),
+  CPI_PROCESSOR_SECOND_LANE: onOff.default('off'),
   CPI_SIMULATOR: onOff.optional(),
   CPI_SIMULATOR_RATE: z.coerce.number().positive().max(100_000).default(2),
   CPI_SIMULATOR_SEED: z.coerce.number().int().default(1),
@@ -299,6 +300,7 @@ function processorConfig(env: Environment) {
     fetchBytesPerPartition: env.CPI_PROCESSOR_FETCH_BYTES,
     concurrentPartitions: env.CPI_PROCESSOR_CONCURRENT_PARTITIONS,
     stateMaxBytes: env.CPI_PROCESSOR_STATE_MAX_BYTES,
+    secondLane: env.CPI_PROCESSOR_SECOND_LANE === 'on',
     pseudonymizeKey: env.CPI_PSEUDONYMIZE_KEY,
   }
 }

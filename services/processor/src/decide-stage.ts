@@ -2,7 +2,16 @@ import type { ClickHouse, OutcomeRow, StoredEvent } from '@cpi/clickhouse'
 import type { CpiDefinition } from '@cpi/cpi-core'
 import type { Logger } from '@cpi/logger'
 import type { InteractionCache } from './interaction-cache.ts'
-import { type OutcomeWrite, recomputeOutcomesOfPartitions, type StageTimer } from './outcome-stage.ts'
+import {
+  type DecidedOutcomes,
+  decideOutcomes,
+  type OutcomeWrite,
+  type PlacementsRead,
+  type PreviousPlacement,
+  readPlacementsAhead,
+  type StageTimer,
+  writeDecided,
+} from './outcome-stage.ts'
 import type { PartitionClock } from './partition-clock.ts'
 import type { ProcessorMetrics } from './processor-metrics.ts'
 import type { RevisitSchedule } from './revisit-schedule.ts'
@@ -18,6 +27,11 @@ export interface DecideState {
   cache: InteractionCache
   /** The minute rollup kept by difference; without it, touched minutes are re-aggregated from `outcomes`. */
   rollups?: PartitionRollupState
+  /**
+   * The write path's second lane (`onSecondLane`): placement reads and rollup writes run there
+   * beside the first lane's inserts. Without it every statement runs on `clickhouse`, one by one.
+   */
+  beside?: ClickHouse
   revisits: RevisitSchedule
   metrics: Pick<ProcessorMetrics, 'outcomeRows' | 'unchangedRows' | 'refusedOutcomes'>
   logger: Logger
@@ -54,12 +68,66 @@ export async function decideAndWrite(
   state: DecideState,
   options: { trigger: 'event' | 'time'; fresh?: ReadonlySet<string>; timer?: StageTimer },
 ): Promise<OutcomeWrite> {
+  return writeAndKeep(decideGroups(groups, copies, state, options), state, options)
+}
+
+/** Rows decided for a group, and where this process knows their live rows stand. */
+export interface GroupDecision {
+  decided: DecidedOutcomes
+  previous: PreviousPlacement
+}
+
+/** Decides the groups' interactions from the copies in hand (pure but for reading the keyed state). */
+export function decideGroups(
+  groups: readonly OutcomeGroup[],
+  copies: ReadonlyMap<string, readonly StoredEvent[]>,
+  state: Pick<DecideState, 'catalog' | 'cache'>,
+  options: { fresh?: ReadonlySet<string> | undefined; timer?: StageTimer | undefined },
+): GroupDecision {
   const { cache } = state
   const fresh = options.fresh
-  const result = await recomputeOutcomesOfPartitions(state.clickhouse, state.catalog, groups, copies, {
-    unchanged: (row, owner) => cache.sameAsWritten(owner, row),
+  return {
+    decided: decideOutcomes(state.catalog, groups, copies, {
+      unchanged: (row, owner) => cache.sameAsWritten(owner, row),
+      timer: options.timer,
+    }),
     previous: (row, owner) => (fresh?.has(owner) ? null : cache.placement(owner, row)),
-    ...(options.timer ? { timer: options.timer } : {}),
+  }
+}
+
+/**
+ * Reads, on the second lane, where the live rows of a decision stand that this process does not
+ * know (beside the first lane's insert of the group's events). None without a second lane.
+ */
+export function readPlacementsBeside(
+  decision: GroupDecision,
+  state: Pick<DecideState, 'beside'>,
+  timer?: StageTimer,
+): Promise<PlacementsRead | undefined> {
+  if (!state.beside) return Promise.resolve(undefined)
+  return readPlacementsAhead(state.beside, decision.decided, decision.previous, timer)
+}
+
+/**
+ * Writes a decision's changed rows (and the rollup minutes they touch), and keeps the revisit
+ * schedule, the keyed state and the counters current. Returns the interactions settled
+ * (decided until a new event comes), dropped from the state.
+ */
+export async function writeAndKeep(
+  decision: GroupDecision,
+  state: DecideState,
+  options: {
+    trigger: 'event' | 'time'
+    placements?: PlacementsRead | undefined
+    timer?: StageTimer | undefined
+  },
+): Promise<OutcomeWrite> {
+  const { cache } = state
+  const result = await writeDecided(state.clickhouse, decision.decided, {
+    previous: decision.previous,
+    placements: options.placements,
+    timer: options.timer,
+    beside: state.beside,
     ...(state.rollups ? { rollups: state.rollups, now: state.now?.() ?? Date.now() } : {}),
   })
   state.revisits.record(result.decided)

@@ -1,4 +1,10 @@
-import { type ClickHouse, insertEvents, maxEventTimeBefore, partitionTime } from '@cpi/clickhouse'
+import {
+  type ClickHouse,
+  insertEvents,
+  maxEventTimeBefore,
+  onSecondLane,
+  partitionTime,
+} from '@cpi/clickhouse'
 import type { CpiDefinition } from '@cpi/cpi-core'
 import { type Batch, BatchConsumer, type BatchingProducer } from '@cpi/kafka'
 import type { Logger } from '@cpi/logger'
@@ -56,6 +62,11 @@ export interface EventProcessorDependencies {
   pseudonymize?: Pseudonymizer | undefined
   /** Estimated bytes of stored events the keyed state may hold (CPI_PROCESSOR_STATE_MAX_BYTES, default 64 MiB). */
   stateMaxBytes?: number
+  /**
+   * Whether a group's statements that do not wait for each other run on two connections at once
+   * (CPI_PROCESSOR_SECOND_LANE, default on; decision 0021).
+   */
+  secondLane?: boolean
 }
 
 /**
@@ -123,6 +134,7 @@ function groupState(deps: EventProcessorDependencies): GroupState & { revisits: 
   const logger = deps.logger.child({ component: 'processor' })
   return {
     clickhouse: deps.clickhouse,
+    ...(deps.secondLane === false ? {} : { beside: onSecondLane(deps.clickhouse) }),
     catalog: deps.catalog ?? [],
     logger,
     metrics: createProcessorMetrics(deps.registry),

@@ -9,10 +9,19 @@ import {
   type StoredTime,
   startClocks,
 } from './clock-stage.ts'
-import { type DecideState, decideAndWrite, outcomeGroups } from './decide-stage.ts'
+import {
+  type DecideState,
+  decideGroups,
+  type GroupDecision,
+  type OutcomeGroup,
+  outcomeGroups,
+  readPlacementsBeside,
+  writeAndKeep,
+} from './decide-stage.ts'
 import { writeEvents } from './events-stage.ts'
 import { type CopiesLoader, readInteractions, subjectsByPartition } from './keyed-state-stage.ts'
 import { deadLetters, type MessageResult, okValues } from './message-outcome.ts'
+import type { PlacementsRead } from './outcome-stage.ts'
 import { timed } from './outcome-stage.ts'
 import type { PartitionClock } from './partition-clock.ts'
 import type { ProcessorMetrics } from './processor-metrics.ts'
@@ -55,14 +64,12 @@ export async function processGroup(batches: readonly Batch[], state: GroupState)
     const arrived = sortArrivals(validated.results, stored, state.validate.letter)
     const observed = observeClocks(state.clock, okValues(arrived), arrivedAt)
     const started = performance.now()
-    const results = await timed(timer, 'events_write', () => writeEventsAndLetters(arrived, state))
-    // Outcomes are decided from what the store took, and written once it took it: an event
-    // it refused never counts, even after a crash between the two inserts.
-    const fresh = keepWritten(okValues(results), stored, state)
     const groups = outcomeGroups(observed.touched, state.clock, state.catalog, arrivedAt)
-    if (groups.length > 0) await decideAndWrite(groups, stored, state, { trigger: 'event', fresh, timer })
+    const results = await writeAndDecide(arrived, stored, groups, state)
+    if (results.decision)
+      await writeAndKeep(results.decision, state, { trigger: 'event', placements: results.placements, timer })
     state.metrics.writeSeconds.observe((performance.now() - started) / 1000)
-    countGroup(batches, results, { validated, observed }, state)
+    countGroup(batches, results.messages, { validated, observed }, state)
     advanceClockPositions(batches, state.positions)
   } catch (error) {
     state.metrics.groupFailures.inc()
@@ -109,23 +116,53 @@ async function writeEventsAndLetters(
 }
 
 /**
- * Adds the written events to the copies in hand and to the keyed state. Returns the
- * interactions with no copy stored before this group: no outcome row exists for them anywhere.
+ * The events stage and the decisions of the group at once: the accepted events are inserted on
+ * the first lane while their interactions are decided as if the store takes every one of them,
+ * and the live rows the decision does not know are read on the second lane. Outcomes are written
+ * only from what the store took: if it refused an event, the group is decided again without it
+ * (an event it refused never counts, even after a crash between the two inserts).
  */
-function keepWritten(
-  written: readonly Candidate[],
+async function writeAndDecide(
+  arrived: readonly MessageResult<Candidate>[],
   stored: Map<string, StoredEvent[]>,
+  groups: readonly OutcomeGroup[],
   state: GroupState,
-): Set<string> {
+): Promise<{
+  messages: MessageResult<Candidate>[]
+  decision?: GroupDecision
+  placements?: PlacementsRead | undefined
+}> {
+  const { timer } = state.metrics
+  const accepted = okValues(arrived)
+  // Interactions with no copy stored before this group: no outcome row exists for them anywhere.
   const fresh = new Set(
-    written.map(({ row }) => row.subject).filter((subject) => !stored.get(subject)?.length),
+    accepted.map(({ row }) => row.subject).filter((subject) => !stored.get(subject)?.length),
   )
-  for (const { row } of written) {
-    const copy = asStoredCopy(row)
-    stored.get(row.subject)?.push(copy)
+  const writing = timed(timer, 'events_write', () => writeEventsAndLetters(arrived, state))
+  const copies = new Map(accepted.map((candidate) => [candidate, asStoredCopy(candidate.row)]))
+  const withAccepted = withCopies(stored, copies.values())
+  let decision = groups.length > 0 ? decideGroups(groups, withAccepted, state, { fresh, timer }) : undefined
+  const placing = decision ? readPlacementsBeside(decision, state, timer) : Promise.resolve(undefined)
+  const [messages, placements] = await Promise.all([writing, placing])
+  const written = okValues(messages)
+  const writtenCopies = written.map((candidate) => copies.get(candidate) ?? asStoredCopy(candidate.row))
+  if (decision && written.length < accepted.length)
+    decision = decideGroups(groups, withCopies(stored, writtenCopies), state, { fresh, timer })
+  for (const copy of writtenCopies) {
     state.cache.append(copy)
   }
-  return fresh
+  return { messages, ...(decision ? { decision, placements } : {}) }
+}
+
+/** The stored copies of each interaction with these copies added (new lists; `stored` is kept). */
+function withCopies(
+  stored: ReadonlyMap<string, readonly StoredEvent[]>,
+  added: Iterable<StoredEvent>,
+): Map<string, StoredEvent[]> {
+  const copies = new Map<string, StoredEvent[]>()
+  for (const [subject, list] of stored) copies.set(subject, [...list])
+  for (const copy of added) copies.get(copy.subject)?.push(copy)
+  return copies
 }
 
 /**

@@ -208,6 +208,90 @@ export async function timed<T>(
   }
 }
 
+/** Rows decided for a group of partitions, before they are written. */
+export interface DecidedOutcomes {
+  /** Every row decided: those to write and those left out as unchanged. */
+  rows: OutcomeRow[]
+  /** The rows to write (`unchanged` says the others are stored already with the same content). */
+  changed: OutcomeRow[]
+  owners: Map<OutcomeRow, string>
+  settled: string[]
+}
+
+/** Decides the groups' interactions from their copies (pure), leaving out what `unchanged` says is stored. */
+export function decideOutcomes(
+  catalog: readonly CpiDefinition[],
+  groups: readonly { partition: number; watermark: number; subjects: readonly string[] }[],
+  bySubject: ReadonlyMap<string, readonly StoredEvent[]>,
+  options: {
+    unchanged?: ((row: OutcomeRow, owner: string) => boolean) | undefined
+    timer?: StageTimer | undefined
+  } = {},
+): DecidedOutcomes {
+  const started = performance.now()
+  const { rows, owners, settled } = groupOutcomeRows(catalog, groups, bySubject)
+  const unchanged = options.unchanged
+  const changed = unchanged ? rows.filter((row) => !unchanged(row, owners.get(row) as string)) : rows
+  options.timer?.('decide', (performance.now() - started) / 1000)
+  return { rows, changed, owners, settled }
+}
+
+/**
+ * Where the live rows of some interactions stand, read ahead (beside another statement): the
+ * subjects read, and the places of each (cpi, subject) found (key `cpi\u0000subject`).
+ */
+export interface PlacementsRead {
+  subjects: ReadonlySet<string>
+  places: ReadonlyMap<string, OutcomePlacement[]>
+}
+
+/**
+ * Reads where the live rows of decided rows stand when `previous` does not know (one statement,
+ * on the connection given: the processor's second lane, beside the insert of the group's events).
+ */
+export async function readPlacementsAhead(
+  clickhouse: ClickHouse,
+  decided: DecidedOutcomes,
+  previous: PreviousPlacement,
+  timer?: StageTimer,
+): Promise<PlacementsRead> {
+  const subjects = new Set<string>()
+  for (const row of decided.changed)
+    if (previous(row, decided.owners.get(row) as string) === undefined) subjects.add(row.subject)
+  if (subjects.size === 0) return { subjects, places: new Map() }
+  const places = await timed(timer, 'placement_read', () => outcomePlacements(clickhouse, [...subjects]))
+  return { subjects, places }
+}
+
+/** What writing decided rows takes beyond the store: see `writeDecided`. */
+export interface WriteOptions {
+  previous?: PreviousPlacement | undefined
+  /** Placements read ahead: rows of these subjects are not read again. */
+  placements?: PlacementsRead | undefined
+  timer?: StageTimer | undefined
+  /** The minute rollup kept by difference (the processor's); without it minutes are re-aggregated. */
+  rollups?: PartitionRollupState | undefined
+  /**
+   * The write path's second lane (`onSecondLane`): the rollup rows are written there while the
+   * outcome rows are inserted on the first.
+   */
+  beside?: ClickHouse | undefined
+  now?: number | undefined
+}
+
+/** Writes decided rows (and the rollup minutes they touch); returns what was written and refused. */
+export async function writeDecided(
+  clickhouse: ClickHouse,
+  decided: DecidedOutcomes,
+  options: WriteOptions = {},
+): Promise<OutcomeWrite> {
+  const { rows, owners, settled } = decided
+  const { written, refused } = await writeOutcomeRows(clickhouse, decided.changed, owners, options)
+  if (refused.length === 0) return { decided: rows, written, owners, refused, settled }
+  const left = new Set(refused.map((refusal) => refusal.row))
+  return { decided: rows.filter((row) => !left.has(row)), written, owners, refused, settled }
+}
+
 /**
  * The same for several partitions at once, each as of its own watermark: one read of the
  * interactions' events (unless the caller has them: `copies`) and one insert of their outcomes
@@ -220,14 +304,7 @@ export async function recomputeOutcomesOfPartitions(
   catalog: readonly CpiDefinition[],
   groups: readonly { partition: number; watermark: number; subjects: readonly string[] }[],
   copies?: ReadonlyMap<string, readonly StoredEvent[]>,
-  options: {
-    unchanged?: (row: OutcomeRow, owner: string) => boolean
-    previous?: PreviousPlacement
-    timer?: StageTimer
-    /** The minute rollup kept by difference (the processor's); without it minutes are re-aggregated. */
-    rollups?: PartitionRollupState
-    now?: number
-  } = {},
+  options: WriteOptions & { unchanged?: (row: OutcomeRow, owner: string) => boolean } = {},
 ): Promise<OutcomeWrite> {
   const bySubject =
     copies ??
@@ -235,15 +312,8 @@ export async function recomputeOutcomesOfPartitions(
       clickhouse,
       groups.flatMap((group) => group.subjects),
     ))
-  const decideStarted = performance.now()
-  const { rows, owners, settled } = groupOutcomeRows(catalog, groups, bySubject)
-  const unchanged = options.unchanged
-  const changed = unchanged ? rows.filter((row) => !unchanged(row, owners.get(row) as string)) : rows
-  options.timer?.('decide', (performance.now() - decideStarted) / 1000)
-  const { written, refused } = await writeOutcomeRows(clickhouse, changed, owners, options)
-  if (refused.length === 0) return { decided: rows, written, owners, refused, settled }
-  const left = new Set(refused.map((refusal) => refusal.row))
-  return { decided: rows.filter((row) => !left.has(row)), written, owners, refused, settled }
+  const decided = decideOutcomes(catalog, groups, bySubject, options)
+  return writeDecided(clickhouse, decided, options)
 }
 
 const minuteOf = (iso: string) => Math.floor(Date.parse(iso) / 60_000)
@@ -258,14 +328,15 @@ async function placeRows(
   clickhouse: ClickHouse,
   rows: readonly OutcomeRow[],
   owners: ReadonlyMap<OutcomeRow, string>,
-  { previous, timer }: { previous?: PreviousPlacement | undefined; timer?: StageTimer | undefined },
+  { previous, placements, timer }: Pick<WriteOptions, 'previous' | 'placements' | 'timer'>,
 ): Promise<PlacedRows> {
   const known = new Map<OutcomeRow, OutcomePlacement[]>()
   const unknown: OutcomeRow[] = []
   for (const row of rows) {
     const placed = previous?.(row, owners.get(row) as string)
-    if (placed === undefined) unknown.push(row)
-    else
+    if (placed === undefined) {
+      if (!placements?.subjects.has(row.subject)) unknown.push(row)
+    } else
       known.set(
         row,
         placed === null
@@ -273,12 +344,17 @@ async function placeRows(
           : [{ cohortAt: placed.cohortAt, counted: placed.counted, version: row.version, deleted: false }],
       )
   }
-  const stored = await timed(timer, 'placement_read', () =>
-    outcomePlacements(
-      clickhouse,
-      unknown.map((row) => row.subject),
-    ),
-  )
+  const stored =
+    unknown.length === 0
+      ? (placements?.places ?? new Map<string, OutcomePlacement[]>())
+      : await timed(timer, 'placement_read', async () => {
+          const read = await outcomePlacements(
+            clickhouse,
+            unknown.map((row) => row.subject),
+          )
+          for (const [key, places] of placements?.places ?? []) read.set(key, places)
+          return read
+        })
   const placed: OutcomeRow[] = []
   const tombstones: OutcomeRow[] = []
   const replaced = new Map<OutcomeRow, OutcomePlacement[]>()
@@ -329,12 +405,7 @@ async function writeOutcomeRows(
   clickhouse: ClickHouse,
   decided: readonly OutcomeRow[],
   owners: ReadonlyMap<OutcomeRow, string>,
-  options: {
-    previous?: PreviousPlacement | undefined
-    timer?: StageTimer | undefined
-    rollups?: PartitionRollupState | undefined
-    now?: number | undefined
-  },
+  options: WriteOptions,
 ): Promise<{ written: OutcomeRow[]; refused: Refusal<OutcomeRow>[] }> {
   const { rollups } = options
   if (rollups && decided.length > 0)
@@ -342,31 +413,88 @@ async function writeOutcomeRows(
       rollups.prepare(clickhouse, new Set(decided.map((row) => row.kafka_partition))),
     )
   const placed = await placeRows(clickhouse, decided, owners, options)
-  const { rows, tombstones, minutes } = placed
   // Tombstones go with the rows, never after them: a crash between two inserts would leave the
   // old place counted beside the new one.
-  const refused = await timed(options.timer, 'outcomes_write', () =>
-    writeIsolatingRefusals([...tombstones, ...rows], (part) => insertOutcomes(clickhouse, part)),
-  ).catch((error: unknown) => {
+  const inserting = timed(options.timer, 'outcomes_write', () =>
+    writeIsolatingRefusals([...placed.tombstones, ...placed.rows], (part) =>
+      insertOutcomes(clickhouse, part),
+    ),
+  )
+  const refused =
+    rollups && options.beside
+      ? await writeBeside(inserting, placed, { ...options, rollups, beside: options.beside })
+      : await writeAfter(clickhouse, inserting, placed, options)
+  const left = new Set(refused.map((refusal) => refusal.row))
+  return {
+    written: placed.rows.filter((row) => !left.has(row)),
+    refused: refused.filter((refusal) => refusal.row.is_deleted !== 1),
+  }
+}
+
+/** The minutes an outcome write touches: its rows', its tombstones', and every place it read. */
+const touchedMinutes = ({ rows, tombstones, minutes }: PlacedRows) =>
+  minutesOf([...rows, ...tombstones, ...minutes])
+
+/**
+ * The rollup written after the outcome rows: by difference when every row was taken, else the
+ * touched minutes from `outcomes` (and what is held of them dropped).
+ */
+async function writeAfter(
+  clickhouse: ClickHouse,
+  inserting: Promise<Refusal<OutcomeRow>[]>,
+  placed: PlacedRows,
+  { rollups, timer, now }: WriteOptions,
+): Promise<Refusal<OutcomeRow>[]> {
+  const refused = await inserting.catch((error: unknown) => {
     // What of the insert was stored is unknown: its minutes are written from `outcomes` next.
-    if (rollups)
-      for (const minute of minutesOf([...rows, ...tombstones, ...minutes])) rollups.markDirty(minute)
+    if (rollups) for (const minute of touchedMinutes(placed)) rollups.markDirty(minute)
     throw error
   })
-  const left = new Set(refused.map((refusal) => refusal.row))
-  const written = rows.filter((row) => !left.has(row))
-  await timed(options.timer, 'rollup_write', () =>
+  await timed(timer, 'rollup_write', () =>
     rollups && refused.length === 0
-      ? rollups.write(clickhouse, rollupChanges(written, placed.replaced), options.now ?? Date.now())
-      : refreshRollups(
-          clickhouse,
-          minutesOf([...written, ...tombstones.filter((row) => !left.has(row)), ...minutes]),
-        ).then(() => {
-          // Rows refused: their minutes were written from `outcomes`; what is held of them goes.
-          if (rollups) for (const minute of minutesOf([...rows, ...tombstones])) rollups.markDirty(minute)
-        }),
+      ? rollups.write(clickhouse, rollupChanges(placed.rows, placed.replaced), now ?? Date.now())
+      : refreshAfterRefusals(clickhouse, placed, rollups),
   )
-  return { written, refused: refused.filter((refusal) => refusal.row.is_deleted !== 1) }
+  return refused
+}
+
+/**
+ * The rollup written on the second lane while the outcome rows are inserted on the first,
+ * counted as if every row is taken (decision 0021). Whatever failed, the touched minutes are
+ * marked to be written from `outcomes` before the next count; a row refused for its content
+ * has its minutes written from `outcomes` at once. A crash between the two leaves a partition
+ * rollup row written within a second of the outcome rows, which the takeover repair rewrites.
+ */
+async function writeBeside(
+  inserting: Promise<Refusal<OutcomeRow>[]>,
+  placed: PlacedRows,
+  options: WriteOptions & { rollups: PartitionRollupState; beside: ClickHouse },
+): Promise<Refusal<OutcomeRow>[]> {
+  const { rollups, beside, timer } = options
+  const counting = timed(timer, 'rollup_write', () =>
+    rollups.write(beside, rollupChanges(placed.rows, placed.replaced), options.now ?? Date.now()),
+  )
+  const [insert, count] = await Promise.allSettled([inserting, counting])
+  if (insert.status === 'rejected') {
+    for (const minute of touchedMinutes(placed)) rollups.markDirty(minute)
+    throw insert.reason
+  }
+  // A failed count marked its minutes itself.
+  if (count.status === 'rejected') throw count.reason
+  if (insert.value.length > 0)
+    await timed(timer, 'rollup_write', () => refreshAfterRefusals(beside, placed, rollups))
+  return insert.value
+}
+
+/** Rows refused: the touched minutes written from `outcomes`, and what is held of them dropped. */
+async function refreshAfterRefusals(
+  clickhouse: ClickHouse,
+  placed: PlacedRows,
+  rollups: PartitionRollupState | undefined,
+): Promise<void> {
+  const minutes = touchedMinutes(placed)
+  await refreshRollups(clickhouse, minutes)
+  if (rollups) for (const minute of minutes) rollups.markDirty(minute)
 }
 
 /** Each written row as the rollup counts it, with the live rows it replaced. */

@@ -124,6 +124,7 @@ function eventProcessorOf(
     },
     concurrentPartitions: config.processor.concurrentPartitions,
     stateMaxBytes: config.processor.stateMaxBytes,
+    secondLane: config.processor.secondLane,
     pseudonymize: config.processor.pseudonymizeKey
       ? createPseudonymizer(config.processor.pseudonymizeKey)
       : undefined,
