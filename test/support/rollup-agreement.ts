@@ -3,6 +3,7 @@
 // counts aggregated from `outcomes` by the engine. Rows counting nothing (what an emptied
 // (dimension, value) is written as) are left out of both sides.
 import type { ClickHouse } from '@cpi/clickhouse'
+import { expect } from 'vitest'
 
 const COUNTS = `good, total, pending, provisional, latency_count,
                 toString(mapSort(latency_histogram)) AS histogram, toString(arraySort(open_since)) AS open`
@@ -54,4 +55,12 @@ export async function rollupDisagreement(
     ),
   )
   return { partitions, minutes }
+}
+
+/** Fails, showing the rows apart, unless the rollup holds exactly what `outcomes` says. */
+export async function expectRollupAgreement(clickhouse: ClickHouse): Promise<void> {
+  expect(await rollupDisagreement(clickhouse)).toEqual({
+    partitions: { stored: [], expected: [] },
+    minutes: { stored: [], expected: [] },
+  })
 }
