@@ -1,6 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadCatalog } from './catalog.ts'
-import { decideInteraction, decideResponse, type InteractionEvent } from './decide.ts'
+import {
+  decideInteraction,
+  decideKnown,
+  decideResponse,
+  type InteractionEvent,
+  knownEvents,
+} from './decide.ts'
 import type { CpiDefinition, SurveyDefinition } from './definition.ts'
 
 const T0 = Date.parse('2026-11-22T10:00:00Z')
@@ -422,5 +428,31 @@ describe('a custom CPI from a file, with no code change', () => {
     expect(decideInteraction(speed, [web, reply(6 * 60 * S)], T0 + H)).toMatchObject({ state: 'bad' })
     const email = event('ticket.opened', 0, { customerId: 'c', channel: 'email' })
     expect(decideInteraction(speed, [email, reply(S)], T0 + H)).toMatchObject({ state: 'excluded' })
+  })
+})
+
+describe('knownEvents and decideKnown', () => {
+  it('order an interaction once for every CPI: the same decisions as decideInteraction, for each definition', () => {
+    // Out of order, a duplicate identity (the first copy wins), one event beyond the watermark.
+    const events = [
+      event('ticket.replied', 20 * 60 * S, { author: 'agent' }, 't-replied'),
+      event('ticket.opened', 0, { customerId: 'c', channel: 'email', priority: 'high' }, 't-opened'),
+      event('ticket.opened', 5 * S, { customerId: 'c', channel: 'web', priority: 'low' }, 't-opened'),
+      event('ticket.resolved', 2 * H, {}, 't-resolved'),
+      event('ticket.reopened', 3 * D, {}, 't-reopened'),
+    ]
+    const watermark = T0 + D
+    const known = knownEvents(events, watermark)
+    expect(known.map((known) => known.id)).toEqual(['t-opened', 't-replied', 't-resolved'])
+    expect(known[0]?.data.channel).toBe('email')
+    const decided = [...catalog.values()].filter((cpi) => cpi.shape !== 'survey')
+    expect(decided.length).toBeGreaterThan(3)
+    for (const cpi of decided) {
+      const definition = cpi as Exclude<CpiDefinition, SurveyDefinition>
+      expect(decideKnown(definition, known, watermark), cpi.name).toEqual(
+        decideInteraction(definition, events, watermark),
+      )
+    }
+    expect(decided.some((cpi) => decideInteraction(cpi as never, events, watermark) !== undefined)).toBe(true)
   })
 })

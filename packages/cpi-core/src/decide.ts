@@ -76,8 +76,18 @@ function segmentsOf(data: Record<string, unknown>, dimensions: readonly string[]
   return segments
 }
 
-/** Known events in time order, each identity (source, id) once: the first seen wins. */
-function known(events: readonly InteractionEvent[], watermark: number): InteractionEvent[] {
+/** An interaction's events as decisions read them: known at a watermark, in time order, each identity once. */
+export type KnownEvents = readonly InteractionEvent[] & { readonly __known: unique symbol }
+
+/**
+ * Known events in time order, each identity (source, id) once: the first seen wins. Ordered once
+ * per interaction and watermark, the same list serves the decision of every CPI (`decideKnown`).
+ */
+export function knownEvents(events: readonly InteractionEvent[], watermark: number): KnownEvents {
+  return orderKnown(events, watermark) as readonly InteractionEvent[] as KnownEvents
+}
+
+function orderKnown(events: readonly InteractionEvent[], watermark: number): InteractionEvent[] {
   const byIdentity = new Map<string, InteractionEvent>()
   for (const event of events) {
     const identity = `${event.source ?? ''}\u0000${event.id}`
@@ -270,7 +280,7 @@ function waited(
 
 function decideLatency(
   definition: LatencyDefinition,
-  events: InteractionEvent[],
+  events: readonly InteractionEvent[],
   watermark: number,
 ): Decision | undefined {
   const start = events.find((event) => matches(event, definition.start))
@@ -338,7 +348,7 @@ const anchorOffered = (definition: ConditionDefinition, start: InteractionEvent,
 
 function decideCondition(
   definition: ConditionDefinition,
-  known: InteractionEvent[],
+  known: readonly InteractionEvent[],
   watermark: number,
 ): Decision | undefined {
   const start = known.find((event) => matches(event, definition.start))
@@ -442,8 +452,16 @@ export function decideInteraction(
   events: readonly InteractionEvent[],
   watermark: number,
 ): Decision | undefined {
-  const ordered = known(events, watermark)
+  return decideKnown(definition, knownEvents(events, watermark), watermark)
+}
+
+/** `decideInteraction` from the interaction's events already ordered (`knownEvents`, same watermark). */
+export function decideKnown(
+  definition: Exclude<CpiDefinition, SurveyDefinition>,
+  known: KnownEvents,
+  watermark: number,
+): Decision | undefined {
   return definition.shape === 'latency'
-    ? decideLatency(definition, ordered, watermark)
-    : decideCondition(definition, ordered, watermark)
+    ? decideLatency(definition, known, watermark)
+    : decideCondition(definition, known, watermark)
 }

@@ -15,8 +15,11 @@ export {
   type Decision,
   deadlineOf,
   decideInteraction,
+  decideKnown,
   decideResponse,
   type InteractionEvent,
+  type KnownEvents,
+  knownEvents,
   type OutcomeState,
 } from './decide.ts'
 export {

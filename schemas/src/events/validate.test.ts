@@ -210,6 +210,13 @@ describe('parseAndValidate', () => {
     expect(parseAndValidate(text, { now })).toMatchObject({ ok: false, reason: 'too_large' })
   })
 
+  it('gives the value the text parsed to beside the event: fields the schema does not name kept', () => {
+    const sent = { ...exampleEvents['quote.requested'], extension: 'kept' }
+    sent.data = { ...sent.data, customField: { nested: [1, 2] } }
+    const result = parseAndValidate(JSON.stringify(sent), { now })
+    expect(result.ok && result.parsed).toEqual(sent)
+  })
+
   it('accepts bytes as well as text', () => {
     const bytes = Buffer.from(JSON.stringify(exampleEvents['order.placed']))
     expect(parseAndValidate(bytes, { now }).ok).toBe(true)

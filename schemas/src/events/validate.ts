@@ -41,7 +41,15 @@ export const rejectReasons: readonly RejectReason[] = [
 ]
 
 export type Validation =
-  | { ok: true; event: CloudEvent }
+  | {
+      ok: true
+      event: CloudEvent
+      /**
+       * The value the event's text parsed to, as `JSON.parse` gives it (from `parseAndValidate`
+       * only): unknown fields kept, which the validated `event` may not have.
+       */
+      parsed?: unknown
+    }
   | {
       ok: false
       reason: RejectReason
@@ -88,10 +96,11 @@ export function parseAndValidate(raw: string | Uint8Array, options: ValidateOpti
   const text = typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8')
   const parsed = parseJson(text)
   if (!parsed.ok) return reject('malformed_json', [{ path: '', message: parsed.message }])
-  return validateEvent(parsed.value, {
+  const result = validateEvent(parsed.value, {
     ...options,
     limits: { ...limits, maxEventBytes: Number.POSITIVE_INFINITY },
   })
+  return result.ok ? { ...result, parsed: parsed.value } : result
 }
 
 /** Validates an already parsed value as a v1 CloudEvent. Never throws. */

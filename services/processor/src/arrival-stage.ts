@@ -2,6 +2,7 @@ import type { RawEventRow, StoredEvent } from '@cpi/clickhouse'
 import type { DeadLetter } from '@cpi/schemas'
 import { type Arrival, classifyArrivals } from './event-identity.ts'
 import { type MessageResult, okValues } from './message-outcome.ts'
+import { decodeCopy } from './outcome-stage.ts'
 import type { LetterMessage } from './validate-stage.ts'
 
 /** A message that passed validation, waiting to learn whether it is a new event. */
@@ -11,6 +12,8 @@ export interface Candidate {
   key: Buffer | null
   /** The clock it was judged against (ms), for the dead letter's time. */
   judgedAt: number
+  /** The value `row.payload` parses to, kept from validation (absent when the payload was rewritten). */
+  parsed?: unknown
 }
 
 const position = (row: RawEventRow) => ({ partition: row.kafka_partition, offset: BigInt(row.kafka_offset) })
@@ -88,9 +91,12 @@ export function processorLetter(
   }
 }
 
-/** A written row as the stored copy the outcome stage reads, so it need not read it back. */
-export function asStoredCopy(row: RawEventRow): StoredEvent {
-  return {
+/**
+ * A written row as the stored copy the outcome stage reads, so it need not read it back; with
+ * what its payload parsed to in validation, decoded already, so it need not parse it again.
+ */
+export function asStoredCopy(row: RawEventRow, parsed?: unknown): StoredEvent {
+  const copy: StoredEvent = {
     id: row.id,
     source: row.source,
     subject: row.subject,
@@ -100,4 +106,6 @@ export function asStoredCopy(row: RawEventRow): StoredEvent {
     tooLate: row.too_late === 1,
     ...position(row),
   }
+  if (parsed !== undefined) decodeCopy(copy, parsed)
+  return copy
 }

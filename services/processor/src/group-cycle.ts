@@ -139,13 +139,17 @@ async function writeAndDecide(
     accepted.map(({ row }) => row.subject).filter((subject) => !stored.get(subject)?.length),
   )
   const writing = timed(timer, 'events_write', () => writeEventsAndLetters(arrived, state))
-  const copies = new Map(accepted.map((candidate) => [candidate, asStoredCopy(candidate.row)]))
+  const copies = new Map(
+    accepted.map((candidate) => [candidate, asStoredCopy(candidate.row, candidate.parsed)]),
+  )
   const withAccepted = withCopies(stored, copies.values())
   let decision = groups.length > 0 ? decideGroups(groups, withAccepted, state, { fresh, timer }) : undefined
   const placing = decision ? readPlacementsBeside(decision, state, timer) : Promise.resolve(undefined)
   const [messages, placements] = await Promise.all([writing, placing])
   const written = okValues(messages)
-  const writtenCopies = written.map((candidate) => copies.get(candidate) ?? asStoredCopy(candidate.row))
+  const writtenCopies = written.map(
+    (candidate) => copies.get(candidate) ?? asStoredCopy(candidate.row, candidate.parsed),
+  )
   if (decision && written.length < accepted.length)
     decision = decideGroups(groups, withCopies(stored, writtenCopies), state, { fresh, timer })
   for (const copy of writtenCopies) {

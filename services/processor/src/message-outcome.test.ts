@@ -14,6 +14,8 @@ describe('decideMessage', () => {
   it('turns a valid event into a raw row that keeps its Kafka position and exact payload', () => {
     const text = JSON.stringify(exampleEvents['call.queued'])
     expect(decideMessage(message(text), source)).toEqual({
+      // What the payload parses to, so that the decisions need not parse it again.
+      parsed: JSON.parse(text),
       kind: 'ok',
       row: {
         id: 'c-400-queued',

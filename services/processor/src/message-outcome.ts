@@ -5,7 +5,12 @@ import { type Pseudonymizer, pseudonymizeEvent } from './pseudonymize.ts'
 
 /** What the processor does with one Kafka message. Tests assert on this value. */
 export type MessageOutcome =
-  | { kind: 'ok'; row: RawEventRow }
+  | {
+      kind: 'ok'
+      row: RawEventRow
+      /** The value `row.payload` parses to (from validation), when the payload is the message's own text. */
+      parsed?: unknown
+    }
   | { kind: 'dead_letter'; raw: Buffer; key: Buffer | null; letter: DeadLetter }
 
 export interface SourceMessage {
@@ -50,6 +55,7 @@ export function decideMessage(
         kafka_partition: source.partition,
         kafka_offset: message.offset,
       },
+      ...(event === result.event ? { parsed: result.parsed } : {}),
     }
   }
   const letter: DeadLetter = {

@@ -13,9 +13,11 @@ import {
 import {
   type CpiDefinition,
   type Decision,
-  decideInteraction,
+  decideKnown,
   decideResponse,
   type InteractionEvent,
+  type KnownEvents,
+  knownEvents,
   type SurveyDefinition,
 } from '@cpi/cpi-core'
 import { firstCopies } from './event-identity.ts'
@@ -27,18 +29,30 @@ const iso = (time: number) => new Date(time).toISOString()
 /**
  * Each stored copy parsed once: the keyed state decides an interaction again at every event and
  * revisit, and the copies it holds keep their parsed form (`decoded`) as long as it holds them.
+ * A copy this process just wrote has it already (`decodeCopy`, from its validation's parse).
  */
 function toInteractionEvent(event: StoredEvent): InteractionEvent {
   if (event.decoded) return event.decoded as InteractionEvent
-  let data: Record<string, unknown> = {}
+  let parsed: unknown
   try {
-    const parsed = JSON.parse(event.payload) as { data?: unknown }
-    if (parsed.data && typeof parsed.data === 'object') data = parsed.data as Record<string, unknown>
+    parsed = JSON.parse(event.payload)
   } catch {
     // stored events passed validation; a payload that does not parse has no data to read
   }
+  return decodeCopy(event, parsed)
+}
+
+/** Keeps on a stored copy the form decisions read, from the value its payload parses to. */
+export function decodeCopy(event: StoredEvent, parsed: unknown): InteractionEvent {
+  const data = (parsed as { data?: unknown } | null | undefined)?.data
   // Decisions only read events: the same object serves every decision of the interaction.
-  const decoded = { id: event.id, source: event.source, type: event.type, time: event.time, data }
+  const decoded = {
+    id: event.id,
+    source: event.source,
+    type: event.type,
+    time: event.time,
+    data: data && typeof data === 'object' ? (data as Record<string, unknown>) : {},
+  }
   event.decoded = decoded
   return decoded
 }
@@ -80,6 +94,7 @@ export function outcomeRows(
 ): OutcomeRow[] {
   const rows: OutcomeRow[] = []
   for (const [subject, events] of eventsBySubject) {
+    let known: KnownEvents | undefined
     for (const definition of catalog) {
       if (definition.lifecycle === 'draft') continue
       if (definition.shape === 'survey') {
@@ -99,7 +114,9 @@ export function outcomeRows(
         }
         continue
       }
-      const decision = decideInteraction(definition, events, watermark)
+      // Ordered once for every CPI the interaction is decided for.
+      known ??= knownEvents(events, watermark)
+      const decision = decideKnown(definition, known, watermark)
       if (decision) rows.push(row(definition, subject, decision, watermark, partition))
     }
   }

@@ -4,13 +4,14 @@ import { createLogger } from '@cpi/logger'
 import { exampleEvents } from '@cpi/schemas'
 import type { KafkaMessage } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { type Candidate, sortArrivals } from './arrival-stage.ts'
+import { asStoredCopy, type Candidate, sortArrivals } from './arrival-stage.ts'
 import { advanceClockPositions, type ClockPositions, observeClocks } from './clock-stage.ts'
 import { outcomeGroups } from './decide-stage.ts'
 import { writeEvents } from './events-stage.ts'
 import { InteractionCache } from './interaction-cache.ts'
 import { readInteractions, subjectsByPartition } from './keyed-state-stage.ts'
 import { deadLetters, type MessageResult, okValues } from './message-outcome.ts'
+import { countedEvents } from './outcome-stage.ts'
 import { PartitionClock } from './partition-clock.ts'
 import { type LetterMessage, validateBatches } from './validate-stage.ts'
 
@@ -144,6 +145,21 @@ describe('arrival stage', () => {
       'ok',
     ])
     expect(okValues(results)).toEqual([replay, fresh])
+  })
+
+  it('keeps a written copy decoded from its validation, as the decisions would decode it from storage', () => {
+    const event = { ...exampleEvents['quote.requested'], extra: true }
+    const [result] = validateBatches(
+      [batch(0, [kafkaMessage(event, 5, event.subject, Date.parse(event.time))])],
+      NOW,
+      { maxSkewMs: 60_000, letter },
+    ).results
+    if (result?.kind !== 'ok') throw new Error('the event was not accepted')
+    const written = asStoredCopy(result.value.row, result.value.parsed)
+    const read = { ...written, decoded: undefined }
+    expect(written.decoded).toBeDefined()
+    expect(countedEvents([written])).toEqual(countedEvents([read]))
+    expect(read.decoded).toEqual(written.decoded)
   })
 })
 

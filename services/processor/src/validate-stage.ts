@@ -60,7 +60,13 @@ export function validateBatches(
       // other partitions, which only storage knows of.
       if (message.key?.toString('utf8') !== outcome.row.subject) validated.unkeyed.push(outcome.row.subject)
       const raw = message.value ?? Buffer.alloc(0)
-      const candidate = { row: outcome.row, raw, key: message.key, judgedAt: judged.time }
+      const candidate = {
+        row: outcome.row,
+        raw,
+        key: message.key,
+        judgedAt: judged.time,
+        parsed: outcome.parsed,
+      }
       validated.results.push({ kind: 'ok', value: candidate })
     }
   }
