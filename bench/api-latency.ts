@@ -11,7 +11,7 @@ import path from 'node:path'
 import { createKafka } from '@cpi/kafka'
 import { createLogger } from '@cpi/logger'
 import { analyticsRows, measureAnalytics } from './analytics-latency.ts'
-import { loadRoutes, routeRows, standardTargets } from './route-load.ts'
+import { loadRoutes, type RouteResult, routeRows, standardTargets } from './route-load.ts'
 import { benchBrokers, freePort, machine, root, writeResult } from './support.ts'
 
 const hours = Number(process.env.BENCH_HOURS ?? 24)
@@ -73,7 +73,17 @@ const storedEvents = (await admin.fetchTopicOffsets(topic)).reduce(
 )
 await admin.disconnect()
 
-const results = await loadRoutes(url, standardTargets, { connections, seconds })
+// The processor's write time per group (its events, outcomes and rollup rows made durable) while
+// nothing reads, then while each route is loaded: what the readers cost live ingestion in one process.
+const idle = await processorWrites(url, () => new Promise((resolve) => setTimeout(resolve, seconds * 1000)))
+const results: Record<string, RouteResult & { processorWrites: ProcessorWrites }> = {}
+for (const [name, target] of Object.entries(standardTargets)) {
+  let loaded: RouteResult | undefined
+  const writes = await processorWrites(url, async () => {
+    loaded = (await loadRoutes(url, { [name]: target }, { connections, seconds }))[name]
+  })
+  results[name] = { ...(loaded as RouteResult), processorWrites: writes }
+}
 const analytics = await measureAnalytics(url)
 
 app.kill('SIGTERM')
@@ -88,6 +98,7 @@ const result = {
   settings: { hours, rate, seconds, connections, engine: 'embedded (chDB)', ingestingDuringLoad: true },
   storedEvents,
   loadSeconds: Math.round(loadSeconds),
+  processorWritesIdle: idle,
   results,
   analytics,
 }
@@ -99,9 +110,55 @@ process.stdout.write(
     `API latency, all-in-one process, embedded engine, ${connections} concurrent clients, ${seconds} s per route`,
     `  stored        ${storedEvents} events (${hours} h backfill at ${rate} interactions/s, loaded in ${Math.round(loadSeconds)} s), live ingestion running`,
     ...rows,
+    `  processor writes per group, idle: ${idle.groups} groups, mean ${idle.meanMs} ms, max bucket ${idle.slowestBucket}`,
+    ...Object.entries(results).map(
+      ([name, r]) =>
+        `  processor writes per group, under ${name.padEnd(18)} ${r.processorWrites.groups} groups, mean ${r.processorWrites.meanMs} ms, max bucket ${r.processorWrites.slowestBucket}`,
+    ),
     '  analytics (one client, every request a distinct read):',
     ...analyticsRows(analytics),
     `  written to    ${file}`,
     '',
   ].join('\n'),
 )
+
+interface ProcessorWrites {
+  groups: number
+  meanMs: number
+  /** The upper bound of the histogram bucket the slowest group of the window fell in (e.g. "≤ 0.5 s"). */
+  slowestBucket: string
+}
+
+/** `cpi_processor_write_seconds` from the process's /metrics: its sum, count and buckets (upper bound → count). */
+async function writeHistogram(base: string) {
+  const text = await (await fetch(`${base}/metrics`)).text()
+  const value = (line: string) => Number(line.slice(line.lastIndexOf(' ') + 1))
+  let sum = 0
+  let count = 0
+  const buckets = new Map<string, number>()
+  for (const line of text.split('\n')) {
+    if (line.startsWith('cpi_processor_write_seconds_sum')) sum += value(line)
+    else if (line.startsWith('cpi_processor_write_seconds_count')) count += value(line)
+    else if (line.startsWith('cpi_processor_write_seconds_bucket')) {
+      const le = /le="([^"]+)"/.exec(line)?.[1] ?? ''
+      buckets.set(le, (buckets.get(le) ?? 0) + value(line))
+    }
+  }
+  return { sum, count, buckets }
+}
+
+/** The groups the processor wrote while `during` ran, their mean write time and the slowest one's bucket. */
+async function processorWrites(base: string, during: () => Promise<unknown>): Promise<ProcessorWrites> {
+  const before = await writeHistogram(base)
+  await during()
+  const after = await writeHistogram(base)
+  const groups = after.count - before.count
+  let slowestBucket = 'none'
+  for (const [le, total] of after.buckets)
+    if (total - (before.buckets.get(le) ?? 0) === groups && groups > 0) {
+      slowestBucket = `≤ ${le} s`
+      break
+    }
+  const meanMs = groups === 0 ? 0 : Math.round(((after.sum - before.sum) / groups) * 1000 * 10) / 10
+  return { groups, meanMs, slowestBucket }
+}

@@ -28,6 +28,46 @@ describe('ClickHouse adapter against the real engine', () => {
     expect(await clickhouse.ping()).toBe(true)
   })
 
+  it('never holds the write path behind reads queued on the query path (each connection one operation at a time)', async ({
+    clickhouse,
+  }) => {
+    // Eight heavy reads at once on the query path, as a dashboard's tiles or eight API clients
+    // send them; then an insert on the write path. The reads run one after another on their
+    // connection; the insert must not wait for them (before the adapter queued each
+    // connection's operations itself, it waited for most of them: decision 0022).
+    const finished: string[] = []
+    const reads = Array.from({ length: 8 }, (_, index) =>
+      clickhouse.reader
+        .query({
+          query: 'SELECT sum(cityHash64(number)) AS s FROM numbers(300000000)',
+          format: 'JSONEachRow',
+        })
+        .then((result) => result.json())
+        .then(() => finished.push(`read ${index + 1}`)),
+    )
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await insertEvents(clickhouse, [
+      {
+        id: 'beside-the-reads',
+        type: 'quote.requested',
+        source: '/test',
+        subject: 'beside-the-reads',
+        time: '2026-12-07T05:00:00.000Z',
+        payload: '{}',
+        kafka_topic: 'events',
+        kafka_partition: 0,
+        kafka_offset: '1',
+      },
+    ])
+    finished.push('insert')
+    await Promise.all(reads)
+    // At most the read running when the insert came finished before it.
+    expect(finished.indexOf('insert')).toBeLessThanOrEqual(1)
+    expect(finished.filter((entry) => entry.startsWith('read'))).toEqual(
+      Array.from({ length: 8 }, (_, index) => `read ${index + 1}`),
+    )
+  })
+
   it('applies migrations once and records them; a second run applies nothing', async ({ clickhouse }) => {
     const files = await loadMigrations(clickhouseMigrationsDir, clickhouse.database)
     const again = await migrateToLatest(clickhouse)

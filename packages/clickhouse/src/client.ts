@@ -10,6 +10,7 @@ import {
 import type { createChdbConnection as CreateChdbConnection } from 'chdb/connection'
 import { toClickHouseError } from './errors.ts'
 import { withInlineParameters } from './inline-parameters.ts'
+import { oneAtATime } from './one-at-a-time.ts'
 
 /**
  * The embedded engine (a 500 MB native library) is loaded only when a process uses it: services
@@ -186,7 +187,8 @@ function connections(settings: ClickHouseSettings) {
         request_timeout: 60_000,
       })
     }
-    const connection = loadChdbConnection()({ path: settings.path })
+    // Queued one at a time in Node: the engine would hold a worker thread per queued operation.
+    const connection = oneAtATime(loadChdbConnection()({ path: settings.path }))
     const client = createClient({
       ...clientOptions,
       // Parameters are written into the query text (src/inline-parameters.ts): a read of 5,000
