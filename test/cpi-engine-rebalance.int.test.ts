@@ -11,7 +11,7 @@ import {
 } from './support/engine-faults.ts'
 import { testEnvironment, uniqueName } from './support/environment.ts'
 import { it } from './support/fixtures.ts'
-import { committedTotal, endOffsets } from './support/ledger.ts'
+import { committedTotal, endOffsets, expectDeadLettersRecorded } from './support/ledger.ts'
 import { expectRollupAgreement } from './support/rollup-agreement.ts'
 import { topicSize } from './support/topic-reader.ts'
 
@@ -53,12 +53,7 @@ describe('CPI engine under rebalances: still exactly the ground truth', () => {
         .toBe(total)
       await second.processor.sweep()
       // The dead-letter recorder has copied every rejection (the ledger counts them).
-      await expect
-        .poll(() => committedTotal(kafka, `${groupId}-dead-letters`, deadLetter), {
-          timeout: 60_000,
-          interval: 100,
-        })
-        .toBe(await topicSize(kafka, deadLetter))
+      await expectDeadLettersRecorded(kafka, groupId, deadLetter)
       // The rollup kept by difference holds what `outcomes` says after every handover (repaired at takeover).
       await expectRollupAgreement(clickhouse)
       await expectGroundTruth(clickhouse, topic, simulation, validIdsOf(sent), ends, sent)

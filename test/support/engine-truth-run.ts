@@ -15,7 +15,7 @@ import { expect } from 'vitest'
 import { expectGroundTruth, validIdsOf } from './engine-faults.ts'
 import { partitionOfSubjects, storedOutcomes } from './engine-truth.ts'
 import { testEnvironment, uniqueName } from './environment.ts'
-import { committedTotal, endOffsets } from './ledger.ts'
+import { committedTotal, endOffsets, expectDeadLettersRecorded } from './ledger.ts'
 import { expectRollupAgreement } from './rollup-agreement.ts'
 import { topicSize } from './topic-reader.ts'
 
@@ -86,12 +86,7 @@ export async function expectEngineGroundTruth(
     expect(metrics).toMatch(/cpi_processor_group_failures_total(\{[^}]*\})? 0\n/)
 
     // The dead-letter recorder has copied every rejection (the ledger counts them).
-    await expect
-      .poll(() => committedTotal(kafka, `${groupId}-dead-letters`, deadLetter), {
-        timeout: 60_000,
-        interval: 100,
-      })
-      .toBe(await topicSize(kafka, deadLetter))
+    await expectDeadLettersRecorded(kafka, groupId, deadLetter)
     // The rollup kept by difference holds what `outcomes` says, per partition and per minute.
     await expectRollupAgreement(clickhouse)
     // Every outcome, every window and segment's values and the ledgers equal the ground truth.

@@ -7,6 +7,7 @@ import type { Logger } from '@cpi/logger'
 import type { Kafka } from 'kafkajs'
 import { expect } from 'vitest'
 import { countFinal, offsetLedger, testEvent } from './raw-event-sink.ts'
+import { topicSize } from './topic-reader.ts'
 
 export const EVENTS = 10_000
 export const PARTITIONS = 3
@@ -59,6 +60,20 @@ export async function committedTotal(kafka: Kafka, groupId: string, topic: strin
   } finally {
     await admin.disconnect()
   }
+}
+
+/** Expects the processor's dead-letter recorder to have copied every dead letter (its group committed them all). */
+export async function expectDeadLettersRecorded(
+  kafka: Kafka,
+  groupId: string,
+  deadLetter: string,
+): Promise<void> {
+  await expect
+    .poll(() => committedTotal(kafka, `${groupId}-dead-letters`, deadLetter), {
+      timeout: 60_000,
+      interval: 100,
+    })
+    .toBe(await topicSize(kafka, deadLetter))
 }
 
 /** Expects the table to hold every offset of every partition exactly once after dedup. */
